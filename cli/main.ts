@@ -1,0 +1,78 @@
+#!/usr/bin/env node
+// infergate: the CLI. One subcommand per job; each has --help.
+import { BenchError } from '../core/bench/errors.ts'
+import { ValidationError } from '../core/validation.ts'
+import { INFERGATE_VERSION } from '../core/version.ts'
+import { type CommandSpec, type FlagValues, helpText, parseFlags, UsageError } from './args.ts'
+import { bench, benchSpec } from './commands/bench.ts'
+import { demo, demoSpec } from './commands/demo.ts'
+import { engineSim, engineSimSpec } from './commands/engine-sim.ts'
+
+interface Command {
+  spec: CommandSpec
+  run(values: FlagValues, positionals: string[]): Promise<number>
+}
+
+const commands: Command[] = [
+  { spec: benchSpec, run: bench },
+  { spec: engineSimSpec, run: engineSim },
+  { spec: demoSpec, run: demo },
+]
+
+function usage(): string {
+  const width = Math.max(...commands.map((c) => c.spec.name.length)) + 2
+  return [
+    `infergate ${INFERGATE_VERSION} — catch LLM inference performance regressions`,
+    '',
+    'Usage: infergate <command> [options]',
+    '',
+    'Commands:',
+    ...commands.map((c) => `  ${c.spec.name.padEnd(width)}${c.spec.summary}`),
+    '',
+    "Run 'infergate <command> --help' for a command's options.",
+    '',
+  ].join('\n')
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(usage())
+    return name === undefined ? 2 : 0
+  }
+  if (name === '--version' || name === '-V') {
+    process.stdout.write(`${INFERGATE_VERSION}\n`)
+    return 0
+  }
+  const command = commands.find((c) => c.spec.name === name)
+  try {
+    if (!command) throw new UsageError(`unknown command ${JSON.stringify(name)} (see infergate --help)`)
+    const { values, positionals } = parseFlags(command.spec, rest)
+    if (values.help) {
+      process.stdout.write(helpText(command.spec))
+      return 0
+    }
+    return await command.run(values, positionals)
+  } catch (e) {
+    const prefix = `infergate${command ? ` ${command.spec.name}` : ''}: error:`
+    if (e instanceof UsageError) {
+      process.stderr.write(`${prefix} ${e.message}\n`)
+      return 2
+    }
+    if (e instanceof BenchError || e instanceof ValidationError) {
+      process.stderr.write(`${prefix} ${e.message}\n`)
+      return 1
+    }
+    throw e
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code
+  },
+  (e: Error) => {
+    process.stderr.write(`infergate: internal error: ${e.stack ?? e}\n`)
+    process.exitCode = 1
+  },
+)

@@ -1,0 +1,124 @@
+// The two load shapes. Closed loop: N workers, each sends its next request when the last one
+// ends. Open loop: requests leave at planned times whatever the server does, so a slow server
+// cannot slow the arrival clock (coordinated omission); the lag is recorded as dispatch delay.
+import { performance } from 'node:perf_hooks'
+import { setTimeout as sleep, setImmediate as yieldToLoop } from 'node:timers/promises'
+import type { Load, Stop } from '../report.ts'
+import { Rng } from '../rng.ts'
+import { interArrival } from './arrivals.ts'
+import type { RequestOutcome, StreamClient } from './client.ts'
+import type { PreparedRequest } from './workload.ts'
+
+export interface LoopContext {
+  client: StreamClient
+  load: Load
+  stop: Stop
+  seed: number
+  /** The request to send as the n-th of this trial. */
+  request(n: number): PreparedRequest
+  onOutcome(r: RequestOutcome): void
+}
+
+/** Stops a trial early when its first requests all fail: the run is misconfigured, not slow. */
+export const FAIL_FAST_AFTER = 10
+
+export class AllFailing extends Error {
+  readonly outcome: RequestOutcome
+  constructor(outcome: RequestOutcome) {
+    super(outcome.errorMessage ?? 'request failed')
+    this.outcome = outcome
+  }
+}
+
+function failFastGuard(limit: number) {
+  let seen = 0
+  let anyOk = false
+  return (r: RequestOutcome) => {
+    seen++
+    if (r.ok) anyOk = true
+    if (!anyOk && seen >= limit) throw new AllFailing(r)
+  }
+}
+
+export async function runLoop(ctx: LoopContext): Promise<RequestOutcome[]> {
+  const outcomes: RequestOutcome[] = []
+  const limit = Math.min(FAIL_FAST_AFTER, ctx.stop.requests ?? FAIL_FAST_AFTER)
+  const guard = failFastGuard(limit)
+  let failure: AllFailing | null = null
+  const record = (r: RequestOutcome) => {
+    outcomes.push(r)
+    ctx.onOutcome(r)
+    try {
+      guard(r)
+    } catch (e) {
+      failure ??= e as AllFailing
+    }
+  }
+  if (ctx.load.mode === 'closed') await closedLoop(ctx, ctx.load.concurrency, record, () => failure !== null)
+  else await openLoop(ctx, ctx.load, record, () => failure !== null)
+  if (failure) throw failure
+  return outcomes
+}
+
+async function closedLoop(
+  ctx: LoopContext,
+  concurrency: number,
+  record: (r: RequestOutcome) => void,
+  aborted: () => boolean,
+): Promise<void> {
+  const { requests, duration_s } = ctx.stop
+  const deadline = duration_s ? performance.now() + duration_s * 1000 : Number.POSITIVE_INFINITY
+  let issued = 0
+  const worker = async () => {
+    for (;;) {
+      if (aborted() || (requests !== null && issued >= requests) || performance.now() >= deadline) return
+      const n = issued++
+      record(await ctx.client.send(ctx.request(n), null))
+    }
+  }
+  await Promise.all(Array.from({ length: concurrency }, worker))
+}
+
+/** Sleeps on a timer until shortly before `target`, then yields to the event loop until it passes. */
+async function waitUntil(target: number): Promise<void> {
+  const ahead = target - performance.now()
+  // Timers fire up to ~1 ms late; wake early and finish by yielding, which still serves I/O.
+  if (ahead > 2) await sleep(ahead - 1.5)
+  while (performance.now() < target) await yieldToLoop()
+}
+
+async function openLoop(
+  ctx: LoopContext,
+  load: Extract<Load, { mode: 'open' }>,
+  record: (r: RequestOutcome) => void,
+  aborted: () => boolean,
+): Promise<void> {
+  const { requests, duration_s } = ctx.stop
+  const gap = interArrival(load.rate, load.arrival, load.burstiness, new Rng(ctx.seed, 0xa771))
+  const inflight = new Set<Promise<void>>()
+  let waiting: (() => void) | null = null
+  const t0 = performance.now()
+  let offset = 0
+  for (let n = 0; ; n++) {
+    if (aborted() || (requests !== null && n >= requests)) break
+    if (n > 0) offset += gap()
+    if (duration_s !== null && offset >= duration_s * 1000) break
+    const planned = t0 + offset
+    await waitUntil(planned)
+    // --max-concurrency holds requests back; the wait shows up as dispatch delay, never hidden.
+    while (load.max_concurrency !== null && inflight.size >= load.max_concurrency) {
+      await new Promise<void>((resolve) => {
+        waiting = resolve
+      })
+    }
+    const p: Promise<void> = ctx.client.send(ctx.request(n), planned).then((r) => {
+      inflight.delete(p)
+      record(r)
+      const w = waiting
+      waiting = null
+      w?.()
+    })
+    inflight.add(p)
+  }
+  await Promise.all(inflight)
+}

@@ -1,0 +1,284 @@
+// The report format: the one contract between `infergate bench`, the Action and the
+// regression service. Defined once here, validated on every read. Documented field by field
+// in docs/report-format.md; change both together and bump the schema version on breaking changes.
+import { z } from 'zod'
+import { parseWith } from './validation.ts'
+
+export const REPORT_SCHEMA = 'infergate.report/v1'
+
+/**
+ * A column of per-request samples. Checked with a plain loop: reports carry ~10^6 numbers and
+ * the service must ingest them in milliseconds, while the error must still name the index.
+ */
+function column<T extends number | null>(kind: 'ms' | 'count', nullable = false) {
+  return z.custom<T[]>().check((ctx) => {
+    const v = ctx.value as unknown
+    if (!Array.isArray(v)) {
+      ctx.issues.push({ code: 'custom', input: v, message: 'expected an array of numbers' })
+      return
+    }
+    for (let i = 0; i < v.length; i++) {
+      const x = v[i]
+      if (x === null && nullable) continue
+      const ok =
+        typeof x === 'number' && Number.isFinite(x) && x >= 0 && (kind === 'ms' || Number.isInteger(x))
+      if (!ok) {
+        const want = kind === 'ms' ? 'a finite non-negative number' : 'a non-negative integer'
+        ctx.issues.push({
+          code: 'custom',
+          input: x,
+          path: [i],
+          message: `expected ${want}${nullable ? ' or null' : ''}, got ${JSON.stringify(x) ?? String(x)}`,
+        })
+        return
+      }
+    }
+  })
+}
+
+const itlColumn = z.custom<number[][]>().check((ctx) => {
+  const v = ctx.value as unknown
+  if (!Array.isArray(v)) {
+    ctx.issues.push({ code: 'custom', input: v, message: 'expected an array of arrays of numbers' })
+    return
+  }
+  for (let i = 0; i < v.length; i++) {
+    const row = v[i]
+    if (!Array.isArray(row)) {
+      ctx.issues.push({ code: 'custom', input: row, path: [i], message: 'expected an array of numbers' })
+      return
+    }
+    for (let j = 0; j < row.length; j++) {
+      const x = row[j]
+      if (typeof x !== 'number' || !Number.isFinite(x) || x < 0) {
+        ctx.issues.push({
+          code: 'custom',
+          input: x,
+          path: [i, j],
+          message: `expected a finite non-negative number, got ${JSON.stringify(x) ?? String(x)}`,
+        })
+        return
+      }
+    }
+  }
+})
+
+const nonNeg = z.number().nonnegative()
+const count = z.number().int().nonnegative()
+const stat = nonNeg.nullable()
+
+export const BENCHMARK_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/
+
+export const GitContext = z.object({
+  repository: z
+    .string()
+    .regex(/^[^/\s]+\/[^/\s]+$/, 'expected owner/repo')
+    .nullable(),
+  sha: z.string().min(1).nullable(),
+  ref: z.string().nullable(),
+  branch: z.string().nullable(),
+  base_branch: z.string().nullable(),
+  pr_number: z.number().int().positive().nullable(),
+  event_name: z.string().nullable(),
+})
+export type GitContext = z.infer<typeof GitContext>
+
+export const CiContext = z.object({
+  provider: z.literal('github'),
+  run_id: z.string().min(1),
+  run_attempt: z.number().int().positive(),
+  workflow: z.string().nullable(),
+  job: z.string().nullable(),
+  server_url: z.string().nullable(),
+})
+export type CiContext = z.infer<typeof CiContext>
+
+export const Environment = z.object({
+  model: z.string().min(1),
+  engine: z.object({ name: z.string().nullable(), version: z.string().nullable() }),
+  gpu: z.object({ model: z.string().nullable(), count: z.number().int().positive().nullable() }),
+  endpoint: z.object({ url: z.string(), api: z.enum(['completions', 'chat']) }),
+  /** Serving configuration (engine flags, image, ...): compared between runs, never used to split baselines. */
+  config: z.record(z.string(), z.unknown()),
+  client: z.object({ infergate_version: z.string(), node_version: z.string(), platform: z.string() }),
+})
+export type Environment = z.infer<typeof Environment>
+
+export const TokenDistribution = z.object({
+  mean: z.number().int().positive(),
+  stddev: nonNeg,
+  min: z.number().int().positive(),
+  max: z.number().int().positive(),
+})
+export type TokenDistribution = z.infer<typeof TokenDistribution>
+
+export const Workload = z.object({
+  source: z.enum(['synthetic', 'dataset']),
+  dataset: z.string().nullable(),
+  input_tokens: TokenDistribution.nullable(),
+  output_tokens: TokenDistribution.nullable(),
+  ignore_eos: z.boolean(),
+  seed: z.number().int(),
+  warmup_requests: count,
+})
+export type Workload = z.infer<typeof Workload>
+
+export const Arrival = z.enum(['constant', 'poisson', 'gamma'])
+export type Arrival = z.infer<typeof Arrival>
+
+export const Load = z.discriminatedUnion('mode', [
+  z.object({ mode: z.literal('closed'), concurrency: z.number().int().positive() }),
+  z.object({
+    mode: z.literal('open'),
+    /** Requests per second; null means all at once (vLLM's `inf`). */
+    rate: z.number().positive().nullable(),
+    arrival: Arrival,
+    burstiness: z.number().positive(),
+    max_concurrency: z.number().int().positive().nullable(),
+  }),
+])
+export type Load = z.infer<typeof Load>
+
+export const Stop = z.object({
+  requests: z.number().int().positive().nullable(),
+  duration_s: z.number().positive().nullable(),
+  timeout_s: z.number().positive(),
+})
+export type Stop = z.infer<typeof Stop>
+
+export const Slo = z.object({
+  ttft_ms: z.number().positive().optional(),
+  tpot_ms: z.number().positive().optional(),
+  e2el_ms: z.number().positive().optional(),
+})
+export type Slo = z.infer<typeof Slo>
+
+export const LATENCY_METRICS = ['ttft', 'tpot', 'itl', 'e2el'] as const
+export type LatencyMetric = (typeof LATENCY_METRICS)[number]
+export const STATS = ['mean', 'median', 'std', 'p90', 'p95', 'p99'] as const
+
+const latencyStats = Object.fromEntries(
+  LATENCY_METRICS.flatMap((m) => STATS.map((s) => [`${s}_${m}_ms`, stat])),
+) as Record<`${(typeof STATS)[number]}_${LatencyMetric}_ms`, typeof stat>
+
+export const Summary = z.object({
+  completed: count,
+  failed: count,
+  duration_s: nonNeg,
+  total_input_tokens: count,
+  total_output_tokens: count,
+  request_throughput: nonNeg,
+  output_throughput: nonNeg,
+  total_token_throughput: nonNeg,
+  max_output_tokens_per_s: nonNeg,
+  max_concurrent_requests: count,
+  /** Requests meeting every SLO per second; null without SLOs or when most requests failed. */
+  request_goodput: stat,
+  output_throughput_per_gpu: stat,
+  cost_per_million_output_tokens: stat,
+  ...latencyStats,
+  mean_dispatch_delay_ms: stat,
+  p99_dispatch_delay_ms: stat,
+  max_dispatch_delay_ms: stat,
+})
+export type Summary = z.infer<typeof Summary>
+
+export const Samples = z
+  .object({
+    /** Send time of each request, ms after the trial's first dispatch. */
+    start_ms: column<number>('ms'),
+    ttft_ms: column<number>('ms'),
+    /** null where output_tokens <= 1 (TPOT undefined). */
+    tpot_ms: column<number | null>('ms', true),
+    e2el_ms: column<number>('ms'),
+    itl_ms: itlColumn,
+    input_tokens: column<number>('count'),
+    output_tokens: column<number>('count'),
+    /** Actual minus planned send time (open loop only). */
+    dispatch_delay_ms: column<number>('ms').nullable(),
+  })
+  .check((ctx) => {
+    const s = ctx.value
+    const n = s.ttft_ms.length
+    for (const key of Object.keys(s) as (keyof typeof s)[]) {
+      const col = s[key]
+      if (col !== null && col.length !== n) {
+        ctx.issues.push({
+          code: 'custom',
+          input: col,
+          path: [key],
+          message: `expected ${n} entries (one per completed request, like ttft_ms), got ${col.length}`,
+        })
+      }
+    }
+  })
+export type Samples = z.infer<typeof Samples>
+
+export const ErrorExample = z.object({ kind: z.string(), message: z.string() })
+
+export const Trial = z
+  .object({
+    index: count,
+    started_at: z.iso.datetime({ offset: true }),
+    summary: Summary,
+    samples: Samples,
+    /** Failed requests by kind: http_<status>, timeout, disconnect, malformed_stream, connection_error. */
+    errors: z.record(z.string(), count),
+    error_examples: z.array(ErrorExample),
+    /** Where token counts came from: the server's usage, or counting stream chunks (approximate). */
+    token_count_source: z.enum(['usage', 'chunks', 'mixed']),
+    warnings: z.array(z.string()),
+  })
+  .check((ctx) => {
+    const t = ctx.value
+    if (t.samples.ttft_ms.length !== t.summary.completed) {
+      ctx.issues.push({
+        code: 'custom',
+        input: t.summary.completed,
+        path: ['summary', 'completed'],
+        message: `expected ${t.samples.ttft_ms.length} (the number of samples), got ${t.summary.completed}`,
+      })
+    }
+  })
+export type Trial = z.infer<typeof Trial>
+
+export const Scenario = z.object({
+  name: z.string().min(1).max(100),
+  load: Load,
+  stop: Stop,
+  trials: z.array(Trial).min(1),
+})
+export type Scenario = z.infer<typeof Scenario>
+
+export const Report = z
+  .object({
+    schema: z.literal(REPORT_SCHEMA),
+    benchmark: z.string().regex(BENCHMARK_NAME, 'expected 1-100 characters of letters, digits, . _ -'),
+    created_at: z.iso.datetime({ offset: true }),
+    git: GitContext,
+    ci: CiContext.nullable(),
+    environment: Environment,
+    workload: Workload,
+    slo: Slo.nullable(),
+    gpu_hourly_cost_usd: z.number().positive().nullable(),
+    scenarios: z.array(Scenario).min(1),
+  })
+  .check((ctx) => {
+    const seen = new Set<string>()
+    ctx.value.scenarios.forEach((s, i) => {
+      if (seen.has(s.name)) {
+        ctx.issues.push({
+          code: 'custom',
+          input: s.name,
+          path: ['scenarios', i, 'name'],
+          message: `duplicate scenario name ${JSON.stringify(s.name)}`,
+        })
+      }
+      seen.add(s.name)
+    })
+  })
+export type Report = z.infer<typeof Report>
+
+export function parseReport(value: unknown): Report {
+  return parseWith(Report, value, 'report')
+}

@@ -1,0 +1,278 @@
+// engine-sim: an OpenAI-compatible server that answers like vLLM with timings you choose, so the
+// whole pipeline runs without a GPU and tests know the true latencies. Plain node:http: the
+// simulator must out-run the generator it is used to measure.
+import { randomBytes } from 'node:crypto'
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { performance } from 'node:perf_hooks'
+import { WORDS } from '../core/bench/vocabulary.ts'
+import { Rng } from '../core/rng.ts'
+import { INFERGATE_VERSION } from '../core/version.ts'
+import {
+  type Api,
+  ApiError,
+  ChunkWriter,
+  completeResponse,
+  parseRequest,
+  type SimRequest,
+} from './protocol.ts'
+import { Scheduler } from './scheduler.ts'
+
+export interface SimOptions {
+  host: string
+  port: number
+  model: string
+  ttftMs: number
+  itlMs: number
+  jitter: number
+  maxNumSeqs: number
+  batchSlowdown: number
+  prefillMsPer1kTokens: number
+  failRate: number
+  disconnectRate: number
+  stallMs: number
+  stallRate: number
+  seed: number
+  maxModelLen: number
+  meanOutputTokens: number
+  kvCacheTokens: number
+}
+
+export const SIM_DEFAULTS: SimOptions = {
+  host: '127.0.0.1',
+  port: 8000,
+  model: 'sim-llama-3-8b',
+  ttftMs: 50,
+  itlMs: 10,
+  jitter: 0.05,
+  maxNumSeqs: 256,
+  batchSlowdown: 0,
+  prefillMsPer1kTokens: 0,
+  failRate: 0,
+  disconnectRate: 0,
+  stallMs: 0,
+  stallRate: 1,
+  seed: 0,
+  maxModelLen: 8192,
+  meanOutputTokens: 256,
+  kvCacheTokens: 262_144,
+}
+
+const MAX_BODY_BYTES = 16 * 1024 * 1024
+/** Most tokens written in one go when they are all due (itl 0); then the loop serves others. */
+const MAX_BURST = 64
+
+export interface EngineSim {
+  server: Server
+  url: string
+  scheduler: Scheduler
+  close(): Promise<void>
+}
+
+export async function startEngineSim(options: Partial<SimOptions> = {}): Promise<EngineSim> {
+  const o: SimOptions = { ...SIM_DEFAULTS, ...options }
+  const scheduler = new Scheduler(o.maxNumSeqs, o.kvCacheTokens)
+  let counter = 0
+  const server = createServer((req, res) => {
+    handle(req, res).catch((e: Error) => {
+      if (!res.headersSent) send(res, new ApiError(500, e.message))
+      else res.destroy()
+    })
+  })
+  server.keepAliveTimeout = 60_000
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const path = (req.url ?? '/').split('?')[0]!.replace(/^\/openai(?=\/v1\/)/, '')
+    if (req.method === 'GET') {
+      if (path === '/health') return void res.writeHead(200).end()
+      if (path === '/version') return json(res, 200, { version: `engine-sim-${INFERGATE_VERSION}` })
+      if (path === '/metrics') return metrics(res)
+      if (path === '/v1/models') {
+        return json(res, 200, {
+          object: 'list',
+          data: [
+            {
+              id: o.model,
+              object: 'model',
+              created: Math.floor(Date.now() / 1000),
+              owned_by: 'vllm',
+              root: o.model,
+              parent: null,
+              max_model_len: o.maxModelLen,
+            },
+          ],
+        })
+      }
+    }
+    const api: Api | null =
+      path === '/v1/completions' ? 'completions' : path === '/v1/chat/completions' ? 'chat' : null
+    if (api === null) return send(res, new ApiError(404, `Not Found: ${req.method} ${req.url}`))
+    if (req.method !== 'POST') return send(res, new ApiError(405, 'Method Not Allowed'))
+    const text = await readBody(req)
+    if (text === null) return send(res, new ApiError(413, `request body over ${MAX_BODY_BYTES} bytes`))
+    let raw: unknown
+    try {
+      raw = JSON.parse(text)
+    } catch (e) {
+      return send(res, new ApiError(400, `JSON decode error: ${(e as Error).message}`))
+    }
+    let request: SimRequest
+    try {
+      request = parseRequest(api, raw, { model: o.model, maxModelLen: o.maxModelLen })
+    } catch (e) {
+      if (e instanceof ApiError) return send(res, e)
+      throw e
+    }
+    const rng = new Rng(o.seed, counter++)
+    if (rng.next() < o.failRate) return send(res, new ApiError(500, 'simulated engine failure (--fail-rate)'))
+    await generate(request, rng, res)
+  }
+
+  async function generate(r: SimRequest, rng: Rng, res: ServerResponse) {
+    let gone = false
+    res.on('close', () => {
+      gone = true
+    })
+    await scheduler.admit()
+    if (gone) return scheduler.release()
+    scheduler.requestsTotal++
+    scheduler.promptTokensTotal += r.promptTokens
+    scheduler.kvTokens += r.promptTokens
+    let held = r.promptTokens
+    try {
+      const length = r.ignoreEos ? r.maxTokens : Math.min(r.maxTokens, naturalLength(rng, o.meanOutputTokens))
+      const finish = length === r.maxTokens ? 'length' : 'stop'
+      const disconnectAt = rng.next() < o.disconnectRate ? rng.int(length) : -1
+      const stallAt = o.stallMs > 0 && rng.next() < o.stallRate ? rng.int(length) : -1
+      const id = `${r.api === 'chat' ? 'chatcmpl' : 'cmpl'}-${randomBytes(8).toString('hex')}`
+      const created = Math.floor(Date.now() / 1000)
+      const writer = new ChunkWriter(r.api, id, r.model, created)
+      let due =
+        performance.now() +
+        (o.ttftMs + (o.prefillMsPer1kTokens * r.promptTokens) / 1000) * rng.jitter(o.jitter)
+      if (r.stream) {
+        res.writeHead(200, {
+          'content-type': 'text/event-stream; charset=utf-8',
+          'cache-control': 'no-cache',
+        })
+        res.flushHeaders()
+      }
+      let text = ''
+      let i = 0
+      while (i < length) {
+        const wait = due - performance.now()
+        if (wait > 0) await sleep(wait)
+        if (gone) return
+        let out = i === 0 && r.api === 'chat' ? writer.role() : ''
+        let burst = 0
+        do {
+          if (i === stallAt) due += o.stallMs
+          const word = ` ${WORDS[rng.int(WORDS.length)]}`
+          if (r.stream) out += writer.token(word, i === length - 1 ? finish : null)
+          else text += word
+          i++
+          held++
+          scheduler.kvTokens++
+          scheduler.generationTokensTotal++
+          if (i === disconnectAt) {
+            res.write(out)
+            res.destroy()
+            return
+          }
+          due += o.itlMs * (1 + o.batchSlowdown * (scheduler.running - 1)) * rng.jitter(o.jitter)
+        } while (i < length && due <= performance.now() && ++burst < MAX_BURST)
+        if (r.stream && !res.write(out)) await new Promise((resolve) => res.once('drain', resolve))
+        if (burst >= MAX_BURST) await new Promise(setImmediate)
+      }
+      if (!r.stream) {
+        res.writeHead(200, { 'content-type': 'application/json' })
+        res.end(completeResponse(r.api, id, r.model, created, text, finish, r.promptTokens, length))
+        return
+      }
+      let tail = ''
+      if (r.includeUsage) tail += writer.usage(r.promptTokens, length)
+      res.end(tail + ChunkWriter.done())
+    } finally {
+      scheduler.kvTokens -= held
+      scheduler.release()
+    }
+  }
+
+  function metrics(res: ServerResponse) {
+    const label = `{model_name=${JSON.stringify(o.model)}}`
+    const lines = [
+      '# HELP vllm:num_requests_running Number of requests in model execution batches.',
+      '# TYPE vllm:num_requests_running gauge',
+      `vllm:num_requests_running${label} ${scheduler.running}`,
+      '# HELP vllm:num_requests_waiting Number of requests waiting to be processed.',
+      '# TYPE vllm:num_requests_waiting gauge',
+      `vllm:num_requests_waiting${label} ${scheduler.waiting}`,
+      '# HELP vllm:kv_cache_usage_perc KV-cache usage. 1 means 100 percent usage.',
+      '# TYPE vllm:kv_cache_usage_perc gauge',
+      `vllm:kv_cache_usage_perc${label} ${scheduler.kvUsage()}`,
+      '# HELP vllm:prompt_tokens_total Number of prefill tokens processed.',
+      '# TYPE vllm:prompt_tokens_total counter',
+      `vllm:prompt_tokens_total${label} ${scheduler.promptTokensTotal}`,
+      '# HELP vllm:generation_tokens_total Number of generation tokens processed.',
+      '# TYPE vllm:generation_tokens_total counter',
+      `vllm:generation_tokens_total${label} ${scheduler.generationTokensTotal}`,
+      '# HELP vllm:request_success_total Count of successfully processed requests.',
+      '# TYPE vllm:request_success_total counter',
+      `vllm:request_success_total${label} ${scheduler.requestsTotal}`,
+    ]
+    res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' })
+    res.end(`${lines.join('\n')}\n`)
+  }
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(o.port, o.host, () => resolve())
+  })
+  const addr = server.address() as AddressInfo
+  const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address
+  return {
+    server,
+    url: `http://${host}:${addr.port}/v1`,
+    scheduler,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve())
+        server.closeAllConnections()
+      }),
+  }
+}
+
+/** Where the model would stop on its own: geometric, as if EOS could come after any token. */
+function naturalLength(rng: Rng, mean: number): number {
+  return 1 + Math.floor(Math.log(1 - rng.next()) / Math.log(1 - 1 / mean))
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
+
+function json(res: ServerResponse, status: number, body: unknown) {
+  res.writeHead(status, { 'content-type': 'application/json' })
+  res.end(JSON.stringify(body))
+}
+
+function send(res: ServerResponse, e: ApiError) {
+  res.writeHead(e.status, { 'content-type': 'application/json' })
+  res.end(e.body())
+}
+
+function readBody(req: IncomingMessage): Promise<string | null> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = []
+    let size = 0
+    req.on('data', (c: Buffer) => {
+      size += c.length
+      if (size > MAX_BODY_BYTES) {
+        resolve(null)
+        req.resume()
+        return
+      }
+      chunks.push(c)
+    })
+    req.on('end', () => resolve(size > MAX_BODY_BYTES ? null : Buffer.concat(chunks).toString('utf8')))
+    req.on('error', reject)
+  })
+}
