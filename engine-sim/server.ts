@@ -160,8 +160,10 @@ export async function startEngineSim(options: Partial<SimOptions> = {}): Promise
       let text = ''
       let i = 0
       while (i < length) {
-        const wait = due - performance.now()
-        if (wait > 0) await sleep(wait)
+        // libuv's clock is whole milliseconds, so a timer can fire up to 1 ms early: re-check.
+        for (let wait = due - performance.now(); wait > 0 && !gone; wait = due - performance.now()) {
+          await sleepWhileOpen(wait, res)
+        }
         if (gone) return
         let out = i === 0 && r.api === 'chat' ? writer.role() : ''
         let burst = 0
@@ -247,7 +249,18 @@ function naturalLength(rng: Rng, mean: number): number {
   return 1 + Math.floor(Math.log(1 - rng.next()) / Math.log(1 - 1 / mean))
 }
 
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
+/** Waits ms, or less if the client goes away (so a stopped server has no timers left to run). */
+function sleepWhileOpen(ms: number, res: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer)
+      res.off('close', done)
+      resolve()
+    }
+    const timer = setTimeout(done, ms)
+    res.once('close', done)
+  })
+}
 
 function json(res: ServerResponse, status: number, body: unknown) {
   res.writeHead(status, { 'content-type': 'application/json' })

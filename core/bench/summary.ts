@@ -123,7 +123,7 @@ export function summarizeTrial(
   const summary: Summary = {
     completed: ok.length,
     failed,
-    duration_s: round3(durationS),
+    duration_s: Math.round(durationS * 1e6) / 1e6,
     total_input_tokens: totalIn,
     total_output_tokens: totalOut,
     request_throughput: per(ok.length),

@@ -1,0 +1,181 @@
+// The CLI's contract with people and scripts: --help everywhere, one clear line for bad
+// input naming the flag or the cause, exit 2 for usage and 1 for a failed run.
+import { existsSync } from 'node:fs'
+import { createServer, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { cli, sim, tempDir } from './helpers.ts'
+
+describe('help', () => {
+  it('lists the commands', async () => {
+    const r = await cli(['--help'])
+    expect(r.code).toBe(0)
+    for (const c of ['bench', 'engine-sim', 'demo']) expect(r.stdout).toContain(`  ${c}`)
+  })
+
+  for (const [command, flag] of [
+    ['bench', '--concurrency'],
+    ['engine-sim', '--batch-slowdown'],
+    ['demo', '--help'],
+  ]) {
+    it(`infergate ${command} --help`, async () => {
+      const r = await cli([command!, '--help'])
+      expect(r.code).toBe(0)
+      expect(r.stdout).toContain(`Usage: infergate ${command}`)
+      expect(r.stdout).toContain(flag)
+    })
+  }
+})
+
+describe('bad input: one line, the right exit code', () => {
+  const cases: [string, string[], number, RegExp][] = [
+    ['unknown command', ['frobnicate'], 2, /unknown command "frobnicate"/],
+    [
+      'unknown flag',
+      ['bench', '--url', 'http://127.0.0.1:1/v1', '--concurency', '4'],
+      2,
+      /unknown flag --concurency/,
+    ],
+    ['missing --url', ['bench'], 2, /--url is required/],
+    ['malformed URL', ['bench', '--url', 'localhost:8000'], 2, /--url: expected an http/],
+    ['not a URL', ['bench', '--url', 'http://'], 2, /--url: not a URL/],
+    [
+      'bad number',
+      ['bench', '--url', 'http://127.0.0.1:1/v1', '--concurrency', '1,0'],
+      2,
+      /--concurrency: expected an integer ≥ 1, got "0"/,
+    ],
+    [
+      'bad enum',
+      ['bench', '--url', 'http://127.0.0.1:1/v1', '--endpoint', 'embeddings'],
+      2,
+      /--endpoint: expected one of completions, chat/,
+    ],
+    [
+      'bad SLO',
+      ['bench', '--url', 'http://127.0.0.1:1/v1', '--slo', 'latency:5'],
+      2,
+      /--slo: unknown metric "latency"/,
+    ],
+    [
+      'open-loop flag without --rate',
+      ['bench', '--url', 'http://127.0.0.1:1/v1', '--burstiness', '0.5'],
+      2,
+      /add --rate/,
+    ],
+    [
+      'bad engine-sim flag',
+      ['engine-sim', '--fail-rate', '2'],
+      2,
+      /--fail-rate: expected a number ≥ 0 and ≤ 1/,
+    ],
+    [
+      'unwritable --out',
+      ['bench', '--url', 'http://127.0.0.1:1/v1', '--out', '/nonexistent/dir/r.json'],
+      2,
+      /--out: cannot write/,
+    ],
+  ]
+  for (const [what, args, code, message] of cases) {
+    it(what, async () => {
+      const r = await cli(args)
+      expect(r.code).toBe(code)
+      expect(r.stderr).toMatch(message)
+      expect(r.stderr.trim().split('\n')).toHaveLength(1)
+    })
+  }
+})
+
+describe('servers that cannot be benchmarked', () => {
+  let plain: Server
+  let plainUrl: string
+  beforeAll(async () => {
+    // Answers the model list, then plain JSON where an event stream belongs.
+    plain = createServer((req, res) => {
+      res.setHeader('content-type', 'application/json')
+      if (req.url === '/v1/models') res.end(JSON.stringify({ data: [{ id: 'm', owned_by: 'x' }] }))
+      else res.end(JSON.stringify({ choices: [{ text: 'hello' }] }))
+    })
+    await new Promise<void>((r) => plain.listen(0, '127.0.0.1', r))
+    plainUrl = `http://127.0.0.1:${(plain.address() as AddressInfo).port}/v1`
+  })
+  afterAll(() => new Promise<void>((r) => plain.close(() => r())))
+
+  it('a server that is down', async () => {
+    const free = createServer()
+    await new Promise<void>((r) => free.listen(0, '127.0.0.1', r))
+    const port = (free.address() as AddressInfo).port
+    await new Promise<void>((r) => free.close(() => r()))
+    const r = await cli(['bench', '--url', `http://127.0.0.1:${port}/v1`])
+    expect(r.code).toBe(1)
+    expect(r.stderr).toMatch(
+      new RegExp(`cannot reach http://127.0.0.1:${port}/v1/models: connection refused`),
+    )
+  })
+
+  it('a server that answers without SSE', async () => {
+    const out = join(tempDir(), 'r.json')
+    const r = await cli(['bench', '--url', plainUrl, '--requests', '20', '--progress', 'off', '--out', out])
+    expect(r.code).toBe(1)
+    expect(r.stderr).toMatch(
+      /first requests all failed \(malformed_stream\): expected text\/event-stream, got application\/json/,
+    )
+    expect(existsSync(out)).toBe(false)
+  })
+
+  it('a server that rejects every request (4xx)', async () => {
+    const s = await sim(['--max-model-len', '64'])
+    try {
+      const r = await cli([
+        'bench',
+        '--url',
+        s.url,
+        '--input-tokens',
+        '100',
+        '--requests',
+        '30',
+        '--progress',
+        'off',
+      ])
+      expect(r.code).toBe(1)
+      expect(r.stderr).toMatch(/\(http_400\): HTTP 400: This model's maximum context length is 64 tokens/)
+      expect(r.stderr.trim().split('\n')).toHaveLength(1)
+    } finally {
+      await s.stop()
+    }
+  })
+
+  it('a model the server does not serve', async () => {
+    const r = await cli(['bench', '--url', plainUrl, '--model', 'llama'])
+    expect(r.code).toBe(1)
+    expect(r.stderr).toMatch(/--model llama is not served at .* \(it serves: m\)/)
+  })
+})
+
+describe('a run for people', () => {
+  it('prints the results table and progress lines when not on a terminal', async () => {
+    const s = await sim(['--ttft-ms', '5', '--itl-ms', '2'])
+    try {
+      const r = await cli([
+        'bench',
+        '--url',
+        s.url,
+        '--concurrency',
+        '1,2',
+        '--requests',
+        '6',
+        '--output-tokens',
+        '4',
+      ])
+      expect(r.code).toBe(0)
+      expect(r.stdout).toMatch(/^scenario\s+ok\s+fail\s+req\/s/)
+      expect(r.stdout).toMatch(/concurrency-1\s+6\s+0/)
+      expect(r.stdout).toMatch(/concurrency-2\s+6\s+0/)
+      expect(r.stderr).toMatch(/concurrency-2: 6 ok, 0 failed in/)
+      expect(r.stderr).not.toContain('\r')
+    } finally {
+      await s.stop()
+    }
+  })
+})

@@ -1,0 +1,199 @@
+// engine-sim speaks vLLM's wire protocol: the test double every other test trusts.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { type EngineSim, startEngineSim } from '../engine-sim/server.ts'
+
+let sim: EngineSim
+beforeAll(async () => {
+  sim = await startEngineSim({ port: 0, ttftMs: 5, itlMs: 1, jitter: 0, maxModelLen: 200, maxNumSeqs: 2 })
+})
+afterAll(() => sim.close())
+
+const post = (path: string, body: unknown) =>
+  fetch(`${sim.url}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  })
+
+const events = async (res: Response) =>
+  (await res.text())
+    .split('\n\n')
+    .filter(Boolean)
+    .map((e) => e.replace(/^data: /, ''))
+
+const MODEL = 'sim-llama-3-8b'
+
+describe('routes', () => {
+  it('lists the model', async () => {
+    const body = (await (await fetch(`${sim.url}/models`)).json()) as any
+    expect(body.data[0]).toMatchObject({ id: MODEL, object: 'model', owned_by: 'vllm' })
+  })
+
+  it('serves the same routes under KServe’s /openai/v1 prefix', async () => {
+    const base = sim.url.replace(/\/v1$/, '')
+    const res = await fetch(`${base}/openai/v1/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: MODEL, prompt: 'hi', max_tokens: 2 }),
+    })
+    expect(res.status).toBe(200)
+    expect((await fetch(`${base}/openai/v1/models`)).status).toBe(200)
+  })
+
+  it('answers /health and 404 elsewhere', async () => {
+    const base = sim.url.replace(/\/v1$/, '')
+    expect((await fetch(`${base}/health`)).status).toBe(200)
+    expect((await fetch(`${base}/v2/nothing`)).status).toBe(404)
+  })
+})
+
+describe('streaming', () => {
+  it('completions: one chunk per token, the usage chunk on request, then [DONE]', async () => {
+    const res = await post('/completions', {
+      model: MODEL,
+      prompt: 'a b c',
+      max_tokens: 5,
+      ignore_eos: true,
+      stream: true,
+      stream_options: { include_usage: true },
+    })
+    expect(res.headers.get('content-type')).toContain('text/event-stream')
+    const ev = await events(res)
+    expect(ev.at(-1)).toBe('[DONE]')
+    const chunks = ev.slice(0, -1).map((e) => JSON.parse(e))
+    const tokens = chunks.filter((c) => c.choices.length > 0)
+    expect(tokens).toHaveLength(5)
+    expect(tokens[0].object).toBe('text_completion')
+    expect(tokens.at(-1).choices[0].finish_reason).toBe('length')
+    expect(tokens.slice(0, -1).every((c) => c.choices[0].finish_reason === null)).toBe(true)
+    expect(chunks.at(-1)).toMatchObject({
+      choices: [],
+      usage: { prompt_tokens: 3, completion_tokens: 5, total_tokens: 8 },
+    })
+  })
+
+  it('no usage chunk without include_usage', async () => {
+    const ev = await events(
+      await post('/completions', { model: MODEL, prompt: 'x', max_tokens: 3, stream: true }),
+    )
+    expect(ev.slice(0, -1).some((e) => e.includes('"usage"'))).toBe(false)
+  })
+
+  it('chat: the role first, then content deltas', async () => {
+    const ev = await events(
+      await post('/chat/completions', {
+        model: MODEL,
+        messages: [{ role: 'user', content: 'hello there' }],
+        max_completion_tokens: 3,
+        ignore_eos: true,
+        stream: true,
+      }),
+    )
+    const chunks = ev.slice(0, -1).map((e) => JSON.parse(e))
+    expect(chunks[0].choices[0].delta).toEqual({ role: 'assistant', content: '' })
+    expect(chunks.slice(1).map((c) => typeof c.choices[0].delta.content)).toEqual([
+      'string',
+      'string',
+      'string',
+    ])
+    expect(chunks[0].object).toBe('chat.completion.chunk')
+  })
+})
+
+describe('non-streaming', () => {
+  it('returns the whole answer with usage', async () => {
+    const res = await post('/chat/completions', {
+      model: MODEL,
+      messages: [{ role: 'user', content: 'hi' }],
+      max_tokens: 4,
+      ignore_eos: true,
+    })
+    const body = (await res.json()) as any
+    expect(body.object).toBe('chat.completion')
+    expect(body.choices[0].message.content.trim().split(' ')).toHaveLength(4)
+    expect(body.usage.completion_tokens).toBe(4)
+  })
+
+  it('completions default to 16 tokens like vLLM', async () => {
+    const body = (await (
+      await post('/completions', { model: MODEL, prompt: 'x', ignore_eos: true })
+    ).json()) as any
+    expect(body.usage.completion_tokens).toBe(16)
+  })
+})
+
+describe('OpenAI-style errors', () => {
+  const cases: [string, string, unknown, number, RegExp][] = [
+    ['malformed JSON', '/completions', '{"model":', 400, /JSON decode error/],
+    ['no model', '/completions', { prompt: 'x' }, 400, /model/],
+    [
+      'unknown model',
+      '/completions',
+      { model: 'gpt-9', prompt: 'x' },
+      404,
+      /The model `gpt-9` does not exist/,
+    ],
+    ['no prompt', '/completions', { model: MODEL }, 400, /prompt/],
+    [
+      'bad max_tokens',
+      '/completions',
+      { model: MODEL, prompt: 'x', max_tokens: 0 },
+      400,
+      /max_tokens must be at least 1/,
+    ],
+    [
+      'stream_options without stream',
+      '/completions',
+      { model: MODEL, prompt: 'x', stream_options: { include_usage: true } },
+      400,
+      /Stream options/,
+    ],
+    ['empty messages', '/chat/completions', { model: MODEL, messages: [] }, 400, /messages/],
+    [
+      'bad role',
+      '/chat/completions',
+      { model: MODEL, messages: [{ role: 'robot', content: 'x' }] },
+      400,
+      /role/,
+    ],
+    [
+      'over the context',
+      '/completions',
+      { model: MODEL, prompt: 'x', max_tokens: 500 },
+      400,
+      /maximum context length is 200 tokens/,
+    ],
+  ]
+  for (const [what, path, body, status, message] of cases) {
+    it(what, async () => {
+      const res = await post(path, body)
+      expect(res.status).toBe(status)
+      const err = ((await res.json()) as any).error
+      expect(err.message).toMatch(message)
+      expect(err.code).toBe(status)
+      expect(err.type).toBe(status === 404 ? 'NotFoundError' : 'BadRequestError')
+    })
+  }
+})
+
+describe('scheduler and /metrics', () => {
+  it('queues beyond max-num-seqs and exposes the vLLM gauges and counters', async () => {
+    const before = await (await fetch(`${sim.url.replace(/\/v1$/, '')}/metrics`)).text()
+    const gen = (t: string) => Number(t.match(/^vllm:generation_tokens_total\{[^}]*\} (\d+)/m)![1])
+    const slow = () =>
+      post('/completions', { model: MODEL, prompt: 'a b', max_tokens: 150, ignore_eos: true, stream: true })
+    // A queued request gets no headers until it runs, so look before awaiting the responses.
+    const responses = [slow(), slow(), slow()]
+    await new Promise((r) => setTimeout(r, 40))
+    const during = await (await fetch(`${sim.url.replace(/\/v1$/, '')}/metrics`)).text()
+    expect(during).toMatch(/^vllm:num_requests_running\{model_name="sim-llama-3-8b"\} 2$/m)
+    expect(during).toMatch(/^vllm:num_requests_waiting\{model_name="sim-llama-3-8b"\} 1$/m)
+    const kv = Number(during.match(/^vllm:kv_cache_usage_perc\{[^}]*\} ([\d.e-]+)$/m)![1])
+    expect(kv).toBeGreaterThan(0)
+    expect(during).toMatch(/^# TYPE vllm:prompt_tokens_total counter$/m)
+    await Promise.all(responses.map(async (r) => (await r).text()))
+    const after = await (await fetch(`${sim.url.replace(/\/v1$/, '')}/metrics`)).text()
+    expect(gen(after) - gen(before)).toBe(450)
+    expect(after).toMatch(/^vllm:num_requests_running\{[^}]*\} 0$/m)
+  })
+})

@@ -1,0 +1,123 @@
+// Open loop: requests leave on the planned schedule, whatever the server does.
+import { describe, expect, it } from 'vitest'
+import { interArrival } from '../core/bench/arrivals.ts'
+import { Rng } from '../core/rng.ts'
+import { mean, std } from '../core/stats.ts'
+import { benchReport, median, sim } from './helpers.ts'
+
+const diffs = (xs: number[]) => xs.slice(1).map((x, i) => x - xs[i]!)
+
+describe('open-loop arrivals', () => {
+  it('Poisson at a rate: sends follow the seeded schedule, gaps are exponential', async () => {
+    const s = await sim(['--ttft-ms', '5', '--itl-ms', '2'])
+    try {
+      const { report } = await benchReport(s.url, [
+        ...['--rate', '40', '--requests', '150', '--seed', '3', '--output-tokens', '5', '--ignore-eos'],
+      ])
+      const sc = report.scenarios[0]!
+      expect(sc.name).toBe('rate-40')
+      expect(sc.load).toEqual({
+        mode: 'open',
+        rate: 40,
+        arrival: 'poisson',
+        burstiness: 1,
+        max_concurrency: null,
+      })
+      const t = sc.trials[0]!
+      // The planned schedule, rebuilt from the seed: each send = planned + its dispatch delay.
+      const gap = interArrival(40, 'poisson', 1, new Rng(3, 0xa771))
+      const plannedAt = [0]
+      for (let i = 1; i < t.samples.start_ms.length; i++) plannedAt.push(plannedAt[i - 1]! + gap())
+      const delays = t.samples.dispatch_delay_ms!
+      for (let i = 0; i < plannedAt.length; i++) {
+        expect(t.samples.start_ms[i]! - delays[i]! + delays[0]!).toBeCloseTo(plannedAt[i]!, 0)
+      }
+      const g = diffs(t.samples.start_ms)
+      expect(mean(g)).toBeGreaterThan(25 * 0.8)
+      expect(mean(g)).toBeLessThan(25 * 1.2)
+      expect(std(g) / mean(g)).toBeGreaterThan(0.75)
+      expect(std(g) / mean(g)).toBeLessThan(1.25)
+      expect(t.summary.mean_dispatch_delay_ms).not.toBeNull()
+    } finally {
+      await s.stop()
+    }
+  })
+
+  it('a slow server does not slow the arrival clock (no coordinated omission)', async () => {
+    // Every request takes ~1 s; at 50 req/s, 40 requests must still all leave within ~0.8 s.
+    const s = await sim(['--ttft-ms', '1000', '--itl-ms', '1', '--jitter', '0'])
+    try {
+      const { report } = await benchReport(s.url, [
+        ...[
+          '--rate',
+          '50',
+          '--arrival',
+          'constant',
+          '--requests',
+          '40',
+          '--output-tokens',
+          '2',
+          '--ignore-eos',
+        ],
+      ])
+      const t = report.scenarios[0]!.trials[0]!
+      expect(t.summary.max_concurrent_requests).toBeGreaterThan(30)
+      expect(Math.max(...t.samples.start_ms)).toBeLessThan(39 * 20 + 100)
+      expect(median(diffs(t.samples.start_ms))).toBeGreaterThan(19)
+      expect(median(diffs(t.samples.start_ms))).toBeLessThan(21)
+      expect(Math.min(...t.samples.ttft_ms)).toBeGreaterThanOrEqual(1000)
+    } finally {
+      await s.stop()
+    }
+  })
+
+  it('--max-concurrency holds requests back and the wait shows as dispatch delay', async () => {
+    const s = await sim(['--ttft-ms', '200', '--itl-ms', '1', '--jitter', '0'])
+    try {
+      const { report } = await benchReport(s.url, [
+        ...[
+          '--rate',
+          'inf',
+          '--max-concurrency',
+          '2',
+          '--requests',
+          '6',
+          '--output-tokens',
+          '2',
+          '--ignore-eos',
+        ],
+      ])
+      const t = report.scenarios[0]!.trials[0]!
+      expect(report.scenarios[0]!.name).toBe('rate-inf')
+      expect(t.summary.max_concurrent_requests).toBe(2)
+      expect(Math.max(...t.samples.dispatch_delay_ms!)).toBeGreaterThanOrEqual(2 * 200)
+    } finally {
+      await s.stop()
+    }
+  })
+
+  it('--duration stops issuing at the deadline and lets in-flight requests finish', async () => {
+    const s = await sim(['--ttft-ms', '5', '--itl-ms', '5', '--jitter', '0'])
+    try {
+      const { report } = await benchReport(s.url, [
+        ...[
+          '--rate',
+          '20',
+          '--arrival',
+          'constant',
+          '--duration',
+          '1',
+          '--output-tokens',
+          '40',
+          '--ignore-eos',
+        ],
+      ])
+      const t = report.scenarios[0]!.trials[0]!
+      expect(t.summary.completed).toBe(20)
+      expect(t.summary.failed).toBe(0)
+      expect(report.scenarios[0]!.stop).toEqual({ requests: null, duration_s: 1, timeout_s: 300 })
+    } finally {
+      await s.stop()
+    }
+  })
+})
