@@ -82,6 +82,9 @@ export async function startEngineSim(options: Partial<SimOptions> = {}): Promise
   server.keepAliveTimeout = 60_000
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    // The clock starts when the request arrives, not after parsing: the simulated TTFT must not
+    // grow with the simulator's own overhead when many requests arrive at once.
+    const arrivedAt = performance.now()
     const path = (req.url ?? '/').split('?')[0]!.replace(/^\/openai(?=\/v1\/)/, '')
     if (req.method === 'GET') {
       if (path === '/health') return void res.writeHead(200).end()
@@ -125,15 +128,17 @@ export async function startEngineSim(options: Partial<SimOptions> = {}): Promise
     }
     const rng = new Rng(o.seed, counter++)
     if (rng.next() < o.failRate) return send(res, new ApiError(500, 'simulated engine failure (--fail-rate)'))
-    await generate(request, rng, res)
+    await generate(request, rng, res, arrivedAt)
   }
 
-  async function generate(r: SimRequest, rng: Rng, res: ServerResponse) {
+  async function generate(r: SimRequest, rng: Rng, res: ServerResponse, arrivedAt: number) {
     let gone = false
     res.on('close', () => {
       gone = true
     })
+    const queued = scheduler.running >= scheduler.maxNumSeqs
     await scheduler.admit()
+    const startedAt = queued ? performance.now() : arrivedAt
     if (gone) return scheduler.release()
     scheduler.requestsTotal++
     scheduler.promptTokensTotal += r.promptTokens
@@ -148,7 +153,7 @@ export async function startEngineSim(options: Partial<SimOptions> = {}): Promise
       const created = Math.floor(Date.now() / 1000)
       const writer = new ChunkWriter(r.api, id, r.model, created)
       let due =
-        performance.now() +
+        startedAt +
         (o.ttftMs + (o.prefillMsPer1kTokens * r.promptTokens) / 1000) * rng.jitter(o.jitter)
       if (r.stream) {
         res.writeHead(200, {
@@ -160,6 +165,7 @@ export async function startEngineSim(options: Partial<SimOptions> = {}): Promise
       let text = ''
       let i = 0
       while (i < length) {
+        if (i === 0) await waitPrecisely(due, res)
         // libuv's clock is whole milliseconds, so a timer can fire up to 1 ms early: re-check.
         for (let wait = due - performance.now(); wait > 0 && !gone; wait = due - performance.now()) {
           await sleepWhileOpen(wait, res)
@@ -247,6 +253,17 @@ export async function startEngineSim(options: Partial<SimOptions> = {}): Promise
 /** Where the model would stop on its own: geometric, as if EOS could come after any token. */
 function naturalLength(rng: Rng, mean: number): number {
   return 1 + Math.floor(Math.log(1 - rng.next()) / Math.log(1 - 1 / mean))
+}
+
+/**
+ * Timers fire up to a millisecond off; TTFT is the figure users check to the millisecond, so the
+ * first token sleeps until just before it is due and then yields to the event loop until it is.
+ * Later tokens use plain timers: their times are absolute, so lateness never accumulates.
+ */
+async function waitPrecisely(due: number, res: ServerResponse): Promise<void> {
+  const ahead = due - performance.now()
+  if (ahead > 2) await sleepWhileOpen(ahead - 1.5, res)
+  while (performance.now() < due && !res.closed) await new Promise(setImmediate)
 }
 
 /** Waits ms, or less if the client goes away (so a stopped server has no timers left to run). */

@@ -3,7 +3,7 @@
 //   ITL = gaps between content chunks; TPOT = (E2EL − TTFT) / (output_tokens − 1).
 // Every SSE event of one network read shares that read's arrival time.
 import { performance } from 'node:perf_hooks'
-import { Pool } from 'undici'
+import { type Dispatcher, Pool } from 'undici'
 import type { Endpoint } from './endpoint.ts'
 import { routePath } from './endpoint.ts'
 import { SseParser } from './sse.ts'
@@ -61,16 +61,20 @@ export class StreamClient {
     await this.pool.destroy()
   }
 
-  async send(req: PreparedRequest, plannedAt: number | null): Promise<RequestOutcome> {
+  /**
+   * Sends one request and times it. The send time is taken when undici writes the request to
+   * its socket (onRequestStart), not when it was handed to the pool: time spent queued in the
+   * client must not count as server latency (in open loop it shows up as dispatch delay).
+   */
+  send(req: PreparedRequest, plannedAt: number | null): Promise<RequestOutcome> {
     const api = this.endpoint.api
+    const timeoutMs = this.timeoutMs
     const parser = new SseParser()
-    const ac = new AbortController()
-    let timedOut = false
-    const sentAt = performance.now()
+    const handedAt = performance.now()
     const out: RequestOutcome = {
-      sentAt,
-      endedAt: sentAt,
-      dispatchDelayMs: plannedAt === null ? null : Math.max(0, sentAt - plannedAt),
+      sentAt: handedAt,
+      endedAt: handedAt,
+      dispatchDelayMs: null,
       ok: false,
       ttftMs: -1,
       e2elMs: -1,
@@ -79,15 +83,17 @@ export class StreamClient {
       outputTokens: 0,
       tokensFromUsage: false,
     }
-    const timer = setTimeout(() => {
-      timedOut = true
-      ac.abort()
-    }, this.timeoutMs)
     let firstAt = -1
     let lastContentAt = -1
     let contentChunks = 0
     let usage: Usage | undefined
     let done = false
+    let status = 0
+    let streaming = false
+    let errorBody = ''
+    let controller: Dispatcher.DispatchController | null = null
+    let timedOut = false
+
     const fail = (kind: ErrorKind, message: string) => {
       if (out.errorKind) return
       out.errorKind = kind
@@ -123,64 +129,88 @@ export class StreamClient {
       }
       if (obj.usage) usage = obj.usage
     }
-    try {
-      const res = await this.pool.request({
-        path: this.path,
-        method: 'POST',
-        headers: this.headers,
-        body: req.body,
-        signal: ac.signal,
-      })
-      if (res.statusCode !== 200) {
-        const text = await res.body.text().catch(() => '')
-        fail(`http_${res.statusCode}`, `HTTP ${res.statusCode}: ${errorMessageOf(text)}`)
-      } else if (!String(res.headers['content-type'] ?? '').includes('text/event-stream')) {
-        const text = await res.body.text().catch(() => '')
-        fail(
-          'malformed_stream',
-          `expected text/event-stream, got ${res.headers['content-type'] ?? 'no content-type'}: ${text.slice(0, 80)}`,
-        )
-      } else {
-        await new Promise<void>((resolve, reject) => {
-          res.body.on('data', (chunk: Buffer) => {
+
+    return new Promise<RequestOutcome>((resolve) => {
+      const timer = setTimeout(() => {
+        timedOut = true
+        controller?.abort(new Error('timeout'))
+      }, timeoutMs)
+      const finish = () => {
+        clearTimeout(timer)
+        out.endedAt = performance.now()
+        resolve(this.complete(out, firstAt, lastContentAt, contentChunks, usage))
+      }
+      this.pool.dispatch(
+        { path: this.path, method: 'POST', headers: this.headers, body: req.body },
+        {
+          onRequestStart(c) {
+            controller = c
+            out.sentAt = performance.now()
+            out.dispatchDelayMs = plannedAt === null ? null : Math.max(0, out.sentAt - plannedAt)
+            if (timedOut) c.abort(new Error('timeout'))
+          },
+          onResponseStart(_c, statusCode, headers) {
+            status = statusCode
+            streaming = statusCode === 200 && String(headers['content-type'] ?? '').includes('text/event-stream')
+            if (statusCode === 200 && !streaming) {
+              errorBody = `expected text/event-stream, got ${headers['content-type'] ?? 'no content-type'}: `
+            }
+          },
+          onResponseData(c, chunk) {
+            if (!streaming) {
+              if (errorBody.length < 4096) errorBody += chunk.toString('utf8')
+              return
+            }
             const now = performance.now()
             try {
               for (const data of parser.push(chunk)) onEvent(data, now)
             } catch (e) {
-              res.body.destroy()
-              reject(e)
+              const f = e as StreamFault
+              fail(f.kind, f.message)
+              c.abort(f)
             }
-          })
-          res.body.on('end', () => {
-            try {
-              for (const data of parser.end()) onEvent(data, performance.now())
-              resolve()
-            } catch (e) {
-              reject(e)
+          },
+          onResponseEnd() {
+            if (status !== 200) fail(`http_${status}`, `HTTP ${status}: ${errorMessageOf(errorBody)}`)
+            else if (!streaming) fail('malformed_stream', errorBody.slice(0, 200))
+            else {
+              try {
+                for (const data of parser.end()) onEvent(data, performance.now())
+              } catch (e) {
+                const f = e as StreamFault
+                fail(f.kind, f.message)
+              }
+              if (!done) fail('malformed_stream', 'stream ended without data: [DONE]')
+              else if (firstAt < 0) fail('malformed_stream', 'stream carried no choices')
             }
-          })
-          res.body.on('error', reject)
-        })
-        if (!done) fail('malformed_stream', 'stream ended without data: [DONE]')
-        else if (firstAt < 0) fail('malformed_stream', 'stream carried no choices')
-      }
-    } catch (e) {
-      if (e instanceof StreamFault) fail(e.kind, e.message)
-      else if (timedOut) fail('timeout', `no complete response within ${this.timeoutMs / 1000} s`)
-      else {
-        const err = e as { code?: string; cause?: { code?: string }; message?: string }
-        const code = err.code ?? err.cause?.code ?? ''
-        if (CONNECT_CODES.has(code)) fail('connection_error', `${code}: ${err.message}`)
-        else fail('disconnect', `${code ? `${code}: ` : ''}${err.message ?? String(e)}`)
-      }
-    } finally {
-      clearTimeout(timer)
-      out.endedAt = performance.now()
-    }
+            finish()
+          },
+          onResponseError(_c, e) {
+            if (timedOut) fail('timeout', `no complete response within ${timeoutMs / 1000} s`)
+            else {
+              const err = e as { code?: string; cause?: { code?: string }; message?: string }
+              const code = err.code ?? err.cause?.code ?? ''
+              if (CONNECT_CODES.has(code)) fail('connection_error', `${code}: ${err.message}`)
+              else fail('disconnect', `${code ? `${code}: ` : ''}${err.message ?? String(e)}`)
+            }
+            finish()
+          },
+        },
+      )
+    })
+  }
+
+  private complete(
+    out: RequestOutcome,
+    firstAt: number,
+    lastContentAt: number,
+    contentChunks: number,
+    usage: Usage | undefined,
+  ): RequestOutcome {
     if (out.errorKind) return out
     out.ok = true
-    out.ttftMs = firstAt - sentAt
-    out.e2elMs = (lastContentAt >= 0 ? lastContentAt : firstAt) - sentAt
+    out.ttftMs = firstAt - out.sentAt
+    out.e2elMs = (lastContentAt >= 0 ? lastContentAt : firstAt) - out.sentAt
     if (usage && typeof usage.completion_tokens === 'number') {
       out.outputTokens = usage.completion_tokens
       if (typeof usage.prompt_tokens === 'number') out.inputTokens = usage.prompt_tokens
