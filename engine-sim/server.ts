@@ -153,8 +153,7 @@ export async function startEngineSim(options: Partial<SimOptions> = {}): Promise
       const created = Math.floor(Date.now() / 1000)
       const writer = new ChunkWriter(r.api, id, r.model, created)
       let due =
-        startedAt +
-        (o.ttftMs + (o.prefillMsPer1kTokens * r.promptTokens) / 1000) * rng.jitter(o.jitter)
+        startedAt + (o.ttftMs + (o.prefillMsPer1kTokens * r.promptTokens) / 1000) * rng.jitter(o.jitter)
       if (r.stream) {
         res.writeHead(200, {
           'content-type': 'text/event-stream; charset=utf-8',

@@ -57,6 +57,22 @@ export class StreamClient {
     this.headers = { 'content-type': 'application/json', accept: 'text/event-stream', ...endpoint.headers }
   }
 
+  /**
+   * Opens n keep-alive connections ahead of an open-loop trial (n cheap GET /models in parallel),
+   * so connection setup does not land on the arrival schedule as dispatch delay.
+   */
+  async preconnect(n: number): Promise<void> {
+    const path = `${this.endpoint.basePath}/models`
+    await Promise.all(
+      Array.from({ length: n }, () =>
+        this.pool
+          .request({ path, method: 'GET', headers: this.endpoint.headers })
+          .then((r) => r.body.dump())
+          .catch(() => {}),
+      ),
+    )
+  }
+
   async close(): Promise<void> {
     await this.pool.destroy()
   }
@@ -151,7 +167,8 @@ export class StreamClient {
           },
           onResponseStart(_c, statusCode, headers) {
             status = statusCode
-            streaming = statusCode === 200 && String(headers['content-type'] ?? '').includes('text/event-stream')
+            streaming =
+              statusCode === 200 && String(headers['content-type'] ?? '').includes('text/event-stream')
             if (statusCode === 200 && !streaming) {
               errorBody = `expected text/event-stream, got ${headers['content-type'] ?? 'no content-type'}: `
             }

@@ -79,11 +79,14 @@ async function closedLoop(
   await Promise.all(Array.from({ length: concurrency }, worker))
 }
 
+const SPIN_MS = 3
+
 /** Sleeps on a timer until shortly before `target`, then yields to the event loop until it passes. */
 async function waitUntil(target: number): Promise<void> {
   const ahead = target - performance.now()
-  // Timers fire up to ~1 ms late; wake early and finish by yielding, which still serves I/O.
-  if (ahead > 2) await sleep(ahead - 1.5)
+  // A sleeping process wakes late (timer granularity, scheduler latency on a busy machine): wake
+  // a few ms early and finish by yielding to the event loop, which keeps serving streams meanwhile.
+  if (ahead > SPIN_MS) await sleep(ahead - SPIN_MS)
   while (performance.now() < target) await yieldToLoop()
 }
 
@@ -104,6 +107,8 @@ async function openLoop(
     if (n > 0) offset += gap()
     if (duration_s !== null && offset >= duration_s * 1000) break
     const planned = t0 + offset
+    // Build the request before its time comes, so only the send itself sits on the schedule.
+    const request = ctx.request(n)
     await waitUntil(planned)
     // --max-concurrency holds requests back; the wait shows up as dispatch delay, never hidden.
     while (load.max_concurrency !== null && inflight.size >= load.max_concurrency) {
@@ -111,7 +116,7 @@ async function openLoop(
         waiting = resolve
       })
     }
-    const p: Promise<void> = ctx.client.send(ctx.request(n), planned).then((r) => {
+    const p: Promise<void> = ctx.client.send(request, planned).then((r) => {
       inflight.delete(p)
       record(r)
       const w = waiting

@@ -70,6 +70,16 @@ export function scenarioLoads(o: BenchOptions): { name: string; load: Load }[] {
   return [...closed, ...open]
 }
 
+/** Connections an open-loop trial will want: rate × latency (from warmup, else 1 s), with headroom. */
+function preconnectCount(
+  load: Extract<Load, { mode: 'open' }>,
+  requests: number | null,
+  e2elS: number | null,
+) {
+  const want = load.rate === null ? (requests ?? 256) : Math.ceil(load.rate * (e2elS ?? 1) * 1.5)
+  return Math.max(1, Math.min(want, load.max_concurrency ?? 512, requests ?? 512, 512))
+}
+
 function connectionsFor(load: Load): number | null {
   if (load.mode === 'closed') return load.concurrency
   return load.max_concurrency
@@ -103,10 +113,11 @@ export async function runBenchmark(o: BenchOptions, progress: Progress): Promise
   for (const { name, load } of scenarioLoads(o)) {
     const client = new StreamClient(endpoint, o.timeoutS * 1000, connectionsFor(load))
     try {
+      let warmupE2elS: number | null = null
       if (o.warmup > 0) {
         const c = load.mode === 'closed' ? Math.min(load.concurrency, o.warmup) : Math.min(8, o.warmup)
         progress.info(`${name}: ${o.warmup} warmup requests`)
-        await guarded(name, () =>
+        const warm = await guarded(name, () =>
           runLoop({
             client,
             load: { mode: 'closed', concurrency: c },
@@ -116,7 +127,10 @@ export async function runBenchmark(o: BenchOptions, progress: Progress): Promise
             onOutcome: () => {},
           }),
         )
+        const ok = warm.filter((r) => r.ok)
+        if (ok.length) warmupE2elS = ok.reduce((sum, r) => sum + r.e2elMs, 0) / ok.length / 1000
       }
+      if (load.mode === 'open') await client.preconnect(preconnectCount(load, o.requests, warmupE2elS))
       const trials = []
       for (let t = 0; t < o.trials; t++) {
         const label = o.trials > 1 ? `${name} trial ${t + 1}/${o.trials}` : name
