@@ -67,7 +67,7 @@ export function helpText(spec: CommandSpec): string {
     return [left, right] as const
   })
   rows.push(['-h, --help', 'show this help'])
-  const width = Math.min(34, Math.max(...rows.map(([l]) => l.length)) + 2)
+  const width = Math.min(36, Math.max(...rows.map(([l]) => l.length)) + 2)
   const lines = [`infergate ${spec.name} — ${spec.summary}`, '', `Usage: ${spec.usage}`, '']
   if (spec.positionals?.length) {
     lines.push('Arguments:')

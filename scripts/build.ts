@@ -1,0 +1,27 @@
+// The one build: bundles the CLI and the Action entries into dist/ (committed; CI fails when
+// it is stale). ESM, because @actions/core 3 is ESM-only.
+import { build } from 'esbuild'
+
+const banner = {
+  // Bundled CommonJS dependencies may call require(); give them one.
+  js: "import { createRequire as __infergateRequire } from 'node:module'; const require = __infergateRequire(import.meta.url);",
+}
+
+const common = {
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node24',
+  legalComments: 'none',
+  // Minified: dist/ is committed, and every rebuild's diff counts.
+  minify: true,
+  logLevel: 'warning',
+} as const
+
+await build({
+  ...common,
+  entryPoints: { infergate: 'cli/main.ts' },
+  outdir: 'dist',
+  banner, // cli/main.ts's own shebang is kept by esbuild
+})
+await build({ ...common, entryPoints: { 'action/main': 'action/main.ts' }, outdir: 'dist', banner })
