@@ -2,7 +2,7 @@
 // engine-sim, both as separate processes on this machine, as a user would run them.
 // Prints a markdown section for docs/performance.md. Not a test: it reports, it does not assert.
 import { execFile } from 'node:child_process'
-import { mkdtempSync, readFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { cpus, tmpdir, totalmem } from 'node:os'
 import { join, resolve } from 'node:path'
 import { spawnEngineSim } from '../cli/spawn-sim.ts'
@@ -165,4 +165,5 @@ say(
     : `TTFT accuracy first breaks at concurrency **${broke}**.`,
 )
 
+rmSync(dir, { recursive: true, force: true })
 process.stdout.write(`${lines.join('\n')}\n`)

@@ -38,7 +38,7 @@ export function sim(args: string[]): Promise<SimProcess> {
 }
 
 export function tempDir(): string {
-  return mkdtempSync(join(tmpdir(), 'infergate-test-'))
+  return mkdtempSync(join(process.env.INFERGATE_TEST_TMP ?? tmpdir(), 'case-'))
 }
 
 /** Runs `infergate bench` against url and returns the validated report. */
