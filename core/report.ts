@@ -6,36 +6,45 @@ import { parseWith } from './validation.ts'
 
 export const REPORT_SCHEMA = 'infergate.report/v1'
 
+type Issues = { code: 'custom'; input: unknown; path?: PropertyKey[]; message: string }[]
+type Kind = 'ms' | 'count'
+
 /**
- * A column of per-request samples. Checked with a plain loop: reports carry ~10^6 numbers and
- * the service must ingest them in milliseconds, while the error must still name the index.
+ * Checks one array of samples with a plain loop: reports carry ~10^6 numbers and the service
+ * must ingest them in milliseconds, while the error must still name the index. Returns false
+ * (after recording the first offending entry) when the array is not valid.
  */
-function column<T extends number | null>(kind: 'ms' | 'count', nullable = false) {
+function checkNumbers(v: unknown, kind: Kind, nullable: boolean, path: number[], issues: Issues): boolean {
+  if (!Array.isArray(v)) {
+    issues.push({ code: 'custom', input: v, path, message: 'expected an array of numbers' })
+    return false
+  }
+  for (let i = 0; i < v.length; i++) {
+    const x = v[i]
+    if (x === null && nullable) continue
+    const ok = typeof x === 'number' && Number.isFinite(x) && x >= 0 && (kind === 'ms' || Number.isInteger(x))
+    if (!ok) {
+      const want = kind === 'ms' ? 'a finite non-negative number' : 'a non-negative integer'
+      issues.push({
+        code: 'custom',
+        input: x,
+        path: [...path, i],
+        message: `expected ${want}${nullable ? ' or null' : ''}, got ${JSON.stringify(x) ?? String(x)}`,
+      })
+      return false
+    }
+  }
+  return true
+}
+
+/** A column of per-request samples. */
+function column<T extends number | null>(kind: Kind, nullable = false) {
   return z.custom<T[]>().check((ctx) => {
-    const v = ctx.value as unknown
-    if (!Array.isArray(v)) {
-      ctx.issues.push({ code: 'custom', input: v, message: 'expected an array of numbers' })
-      return
-    }
-    for (let i = 0; i < v.length; i++) {
-      const x = v[i]
-      if (x === null && nullable) continue
-      const ok =
-        typeof x === 'number' && Number.isFinite(x) && x >= 0 && (kind === 'ms' || Number.isInteger(x))
-      if (!ok) {
-        const want = kind === 'ms' ? 'a finite non-negative number' : 'a non-negative integer'
-        ctx.issues.push({
-          code: 'custom',
-          input: x,
-          path: [i],
-          message: `expected ${want}${nullable ? ' or null' : ''}, got ${JSON.stringify(x) ?? String(x)}`,
-        })
-        return
-      }
-    }
+    checkNumbers(ctx.value, kind, nullable, [], ctx.issues as Issues)
   })
 }
 
+/** ITL: one array of gaps per request. */
 const itlColumn = z.custom<number[][]>().check((ctx) => {
   const v = ctx.value as unknown
   if (!Array.isArray(v)) {
@@ -43,23 +52,7 @@ const itlColumn = z.custom<number[][]>().check((ctx) => {
     return
   }
   for (let i = 0; i < v.length; i++) {
-    const row = v[i]
-    if (!Array.isArray(row)) {
-      ctx.issues.push({ code: 'custom', input: row, path: [i], message: 'expected an array of numbers' })
-      return
-    }
-    for (let j = 0; j < row.length; j++) {
-      const x = row[j]
-      if (typeof x !== 'number' || !Number.isFinite(x) || x < 0) {
-        ctx.issues.push({
-          code: 'custom',
-          input: x,
-          path: [i, j],
-          message: `expected a finite non-negative number, got ${JSON.stringify(x) ?? String(x)}`,
-        })
-        return
-      }
-    }
+    if (!checkNumbers(v[i], 'ms', false, [i], ctx.issues as Issues)) return
   }
 })
 

@@ -5,7 +5,7 @@ import { readFileSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { parseReport } from '../core/report.ts'
-import { sim, tempDir } from './helpers.ts'
+import { tempDir, withSim } from './helpers.ts'
 
 const MAIN = resolve(import.meta.dirname, '../dist/action/main.js')
 
@@ -28,9 +28,8 @@ function runAction(inputs: Record<string, string>, dir: string) {
 
 describe('the bundled Action', () => {
   it('benchmarks the url, writes the report, the output and the job summary', async () => {
-    const s = await sim(['--ttft-ms', '5', '--itl-ms', '1'])
     const dir = tempDir()
-    try {
+    await withSim(['--ttft-ms', '5', '--itl-ms', '1'], async (s) => {
       const r = await runAction(
         {
           url: s.url,
@@ -50,9 +49,7 @@ describe('the bundled Action', () => {
       expect(report.scenarios.map((x) => x.name)).toEqual(['concurrency-1', 'concurrency-2'])
       expect(r.summary).toContain('Infergate: action-test')
       expect(r.summary).toMatch(/concurrency-2\s+4\s+0/)
-    } finally {
-      await s.stop()
-    }
+    })
   })
 
   it('fails the step with the flag named on bad input', async () => {

@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { SimProcess } from '../cli/spawn-sim.ts'
 import type { Report } from '../core/report.ts'
-import { benchReport, median, sim } from './helpers.ts'
+import { benchReport, median, sim, withSim } from './helpers.ts'
 
 const TTFT = 80
 const ITL = 15
@@ -79,8 +79,7 @@ describe('metric definitions against known timings', () => {
 
 describe('engine behaviours the benchmark must see', () => {
   it('chat through the KServe /openai/v1 prefix measures the same way', async () => {
-    const s = await sim(['--ttft-ms', '40', '--itl-ms', '10', '--jitter', '0'])
-    try {
+    await withSim(['--ttft-ms', '40', '--itl-ms', '10', '--jitter', '0'], async (s) => {
       const url = s.url.replace(/\/v1$/, '/openai/v1')
       const { report } = await benchReport(url, [
         ...['--endpoint', 'chat', '--requests', '6', '--output-tokens', '8', '--ignore-eos'],
@@ -90,59 +89,48 @@ describe('engine behaviours the benchmark must see', () => {
       expect(Math.min(...t.samples.ttft_ms)).toBeGreaterThanOrEqual(40)
       expect(t.samples.itl_ms.every((gaps) => gaps.length === 7)).toBe(true)
       expect(report.environment.endpoint).toEqual({ url, api: 'chat' })
-    } finally {
-      await s.stop()
-    }
+    })
   })
 
   it('requests beyond --max-num-seqs queue, and TTFT shows it', async () => {
-    const s = await sim(['--ttft-ms', '30', '--itl-ms', '10', '--jitter', '0', '--max-num-seqs', '2'])
-    try {
-      const { report } = await benchReport(s.url, [
-        ...['--concurrency', '6', '--requests', '12', '--output-tokens', '10', '--ignore-eos'],
-      ])
-      const ttft = [...report.scenarios[0]!.trials[0]!.samples.ttft_ms].sort((a, b) => a - b)
-      // 2 run at once; each takes ~30 + 9 × 10 = 120 ms, so the 5th and 6th wait two turns.
-      expect(ttft[0]).toBeLessThan(30 + 60)
-      expect(ttft[ttft.length - 1]).toBeGreaterThanOrEqual(30 + 2 * 120)
-    } finally {
-      await s.stop()
-    }
+    await withSim(
+      ['--ttft-ms', '30', '--itl-ms', '10', '--jitter', '0', '--max-num-seqs', '2'],
+      async (s) => {
+        const { report } = await benchReport(s.url, [
+          ...['--concurrency', '6', '--requests', '12', '--output-tokens', '10', '--ignore-eos'],
+        ])
+        const ttft = [...report.scenarios[0]!.trials[0]!.samples.ttft_ms].sort((a, b) => a - b)
+        // 2 run at once; each takes ~30 + 9 × 10 = 120 ms, so the 5th and 6th wait two turns.
+        expect(ttft[0]).toBeLessThan(30 + 60)
+        expect(ttft[ttft.length - 1]).toBeGreaterThanOrEqual(30 + 2 * 120)
+      },
+    )
   })
 
   it('prefill time grows TTFT with the prompt length', async () => {
-    const s = await sim([
-      '--ttft-ms',
-      '20',
-      '--itl-ms',
-      '5',
-      '--jitter',
-      '0',
-      '--prefill-ms-per-1k-tokens',
-      '100',
-    ])
-    try {
-      const { report } = await benchReport(s.url, [
-        ...['--requests', '4', '--input-tokens', '2000', '--output-tokens', '4', '--ignore-eos'],
-      ])
-      const ttft = report.scenarios[0]!.trials[0]!.samples.ttft_ms
-      expect(Math.min(...ttft)).toBeGreaterThanOrEqual(20 + 200)
-      expect(median(ttft)).toBeLessThan(20 + 200 + 20)
-    } finally {
-      await s.stop()
-    }
+    await withSim(
+      ['--ttft-ms', '20', '--itl-ms', '5', '--jitter', '0', '--prefill-ms-per-1k-tokens', '100'],
+      async (s) => {
+        const { report } = await benchReport(s.url, [
+          ...['--requests', '4', '--input-tokens', '2000', '--output-tokens', '4', '--ignore-eos'],
+        ])
+        const ttft = report.scenarios[0]!.trials[0]!.samples.ttft_ms
+        expect(Math.min(...ttft)).toBeGreaterThanOrEqual(20 + 200)
+        expect(median(ttft)).toBeLessThan(20 + 200 + 20)
+      },
+    )
   })
 
   it('without --ignore-eos answers stop early, at seeded lengths', async () => {
-    const s = await sim(['--itl-ms', '1', '--ttft-ms', '1', '--mean-output-tokens', '10', '--seed', '7'])
-    try {
-      const run = () => benchReport(s.url, ['--requests', '30', '--output-tokens', '50'])
-      const a = (await run()).report.scenarios[0]!.trials[0]!.samples.output_tokens
-      expect(Math.max(...a)).toBeLessThanOrEqual(50)
-      expect(new Set(a).size).toBeGreaterThan(5)
-      expect(median(a)).toBeLessThan(20)
-    } finally {
-      await s.stop()
-    }
+    await withSim(
+      ['--itl-ms', '1', '--ttft-ms', '1', '--mean-output-tokens', '10', '--seed', '7'],
+      async (s) => {
+        const run = () => benchReport(s.url, ['--requests', '30', '--output-tokens', '50'])
+        const a = (await run()).report.scenarios[0]!.trials[0]!.samples.output_tokens
+        expect(Math.max(...a)).toBeLessThanOrEqual(50)
+        expect(new Set(a).size).toBeGreaterThan(5)
+        expect(median(a)).toBeLessThan(20)
+      },
+    )
   })
 })

@@ -5,7 +5,7 @@ import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { cli, sim, tempDir } from './helpers.ts'
+import { cli, tempDir, withSim } from './helpers.ts'
 
 describe('help', () => {
   it('lists the commands', async () => {
@@ -125,8 +125,7 @@ describe('servers that cannot be benchmarked', () => {
   })
 
   it('a server that rejects every request (4xx)', async () => {
-    const s = await sim(['--max-model-len', '64'])
-    try {
+    await withSim(['--max-model-len', '64'], async (s) => {
       const r = await cli([
         'bench',
         '--url',
@@ -141,9 +140,7 @@ describe('servers that cannot be benchmarked', () => {
       expect(r.code).toBe(1)
       expect(r.stderr).toMatch(/\(http_400\): HTTP 400: This model's maximum context length is 64 tokens/)
       expect(r.stderr.trim().split('\n')).toHaveLength(1)
-    } finally {
-      await s.stop()
-    }
+    })
   })
 
   it('a model the server does not serve', async () => {
@@ -155,8 +152,7 @@ describe('servers that cannot be benchmarked', () => {
 
 describe('a run for people', () => {
   it('prints the results table and progress lines when not on a terminal', async () => {
-    const s = await sim(['--ttft-ms', '5', '--itl-ms', '2'])
-    try {
+    await withSim(['--ttft-ms', '5', '--itl-ms', '2'], async (s) => {
       const r = await cli([
         'bench',
         '--url',
@@ -174,8 +170,6 @@ describe('a run for people', () => {
       expect(r.stdout).toMatch(/concurrency-2\s+6\s+0/)
       expect(r.stderr).toMatch(/concurrency-2: 6 ok, 0 failed in/)
       expect(r.stderr).not.toContain('\r')
-    } finally {
-      await s.stop()
-    }
+    })
   })
 })

@@ -37,6 +37,16 @@ export function sim(args: string[]): Promise<SimProcess> {
   return spawnEngineSim(CLI, args)
 }
 
+/** Runs f against a fresh engine-sim process, and stops it whatever happens. */
+export async function withSim<T>(args: string[], f: (s: SimProcess) => Promise<T>): Promise<T> {
+  const s = await sim(args)
+  try {
+    return await f(s)
+  } finally {
+    await s.stop()
+  }
+}
+
 export function tempDir(): string {
   return mkdtempSync(join(process.env.INFERGATE_TEST_TMP ?? tmpdir(), 'case-'))
 }

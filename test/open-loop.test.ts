@@ -3,14 +3,13 @@ import { describe, expect, it } from 'vitest'
 import { interArrival } from '../core/bench/arrivals.ts'
 import { Rng } from '../core/rng.ts'
 import { mean, std } from '../core/stats.ts'
-import { benchReport, median, sim } from './helpers.ts'
+import { benchReport, median, withSim } from './helpers.ts'
 
 const diffs = (xs: number[]) => xs.slice(1).map((x, i) => x - xs[i]!)
 
 describe('open-loop arrivals', () => {
   it('Poisson at a rate: sends follow the seeded schedule, gaps are exponential', async () => {
-    const s = await sim(['--ttft-ms', '5', '--itl-ms', '2'])
-    try {
+    await withSim(['--ttft-ms', '5', '--itl-ms', '2'], async (s) => {
       const { report } = await benchReport(s.url, [
         ...['--rate', '40', '--requests', '150', '--seed', '3', '--output-tokens', '5', '--ignore-eos'],
       ])
@@ -38,15 +37,12 @@ describe('open-loop arrivals', () => {
       expect(std(g) / mean(g)).toBeGreaterThan(0.75)
       expect(std(g) / mean(g)).toBeLessThan(1.25)
       expect(t.summary.mean_dispatch_delay_ms).not.toBeNull()
-    } finally {
-      await s.stop()
-    }
+    })
   })
 
   it('a slow server does not slow the arrival clock (no coordinated omission)', async () => {
     // Every request takes ~1 s; at 50 req/s, 40 requests must still all leave within ~0.8 s.
-    const s = await sim(['--ttft-ms', '1000', '--itl-ms', '1', '--jitter', '0'])
-    try {
+    await withSim(['--ttft-ms', '1000', '--itl-ms', '1', '--jitter', '0'], async (s) => {
       const { report } = await benchReport(s.url, [
         ...[
           '--rate',
@@ -66,14 +62,11 @@ describe('open-loop arrivals', () => {
       expect(median(diffs(t.samples.start_ms))).toBeGreaterThan(19)
       expect(median(diffs(t.samples.start_ms))).toBeLessThan(21)
       expect(Math.min(...t.samples.ttft_ms)).toBeGreaterThanOrEqual(1000)
-    } finally {
-      await s.stop()
-    }
+    })
   })
 
   it('--max-concurrency holds requests back and the wait shows as dispatch delay', async () => {
-    const s = await sim(['--ttft-ms', '200', '--itl-ms', '1', '--jitter', '0'])
-    try {
+    await withSim(['--ttft-ms', '200', '--itl-ms', '1', '--jitter', '0'], async (s) => {
       const { report } = await benchReport(s.url, [
         ...[
           '--rate',
@@ -91,14 +84,11 @@ describe('open-loop arrivals', () => {
       expect(report.scenarios[0]!.name).toBe('rate-inf')
       expect(t.summary.max_concurrent_requests).toBe(2)
       expect(Math.max(...t.samples.dispatch_delay_ms!)).toBeGreaterThanOrEqual(2 * 200)
-    } finally {
-      await s.stop()
-    }
+    })
   })
 
   it('--duration stops issuing at the deadline and lets in-flight requests finish', async () => {
-    const s = await sim(['--ttft-ms', '5', '--itl-ms', '5', '--jitter', '0'])
-    try {
+    await withSim(['--ttft-ms', '5', '--itl-ms', '5', '--jitter', '0'], async (s) => {
       const { report } = await benchReport(s.url, [
         ...[
           '--rate',
@@ -116,8 +106,6 @@ describe('open-loop arrivals', () => {
       expect(t.summary.completed).toBe(20)
       expect(t.summary.failed).toBe(0)
       expect(report.scenarios[0]!.stop).toEqual({ requests: null, duration_s: 1, timeout_s: 300 })
-    } finally {
-      await s.stop()
-    }
+    })
   })
 })
