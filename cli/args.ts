@@ -27,6 +27,11 @@ export class UsageError extends Error {
   override name = 'UsageError'
 }
 
+/** A run that could not go on (a port in use, a file that cannot be read): exit code 1, one line. */
+export class RunError extends Error {
+  override name = 'RunError'
+}
+
 export type FlagValues = Record<string, string | boolean | string[] | undefined>
 
 export function parseFlags(spec: CommandSpec, argv: string[]): { values: FlagValues; positionals: string[] } {

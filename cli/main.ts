@@ -3,7 +3,7 @@
 import { BenchError } from '../core/bench/errors.ts'
 import { ValidationError } from '../core/validation.ts'
 import { INFERGATE_VERSION } from '../core/version.ts'
-import { type CommandSpec, type FlagValues, helpText, parseFlags, UsageError } from './args.ts'
+import { type CommandSpec, type FlagValues, helpText, parseFlags, RunError, UsageError } from './args.ts'
 import { bench, benchSpec } from './commands/bench.ts'
 import { demo, demoSpec } from './commands/demo.ts'
 import { engineSim, engineSimSpec } from './commands/engine-sim.ts'
@@ -59,7 +59,7 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`${prefix} ${e.message}\n`)
       return 2
     }
-    if (e instanceof BenchError || e instanceof ValidationError) {
+    if (e instanceof BenchError || e instanceof ValidationError || e instanceof RunError) {
       process.stderr.write(`${prefix} ${e.message}\n`)
       return 1
     }

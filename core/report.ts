@@ -97,12 +97,14 @@ export const Environment = z.object({
 })
 export type Environment = z.infer<typeof Environment>
 
-export const TokenDistribution = z.object({
-  mean: z.number().int().positive(),
-  stddev: nonNeg,
-  min: z.number().int().positive(),
-  max: z.number().int().positive(),
-})
+export const TokenDistribution = z
+  .object({
+    mean: z.number().int().positive(),
+    stddev: nonNeg,
+    min: z.number().int().positive(),
+    max: z.number().int().positive(),
+  })
+  .refine((d) => d.min <= d.mean && d.mean <= d.max, { message: 'expected min ≤ mean ≤ max', path: ['mean'] })
 export type TokenDistribution = z.infer<typeof TokenDistribution>
 
 export const Workload = z.object({
@@ -132,11 +134,16 @@ export const Load = z.discriminatedUnion('mode', [
 ])
 export type Load = z.infer<typeof Load>
 
-export const Stop = z.object({
-  requests: z.number().int().positive().nullable(),
-  duration_s: z.number().positive().nullable(),
-  timeout_s: z.number().positive(),
-})
+export const Stop = z
+  .object({
+    requests: z.number().int().positive().nullable(),
+    duration_s: z.number().positive().nullable(),
+    timeout_s: z.number().positive(),
+  })
+  .refine((st) => st.requests !== null || st.duration_s !== null, {
+    message: 'expected requests or duration_s (a run must stop)',
+    path: ['requests'],
+  })
 export type Stop = z.infer<typeof Stop>
 
 export const Slo = z.object({
@@ -193,6 +200,17 @@ export const Samples = z
   .check((ctx) => {
     const s = ctx.value
     const n = s.ttft_ms.length
+    for (let i = 0; i < n && i < s.output_tokens.length; i++) {
+      if ((s.tpot_ms[i] === null) !== s.output_tokens[i]! <= 1) {
+        ctx.issues.push({
+          code: 'custom',
+          input: s.tpot_ms[i],
+          path: ['tpot_ms', i],
+          message: 'expected null exactly where output_tokens ≤ 1 (TPOT is undefined there)',
+        })
+        break
+      }
+    }
     for (const key of Object.keys(s) as (keyof typeof s)[]) {
       const col = s[key]
       if (col !== null && col.length !== n) {
@@ -224,6 +242,15 @@ export const Trial = z
   })
   .check((ctx) => {
     const t = ctx.value
+    const failed = Object.values(t.errors).reduce((a, b) => a + b, 0)
+    if (failed !== t.summary.failed) {
+      ctx.issues.push({
+        code: 'custom',
+        input: t.summary.failed,
+        path: ['summary', 'failed'],
+        message: `expected ${failed} (the sum of errors), got ${t.summary.failed}`,
+      })
+    }
     if (t.samples.ttft_ms.length !== t.summary.completed) {
       ctx.issues.push({
         code: 'custom',
@@ -235,12 +262,37 @@ export const Trial = z
   })
 export type Trial = z.infer<typeof Trial>
 
-export const Scenario = z.object({
-  name: z.string().min(1).max(100),
-  load: Load,
-  stop: Stop,
-  trials: z.array(Trial).min(1),
-})
+export const Scenario = z
+  .object({
+    name: z.string().min(1).max(100),
+    load: Load,
+    stop: Stop,
+    trials: z.array(Trial).min(1),
+  })
+  .check((ctx) => {
+    const sc = ctx.value
+    const open = sc.load.mode === 'open'
+    if (open && sc.load.mode === 'open' && sc.load.rate === null && sc.stop.requests === null) {
+      ctx.issues.push({
+        code: 'custom',
+        input: sc.stop,
+        path: ['stop', 'requests'],
+        message: 'expected a request count with rate null (all at once)',
+      })
+    }
+    sc.trials.forEach((t, i) => {
+      if ((t.samples.dispatch_delay_ms !== null) !== open) {
+        ctx.issues.push({
+          code: 'custom',
+          input: t.samples.dispatch_delay_ms,
+          path: ['trials', i, 'samples', 'dispatch_delay_ms'],
+          message: open
+            ? 'expected an array in an open-loop scenario'
+            : 'expected null in a closed-loop scenario',
+        })
+      }
+    })
+  })
 export type Scenario = z.infer<typeof Scenario>
 
 export const Report = z

@@ -147,7 +147,8 @@ export async function startEngineSim(options: Partial<SimOptions> = {}): Promise
     try {
       const length = r.ignoreEos ? r.maxTokens : Math.min(r.maxTokens, naturalLength(rng, o.meanOutputTokens))
       const finish = length === r.maxTokens ? 'length' : 'stop'
-      const disconnectAt = rng.next() < o.disconnectRate ? rng.int(length) : -1
+      // Checked after token i is written (i = 1 … length): a cut anywhere before [DONE].
+      const disconnectAt = rng.next() < o.disconnectRate ? 1 + rng.int(length) : -1
       const stallAt = o.stallMs > 0 && rng.next() < o.stallRate ? rng.int(length) : -1
       const id = `${r.api === 'chat' ? 'chatcmpl' : 'cmpl'}-${randomBytes(8).toString('hex')}`
       const created = Math.floor(Date.now() / 1000)
@@ -174,8 +175,10 @@ export async function startEngineSim(options: Partial<SimOptions> = {}): Promise
         let burst = 0
         do {
           if (i === stallAt) due += o.stallMs
-          const word = ` ${WORDS[rng.int(WORDS.length)]}`
-          if (r.stream) out += writer.token(word, i === length - 1 ? finish : null)
+          const last = i === length - 1
+          // As in vLLM, a natural stop ends with the EOS token: counted, but it has no text.
+          const word = last && finish === 'stop' ? '' : ` ${WORDS[rng.int(WORDS.length)]}`
+          if (r.stream) out += writer.token(word, last ? finish : null)
           else text += word
           i++
           held++
@@ -188,7 +191,8 @@ export async function startEngineSim(options: Partial<SimOptions> = {}): Promise
           }
           due += o.itlMs * (1 + o.batchSlowdown * (scheduler.running - 1)) * rng.jitter(o.jitter)
         } while (i < length && due <= performance.now() && ++burst < MAX_BURST)
-        if (r.stream && !res.write(out)) await new Promise((resolve) => res.once('drain', resolve))
+        if (r.stream && !res.write(out)) await drainedOrClosed(res)
+        if (gone) return
         if (burst >= MAX_BURST) await new Promise(setImmediate)
       }
       if (!r.stream) {
@@ -263,6 +267,19 @@ async function waitPrecisely(due: number, res: ServerResponse): Promise<void> {
   const ahead = due - performance.now()
   if (ahead > 2) await sleepWhileOpen(ahead - 1.5, res)
   while (performance.now() < due && !res.closed) await new Promise(setImmediate)
+}
+
+/** Backpressure: a socket that is destroyed never drains, so also stop waiting when it closes. */
+function drainedOrClosed(res: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      res.off('drain', done)
+      res.off('close', done)
+      resolve()
+    }
+    res.once('drain', done)
+    res.once('close', done)
+  })
 }
 
 /** Waits ms, or less if the client goes away (so a stopped server has no timers left to run). */

@@ -87,7 +87,9 @@ describe('engine behaviours the benchmark must see', () => {
       const t = report.scenarios[0]!.trials[0]!
       expect(t.samples.output_tokens).toEqual([8, 8, 8, 8, 8, 8])
       expect(Math.min(...t.samples.ttft_ms)).toBeGreaterThanOrEqual(40)
-      expect(t.samples.itl_ms.every((gaps) => gaps.length === 7)).toBe(true)
+      // vLLM's chat stream opens with a role-only chunk sent with the first token; like vLLM's
+      // benchmark, every chunk with choices counts: 1 + 8 chunks, 8 gaps.
+      expect(t.samples.itl_ms.every((gaps) => gaps.length === 8)).toBe(true)
       expect(report.environment.endpoint).toEqual({ url, api: 'chat' })
     })
   })
@@ -117,6 +119,33 @@ describe('engine behaviours the benchmark must see', () => {
         const ttft = report.scenarios[0]!.trials[0]!.samples.ttft_ms
         expect(Math.min(...ttft)).toBeGreaterThanOrEqual(20 + 200)
         expect(median(ttft)).toBeLessThan(20 + 200 + 20)
+      },
+    )
+  })
+
+  it('an answer that stops on EOS ends with an empty chunk that still counts: TPOT is not biased', async () => {
+    await withSim(
+      ['--ttft-ms', '20', '--itl-ms', '10', '--jitter', '0', '--mean-output-tokens', '8'],
+      async (s) => {
+        const { report } = await benchReport(s.url, [
+          '--concurrency',
+          '4',
+          '--requests',
+          '24',
+          '--output-tokens',
+          '64',
+        ])
+        const t = report.scenarios[0]!.trials[0]!.samples
+        const idx = t.output_tokens.flatMap((n, i) => (n > 2 && n < 64 ? [i] : []))
+        expect(idx.length).toBeGreaterThan(5)
+        for (const i of idx) {
+          expect(t.itl_ms[i]!.length).toBe(t.output_tokens[i]! - 1)
+          // n tokens are n − 1 gaps of 10 ms after the first; allow the client 5 ms of timing noise
+          // on the whole span (without the EOS chunk the span would be one 10 ms gap short).
+          const span = t.tpot_ms[i]! * (t.output_tokens[i]! - 1)
+          expect(span).toBeGreaterThanOrEqual(10 * (t.output_tokens[i]! - 1) - 5)
+          expect(t.tpot_ms[i]!).toBeLessThan(12)
+        }
       },
     )
   })

@@ -1,6 +1,6 @@
 // The CLI's contract with people and scripts: --help everywhere, one clear line for bad
 // input naming the flag or the cause, exit 2 for usage and 1 for a failed run.
-import { existsSync } from 'node:fs'
+import { existsSync, writeFileSync } from 'node:fs'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
@@ -69,6 +69,36 @@ describe('bad input: one line, the right exit code', () => {
       ['engine-sim', '--fail-rate', '2'],
       2,
       /--fail-rate: expected a number ≥ 0 and ≤ 1/,
+    ],
+    [
+      'rate inf without --requests',
+      ['bench', '--url', 'http://127.0.0.1:1/v1', '--rate', 'inf', '--duration', '1'],
+      2,
+      /--rate inf sends every request at once: give --requests/,
+    ],
+    [
+      'a scenario listed twice',
+      ['bench', '--url', 'http://127.0.0.1:1/v1', '--rate', '0.1,1e-1'],
+      2,
+      /scenario rate-0.1 is listed twice/,
+    ],
+    [
+      'bad --git-repository',
+      ['bench', '--url', 'http://127.0.0.1:1/v1', '--git-repository', 'acme'],
+      2,
+      /--git-repository: expected owner\/repo/,
+    ],
+    [
+      'empty --git-sha',
+      ['bench', '--url', 'http://127.0.0.1:1/v1', '--git-sha', ''],
+      2,
+      /--git-sha: must not be empty/,
+    ],
+    [
+      'a timeout Node cannot hold',
+      ['bench', '--url', 'http://127.0.0.1:1/v1', '--timeout', '3000000'],
+      2,
+      /--timeout: expected a number > 0 and ≤ 2147483/,
     ],
     [
       'unwritable --out',
@@ -141,6 +171,24 @@ describe('servers that cannot be benchmarked', () => {
       expect(r.stderr).toMatch(/\(http_400\): HTTP 400: This model's maximum context length is 64 tokens/)
       expect(r.stderr.trim().split('\n')).toHaveLength(1)
     })
+  })
+
+  it('a dataset line that is not an object', async () => {
+    const path = join(tempDir(), 'd.jsonl')
+    writeFileSync(path, '{"prompt": "hi"}\nnull\n')
+    const r = await cli(['bench', '--url', plainUrl, '--dataset', path])
+    expect(r.code).toBe(1)
+    expect(r.stderr).toMatch(/line 2: expected a JSON object/)
+    expect(r.stderr.trim().split('\n')).toHaveLength(1)
+  })
+
+  it('engine-sim on a port that is taken', async () => {
+    const port = (plain.address() as AddressInfo).port
+    const r = await cli(['engine-sim', '--port', String(port)])
+    expect(r.code).toBe(1)
+    expect(r.stderr.trim()).toBe(
+      `infergate engine-sim: error: cannot listen on 127.0.0.1:${port}: the port is in use`,
+    )
   })
 
   it('a model the server does not serve', async () => {

@@ -1,3 +1,4 @@
+import { connect } from 'node:net'
 // engine-sim speaks vLLM's wire protocol: the test double every other test trusts.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type EngineSim, startEngineSim } from '../engine-sim/server.ts'
@@ -97,6 +98,65 @@ describe('streaming', () => {
       'string',
     ])
     expect(chunks[0].object).toBe('chat.completion.chunk')
+  })
+})
+
+describe('stopping', () => {
+  it('a natural stop ends with the EOS chunk: no text, finish_reason stop, counted in usage', async () => {
+    const stopSim = await startEngineSim({
+      port: 0,
+      ttftMs: 1,
+      itlMs: 0,
+      jitter: 0,
+      meanOutputTokens: 3,
+      seed: 1,
+    })
+    try {
+      let seen = 0
+      for (let i = 0; i < 20 && seen < 3; i++) {
+        const res = await fetch(`${stopSim.url}/completions`, {
+          method: 'POST',
+          body: JSON.stringify({
+            model: MODEL,
+            prompt: 'x',
+            max_tokens: 50,
+            stream: true,
+            stream_options: { include_usage: true },
+          }),
+        })
+        const chunks = (await events(res)).slice(0, -1).map((e) => JSON.parse(e))
+        const tokens = chunks.filter((c) => c.choices.length > 0)
+        const last = tokens.at(-1).choices[0]
+        if (last.finish_reason !== 'stop') continue
+        seen++
+        expect(last.text).toBe('')
+        expect(chunks.at(-1).usage.completion_tokens).toBe(tokens.length)
+      }
+      expect(seen).toBe(3)
+    } finally {
+      await stopSim.close()
+    }
+  })
+
+  it('a client that stops reading and goes away frees its slot', async () => {
+    const base = new URL(sim.url)
+    const body = JSON.stringify({
+      model: MODEL,
+      prompt: 'x',
+      max_tokens: 190,
+      ignore_eos: true,
+      stream: true,
+    })
+    const sock = connect(Number(base.port), base.hostname)
+    sock.write(
+      `POST /v1/completions HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\n\r\n${body}`,
+    )
+    sock.pause()
+    await new Promise((r) => setTimeout(r, 100))
+    sock.destroy()
+    await new Promise((r) => setTimeout(r, 100))
+    const m = await (await fetch(`${sim.url.replace(/\/v1$/, '')}/metrics`)).text()
+    expect(m).toMatch(/^vllm:num_requests_running\{[^}]*\} 0$/m)
   })
 })
 

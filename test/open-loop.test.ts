@@ -87,6 +87,19 @@ describe('open-loop arrivals', () => {
     })
   })
 
+  it('a rate the loop cannot keep up with still stops at the deadline and reads responses meanwhile', async () => {
+    await withSim(['--ttft-ms', '1', '--itl-ms', '1', '--jitter', '0'], async (s) => {
+      const { report } = await benchReport(s.url, [
+        ...['--rate', '100000', '--duration', '0.5', '--output-tokens', '2', '--ignore-eos'],
+      ])
+      const t = report.scenarios[0]!.trials[0]!
+      expect(t.summary.completed).toBeGreaterThan(10)
+      expect(Math.max(...t.samples.start_ms)).toBeLessThan(1000)
+      // Behind schedule from the start: the lag is recorded, not hidden.
+      expect(t.summary.max_dispatch_delay_ms!).toBeGreaterThan(1)
+    })
+  })
+
   it('--duration stops issuing at the deadline and lets in-flight requests finish', async () => {
     await withSim(['--ttft-ms', '5', '--itl-ms', '5', '--jitter', '0'], async (s) => {
       const { report } = await benchReport(s.url, [

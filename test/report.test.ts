@@ -81,6 +81,30 @@ describe('validation on read', () => {
     expect(refusal(r)).toContain('scenarios[1].name: duplicate scenario name')
   })
 
+  it('refuses numbers that disagree with each other', () => {
+    let r = clone(report) as unknown as Report
+    r.scenarios[0]!.trials[0]!.summary.failed = 3
+    expect(refusal(r)).toContain(
+      'scenarios[0].trials[0].summary.failed: expected 0 (the sum of errors), got 3',
+    )
+    r = clone(report) as unknown as Report
+    r.scenarios[0]!.trials[0]!.samples.tpot_ms[1] = null
+    expect(refusal(r)).toContain(
+      'scenarios[0].trials[0].samples.tpot_ms[1]: expected null exactly where output_tokens ≤ 1',
+    )
+    r = clone(report) as unknown as Report
+    r.scenarios[0]!.trials[0]!.samples.dispatch_delay_ms = [0, 0, 0, 0, 0]
+    expect(refusal(r)).toContain(
+      'scenarios[0].trials[0].samples.dispatch_delay_ms: expected null in a closed-loop scenario',
+    )
+    r = clone(report) as unknown as Report
+    r.scenarios[0]!.stop = { requests: null, duration_s: null, timeout_s: 1 }
+    expect(refusal(r)).toContain('scenarios[0].stop.requests: expected requests or duration_s')
+    r = clone(report) as unknown as Report
+    r.workload.output_tokens = { mean: 4, stddev: 0, min: 5, max: 9 }
+    expect(refusal(r)).toContain('workload.output_tokens.mean: expected min ≤ mean ≤ max')
+  })
+
   it('refuses missing fields by path', () => {
     const r = clone(report) as unknown as Report
     delete (r.scenarios[0]!.trials[0]!.summary as Partial<Report['scenarios'][0]['trials'][0]['summary']>)

@@ -3,7 +3,7 @@ import { dirname, resolve } from 'node:path'
 import { parseBaseUrl } from '../../core/bench/endpoint.ts'
 import { BenchError } from '../../core/bench/errors.ts'
 import { createProgress, type ProgressMode } from '../../core/bench/progress.ts'
-import { type BenchOptions, runBenchmark } from '../../core/bench/run.ts'
+import { type BenchOptions, runBenchmark, scenarioLoads } from '../../core/bench/run.ts'
 import { renderTable } from '../../core/bench/table.ts'
 import { BENCHMARK_NAME, type Slo, type TokenDistribution } from '../../core/report.ts'
 import {
@@ -201,8 +201,18 @@ export function benchOptions(v: FlagValues, env: NodeJS.ProcessEnv = process.env
   if (!rates && (str(v, 'max-concurrency') || str(v, 'arrival') || str(v, 'burstiness'))) {
     throw new UsageError('--arrival, --burstiness and --max-concurrency apply to open-loop runs: add --rate')
   }
+  if (rates?.includes(null) && requests === undefined) {
+    throw new UsageError('--rate inf sends every request at once: give --requests')
+  }
   const gitPr = num(v, 'git-pr', positiveInt)
-  return {
+  const gitRepository = str(v, 'git-repository')
+  if (gitRepository !== undefined && !/^[^/\s]+\/[^/\s]+$/.test(gitRepository)) {
+    throw new UsageError(`--git-repository: expected owner/repo, got ${JSON.stringify(gitRepository)}`)
+  }
+  for (const flag of ['git-sha', 'git-branch', 'git-base-branch']) {
+    if (str(v, flag) === '') throw new UsageError(`--${flag}: must not be empty`)
+  }
+  const options: BenchOptions = {
     name,
     url,
     api: oneOf(v, 'endpoint', ['completions', 'chat'] as const) ?? 'completions',
@@ -223,14 +233,15 @@ export function benchOptions(v: FlagValues, env: NodeJS.ProcessEnv = process.env
     requests: requests ?? (durationS === undefined ? 100 : null),
     durationS: durationS ?? null,
     trials: num(v, 'trials', positiveInt) ?? 1,
-    timeoutS: num(v, 'timeout', { min: 0, exclusiveMin: true }) ?? 300,
+    // Node's timers hold at most 2^31 − 1 ms.
+    timeoutS: num(v, 'timeout', { min: 0, exclusiveMin: true, max: 2_147_483 }) ?? 300,
     slo: parseSlo(str(v, 'slo')),
     gpus: num(v, 'gpus', positiveInt) ?? null,
     gpuModel: str(v, 'gpu-model') ?? null,
     gpuHourlyCostUsd: num(v, 'gpu-hourly-cost', { min: 0, exclusiveMin: true }) ?? null,
     engine: str(v, 'engine') ?? null,
     git: {
-      repository: str(v, 'git-repository'),
+      repository: gitRepository,
       sha: str(v, 'git-sha'),
       branch: str(v, 'git-branch'),
       base_branch: str(v, 'git-base-branch'),
@@ -238,6 +249,10 @@ export function benchOptions(v: FlagValues, env: NodeJS.ProcessEnv = process.env
     },
     config: {},
   }
+  const names = scenarioLoads(options).map((x) => x.name)
+  const dup = names.find((n, i) => names.indexOf(n) !== i)
+  if (dup) throw new UsageError(`--concurrency/--rate: scenario ${dup} is listed twice`)
+  return options
 }
 
 /** Writes through a temporary file and a rename, so a reader never sees half a report. */

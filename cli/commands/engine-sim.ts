@@ -1,5 +1,5 @@
 import { SIM_DEFAULTS, type SimOptions, startEngineSim } from '../../engine-sim/server.ts'
-import { type CommandSpec, type FlagValues, num, str } from '../args.ts'
+import { type CommandSpec, type FlagValues, num, RunError, str } from '../args.ts'
 
 const d = SIM_DEFAULTS
 
@@ -118,7 +118,21 @@ export function simOptions(v: FlagValues): Partial<SimOptions> {
 
 export async function engineSim(values: FlagValues): Promise<number> {
   const o = { ...SIM_DEFAULTS, ...simOptions(values) }
-  const sim = await startEngineSim(o)
+  let sim: Awaited<ReturnType<typeof startEngineSim>>
+  try {
+    sim = await startEngineSim(o)
+  } catch (e) {
+    const err = e as { code?: string; message: string }
+    const why =
+      err.code === 'EADDRINUSE'
+        ? 'the port is in use'
+        : err.code === 'EACCES'
+          ? 'permission denied'
+          : err.code === 'EADDRNOTAVAIL' || err.code === 'ENOTFOUND'
+            ? 'no such address on this machine'
+            : err.message
+    throw new RunError(`cannot listen on ${o.host}:${o.port}: ${why}`)
+  }
   // Tests and scripts read this line to learn the port.
   process.stdout.write(
     `engine-sim serving ${o.model} at ${sim.url} (ttft ${o.ttftMs} ms, itl ${o.itlMs} ms, jitter ${o.jitter}, max-num-seqs ${o.maxNumSeqs})\n`,

@@ -29,7 +29,15 @@ export interface RequestOutcome {
   errorMessage?: string
 }
 
-const CONNECT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN'])
+const CONNECT_CODES = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EAI_AGAIN',
+  'UND_ERR_CONNECT_TIMEOUT',
+])
+const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT'])
 
 interface Usage {
   prompt_tokens?: number
@@ -100,8 +108,9 @@ export class StreamClient {
       tokensFromUsage: false,
     }
     let firstAt = -1
-    let lastContentAt = -1
-    let contentChunks = 0
+    let lastChunkAt = -1
+    /** Chunks with text: the token count when the server sends no usage. */
+    let textChunks = 0
     let usage: Usage | undefined
     let done = false
     let status = 0
@@ -122,7 +131,10 @@ export class StreamClient {
         return
       }
       let obj: {
-        choices?: { text?: string; delta?: { content?: string; reasoning_content?: string } }[]
+        choices?: {
+          text?: string
+          delta?: { content?: string; reasoning?: string; reasoning_content?: string }
+        }[]
         usage?: Usage
         error?: { message?: string }
       }
@@ -132,16 +144,16 @@ export class StreamClient {
         throw new StreamFault('malformed_stream', `not JSON in a data: event: ${data.slice(0, 80)}`)
       }
       if (obj.error) throw new StreamFault('malformed_stream', `error event: ${obj.error.message ?? data}`)
+      // vLLM's benchmark counts every chunk that carries choices, even with empty text: the
+      // EOS token's chunk (finish_reason "stop", no text) is a generated token too.
       const choices = obj.choices
       if (choices && choices.length > 0) {
         if (firstAt < 0) firstAt = now
+        else out.itlMs.push(now - lastChunkAt)
+        lastChunkAt = now
         const c = choices[0]!
-        const text = api === 'chat' ? c.delta?.content || c.delta?.reasoning_content : c.text
-        if (text) {
-          if (lastContentAt >= 0) out.itlMs.push(now - lastContentAt)
-          lastContentAt = now
-          contentChunks++
-        }
+        const d = c.delta
+        if (api === 'chat' ? d?.content || d?.reasoning || d?.reasoning_content : c.text) textChunks++
       }
       if (obj.usage) usage = obj.usage
     }
@@ -154,7 +166,7 @@ export class StreamClient {
       const finish = () => {
         clearTimeout(timer)
         out.endedAt = performance.now()
-        resolve(this.complete(out, firstAt, lastContentAt, contentChunks, usage))
+        resolve(this.complete(out, firstAt, lastChunkAt, textChunks, usage))
       }
       this.pool.dispatch(
         { path: this.path, method: 'POST', headers: this.headers, body: req.body },
@@ -203,10 +215,11 @@ export class StreamClient {
             finish()
           },
           onResponseError(_c, e) {
-            if (timedOut) fail('timeout', `no complete response within ${timeoutMs / 1000} s`)
+            const err = e as { code?: string; cause?: { code?: string }; message?: string }
+            const code = err.code ?? err.cause?.code ?? ''
+            if (timedOut || TIMEOUT_CODES.has(code))
+              fail('timeout', `no complete response within ${timeoutMs / 1000} s`)
             else {
-              const err = e as { code?: string; cause?: { code?: string }; message?: string }
-              const code = err.code ?? err.cause?.code ?? ''
               if (CONNECT_CODES.has(code)) fail('connection_error', `${code}: ${err.message}`)
               else fail('disconnect', `${code ? `${code}: ` : ''}${err.message ?? String(e)}`)
             }
@@ -220,20 +233,20 @@ export class StreamClient {
   private complete(
     out: RequestOutcome,
     firstAt: number,
-    lastContentAt: number,
-    contentChunks: number,
+    lastChunkAt: number,
+    textChunks: number,
     usage: Usage | undefined,
   ): RequestOutcome {
     if (out.errorKind) return out
     out.ok = true
     out.ttftMs = firstAt - out.sentAt
-    out.e2elMs = (lastContentAt >= 0 ? lastContentAt : firstAt) - out.sentAt
+    out.e2elMs = lastChunkAt - out.sentAt
     if (usage && typeof usage.completion_tokens === 'number') {
       out.outputTokens = usage.completion_tokens
       if (typeof usage.prompt_tokens === 'number') out.inputTokens = usage.prompt_tokens
       out.tokensFromUsage = true
     } else {
-      out.outputTokens = contentChunks
+      out.outputTokens = textChunks
     }
     return out
   }

@@ -87,7 +87,10 @@ async function waitUntil(target: number): Promise<void> {
   // A sleeping process wakes late (timer granularity, scheduler latency on a busy machine): wake
   // a few ms early and finish by yielding to the event loop, which keeps serving streams meanwhile.
   if (ahead > SPIN_MS) await sleep(ahead - SPIN_MS)
-  while (performance.now() < target) await yieldToLoop()
+  // At least one turn even when behind schedule (or at rate inf): responses must keep being
+  // read, or their timestamps would be late and the loop would never see its deadline.
+  do await yieldToLoop()
+  while (performance.now() < target)
 }
 
 async function openLoop(
@@ -105,7 +108,8 @@ async function openLoop(
   for (let n = 0; ; n++) {
     if (aborted() || (requests !== null && n >= requests)) break
     if (n > 0) offset += gap()
-    if (duration_s !== null && offset >= duration_s * 1000) break
+    if (duration_s !== null && (offset >= duration_s * 1000 || performance.now() - t0 >= duration_s * 1000))
+      break
     const planned = t0 + offset
     // Build the request before its time comes, so only the send itself sits on the schedule.
     const request = ctx.request(n)

@@ -12,7 +12,7 @@ import { AllFailing, runLoop } from './loops.ts'
 import type { Progress } from './progress.ts'
 import { discoverServer } from './server-info.ts'
 import { summarizeTrial } from './summary.ts'
-import { Workload } from './workload.ts'
+import { loadDataset, Workload } from './workload.ts'
 
 export interface BenchOptions {
   name: string
@@ -90,20 +90,24 @@ export async function runBenchmark(o: BenchOptions, progress: Progress): Promise
   const headers: Record<string, string> = { ...o.headers }
   if (o.apiKey) headers.authorization = `Bearer ${o.apiKey}`
   const endpoint: Endpoint = { origin, basePath, api: o.api, headers }
+  const dataset = o.dataset ? loadDataset(o.dataset) : undefined
   const server = await discoverServer(endpoint, o.model)
   progress.info(
     `benchmarking ${server.model} at ${displayUrl(endpoint)} (${o.api}; engine ${server.engine ?? 'unknown'}${server.engineVersion ? ` ${server.engineVersion}` : ''})`,
   )
-  const workload = new Workload({
-    api: o.api,
-    model: server.model,
-    input: o.input,
-    output: o.output,
-    ignoreEos: o.ignoreEos,
-    seed: o.seed,
-    dataset: o.dataset,
-    warmup: o.warmup,
-  })
+  const workload = new Workload(
+    {
+      api: o.api,
+      model: server.model,
+      input: o.input,
+      output: o.output,
+      ignoreEos: o.ignoreEos,
+      seed: o.seed,
+      dataset: o.dataset,
+      warmup: o.warmup,
+    },
+    dataset,
+  )
   const stop = { requests: o.requests, duration_s: o.durationS, timeout_s: o.timeoutS }
   const summaryCtx = { slo: o.slo, gpus: o.gpus, gpuHourlyCostUsd: o.gpuHourlyCostUsd }
   const scenarios: Scenario[] = []

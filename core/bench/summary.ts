@@ -116,7 +116,8 @@ export function summarizeTrial(
       `${ok.length - fromUsage} of ${ok.length} responses had no usage: output tokens counted from chunks (approximate)`,
     )
   }
-  const dispatch = openLoop ? all.map((r) => r.dispatchDelayMs ?? 0) : []
+  // Requests that failed before they could be sent have no dispatch delay; leave them out.
+  const dispatch = openLoop ? all.flatMap((r) => (r.dispatchDelayMs === null ? [] : [r.dispatchDelayMs])) : []
   const dd = dispatch.length ? describe(dispatch) : null
   const outputThroughput = per(totalOut)
 

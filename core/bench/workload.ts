@@ -26,7 +26,7 @@ export interface WorkloadOptions {
   warmup: number
 }
 
-interface DatasetEntry {
+export interface DatasetEntry {
   prompt?: string
   messages?: { role: string; content: string }[]
   maxTokens: number | null
@@ -63,6 +63,9 @@ export function loadDataset(path: string): DatasetEntry[] {
     } catch {
       throw new BenchError(`${where}: not valid JSON`)
     }
+    if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) {
+      throw new BenchError(`${where}: expected a JSON object with "prompt" or "messages"`)
+    }
     const max = obj.output_tokens ?? obj.max_tokens ?? null
     if (max !== null && !(Number.isInteger(max) && (max as number) > 0)) {
       throw new BenchError(`${where}: output_tokens must be a positive integer`)
@@ -90,9 +93,10 @@ export class Workload {
   private readonly order: number[]
   readonly options: WorkloadOptions
 
-  constructor(options: WorkloadOptions) {
+  /** `entries`: the dataset already loaded (bad input is found before any server is contacted). */
+  constructor(options: WorkloadOptions, entries?: DatasetEntry[]) {
     this.options = options
-    this.dataset = options.dataset ? loadDataset(options.dataset) : null
+    this.dataset = entries ?? (options.dataset ? loadDataset(options.dataset) : null)
     // A seeded shuffle of the dataset, cycled when a run needs more requests than it has lines.
     this.order = this.dataset ? this.dataset.map((_, i) => i) : []
     const rng = new Rng(options.seed, 0x5eed)
