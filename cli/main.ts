@@ -5,6 +5,7 @@ import { ValidationError } from '../core/validation.ts'
 import { INFERGATE_VERSION } from '../core/version.ts'
 import { type CommandSpec, type FlagValues, helpText, parseFlags, RunError, UsageError } from './args.ts'
 import { bench, benchSpec } from './commands/bench.ts'
+import { compare, compareSpec } from './commands/compare.ts'
 import { demo, demoSpec } from './commands/demo.ts'
 import { engineSim, engineSimSpec } from './commands/engine-sim.ts'
 
@@ -16,6 +17,7 @@ interface Command {
 const commands: Command[] = [
   { spec: benchSpec, run: bench },
   { spec: engineSimSpec, run: engineSim },
+  { spec: compareSpec, run: compare },
   { spec: demoSpec, run: demo },
 ]
 

@@ -34,6 +34,10 @@ export function quantileSorted(s: ArrayLike<number>, q: number): number {
   return s[lo]! + (h - lo) * (s[hi]! - s[lo]!)
 }
 
+export function median(xs: ArrayLike<number>): number {
+  return quantileSorted(sorted(xs), 50)
+}
+
 export function percentile(xs: ArrayLike<number>, q: number): number {
   return quantileSorted(sorted(xs), q)
 }

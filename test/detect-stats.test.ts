@@ -7,6 +7,7 @@ import { hodgesLehmann, kthDifference } from '../core/detect/hodges-lehmann.ts'
 import { holm } from '../core/detect/holm.ts'
 import { mannWhitneyU } from '../core/detect/mann-whitney.ts'
 import { normalQuantile, normalSf } from '../core/detect/normal.ts'
+import { studentTQuantile, studentTSf } from '../core/detect/student-t.ts'
 import { Rng } from '../core/rng.ts'
 
 const load = (name: string) =>
@@ -88,4 +89,14 @@ describe('standard normal', () => {
     expect(closeRel(normalSf(8), 6.22096057427174e-16, 1e-12)).toBe(true)
     expect(closeRel(normalSf(8.6), 3.985804962848151e-18, 1e-12)).toBe(true)
   })
+})
+
+describe("Student's t matches scipy.stats.t", () => {
+  const fx = load('student-t.json') as { sf: [number, number, number][]; ppf: [number, number, number][] }
+  for (const [t, df, want] of fx.sf) {
+    it(`sf(${t}, ${df})`, () => expect(closeRel(studentTSf(t, df), want, 1e-9)).toBe(true))
+  }
+  for (const [p, df, want] of fx.ppf) {
+    it(`ppf(${p}, ${df})`, () => expect(studentTQuantile(p, df)).toBeCloseTo(want, 7))
+  }
 })

@@ -1,0 +1,328 @@
+// The regression detector: one candidate run against its baseline runs, per scenario and metric.
+//
+// Per-request statistics alone over-call: with hundreds of requests per run, Mann-Whitney finds
+// the run-to-run differences of identical code "significant". So a regression is called only
+// when all three hold (docs/detection.md):
+//   1. Mann-Whitney U on the pooled samples, Holm-adjusted over the comparison: p < alpha;
+//   2. the shift of the candidate's log trial medians stands out against the run-to-run noise
+//      seen in the base branch's history (a t-test with that noise), Holm-adjusted: p < alpha;
+//   3. |delta_pct| is at least the minimum effect.
+import type { Report, Trial } from '../report.ts'
+import { mean, median } from '../stats.ts'
+import {
+  type Comparison,
+  DEFAULT_GATED,
+  METRICS,
+  type MetricComparison,
+  type MetricName,
+  REQUEST_METRICS,
+  type Verdict,
+} from './comparison.ts'
+import { hodgesLehmann } from './hodges-lehmann.ts'
+import { holm } from './holm.ts'
+import { mannWhitneyU } from './mann-whitney.ts'
+import { normalQuantile, normalSf } from './normal.ts'
+import { studentTQuantile, studentTSf } from './student-t.ts'
+
+export interface DetectorSettings {
+  alpha: number
+  minEffectPct: number
+  minEffectByMetric: Partial<Record<MetricName, number>>
+  minBaselineRuns: number
+  /** Run-to-run noise (σ of log trial medians, in %) assumed while history is short. */
+  priorNoisePct: number
+  /** History trials needed before their spread replaces the prior. */
+  minHistoryTrials: number
+  gated: readonly MetricName[]
+}
+
+export const DEFAULT_SETTINGS: DetectorSettings = {
+  alpha: 0.01,
+  minEffectPct: 3,
+  minEffectByMetric: {},
+  minBaselineRuns: 3,
+  priorNoisePct: 3,
+  minHistoryTrials: 8,
+  gated: DEFAULT_GATED,
+}
+
+export interface Run {
+  id: string
+  report: Report
+}
+
+const MIN_REQUEST_SAMPLES = 10
+
+function isRequestMetric(m: MetricName): m is (typeof REQUEST_METRICS)[number] {
+  return (REQUEST_METRICS as readonly string[]).includes(m)
+}
+
+/** The values of one trial for a metric: its samples, or its one summary value. */
+function trialValues(t: Trial, m: MetricName): number[] {
+  switch (m) {
+    case 'ttft_ms':
+      return t.samples.ttft_ms
+    case 'e2el_ms':
+      return t.samples.e2el_ms
+    case 'tpot_ms':
+      return t.samples.tpot_ms.filter((x): x is number => x !== null)
+    case 'itl_ms':
+      return t.samples.itl_ms.flat()
+    default: {
+      const v = t.summary[m]
+      return v === null ? [] : [v]
+    }
+  }
+}
+
+/** One number per trial, on the log scale: the median of its samples, or its summary value. */
+function trialLevel(t: Trial, m: MetricName): number | null {
+  const xs = trialValues(t, m)
+  if (xs.length === 0) return null
+  const v = isRequestMetric(m) ? median(xs) : xs[0]!
+  return v > 0 ? Math.log(v) : null
+}
+
+function trialsOf(run: Run, scenario: string): Trial[] {
+  return run.report.scenarios.find((s) => s.name === scenario)?.trials ?? []
+}
+
+export interface Noise {
+  sigma: number
+  /** Degrees of freedom of the estimate (Infinity for the prior). */
+  df: number
+  source: 'history' | 'prior'
+}
+
+/**
+ * Run-to-run noise from the base branch's history: σ of log trial medians, from successive
+ * differences (a step change in the history spoils one difference, not the estimate) with the
+ * median absolute difference (robust to outliers). Short history: the prior.
+ */
+export function estimateNoise(series: number[], s: DetectorSettings): Noise {
+  const prior: Noise = {
+    sigma: Math.log(1 + s.priorNoisePct / 100),
+    df: Number.POSITIVE_INFINITY,
+    source: 'prior',
+  }
+  if (series.length < s.minHistoryTrials) return prior
+  const diffs = series.slice(1).map((x, i) => Math.abs(x - series[i]!))
+  const sigma = (1.4826 * median(diffs)) / Math.SQRT2
+  // A history of identical values would claim no noise at all; never trust less than a tenth
+  // of the prior.
+  const floor = prior.sigma / 10
+  // MAD-based scale has about 37% of the efficiency of the standard deviation.
+  return {
+    sigma: Math.max(sigma, floor),
+    df: Math.max(1, Math.round(0.37 * (diffs.length - 1))),
+    source: 'history',
+  }
+}
+
+const tailP = (z: number, df: number) =>
+  2 * (Number.isFinite(df) ? studentTSf(Math.abs(z), df) : normalSf(Math.abs(z)))
+const critical = (p: number, df: number) =>
+  Number.isFinite(df) ? studentTQuantile(p, df) : normalQuantile(p)
+
+const pct = (ratio: number) => (ratio - 1) * 100
+
+interface Draft {
+  row: MetricComparison
+  pNoise: number | null
+  worse: boolean
+  enough: boolean
+}
+
+export function compareRuns(
+  candidate: Run,
+  baselines: Run[],
+  history: Run[] = baselines,
+  settings: DetectorSettings = DEFAULT_SETTINGS,
+): Comparison {
+  const warnings: string[] = []
+  const drafts: Draft[] = []
+  for (const scenario of candidate.report.scenarios) {
+    const cTrials = scenario.trials
+    const bRuns = baselines.filter((b) => trialsOf(b, scenario.name).length > 0)
+    const bTrials = bRuns.flatMap((b) => trialsOf(b, scenario.name))
+    const hTrials = history.flatMap((h) => trialsOf(h, scenario.name))
+    for (const metric of METRICS) {
+      const lowerIsBetter = isRequestMetric(metric)
+      const c = cTrials.flatMap((t) => trialValues(t, metric))
+      const b = bTrials.flatMap((t) => trialValues(t, metric))
+      const cLog = cTrials.map((t) => trialLevel(t, metric)).filter((x): x is number => x !== null)
+      const bLog = bTrials.map((t) => trialLevel(t, metric)).filter((x): x is number => x !== null)
+      const hLog = hTrials.map((t) => trialLevel(t, metric)).filter((x): x is number => x !== null)
+      const cMed = c.length ? median(c) : null
+      const bMed = b.length ? median(b) : null
+      const delta = cMed !== null && bMed !== null && bMed > 0 ? pct(cMed / bMed) : null
+      const mw = c.length && b.length ? mannWhitneyU(c, b) : null
+      const hl = c.length && b.length ? hodgesLehmann(c, b) : null
+      const noise = estimateNoise(hLog, settings)
+      let pNoise: number | null = null
+      let mde: number | null = null
+      let mde3: number | null = null
+      const minEffect = settings.minEffectByMetric[metric] ?? settings.minEffectPct
+      if (cLog.length && bLog.length) {
+        const se = (n: number) => noise.sigma * Math.sqrt(1 / n + 1 / bLog.length)
+        pNoise = tailP((mean(cLog) - mean(bLog)) / se(cLog.length), noise.df)
+        // The Holm step-down starts at alpha / m: the bar a lone shift must clear.
+        const m = candidate.report.scenarios.length * METRICS.length
+        const crit = critical(1 - settings.alpha / (2 * m), noise.df)
+        mde = Math.max(minEffect, pct(Math.exp(crit * se(cLog.length))))
+        mde3 = Math.max(minEffect, pct(Math.exp(crit * se(3))))
+      }
+      const minSamples = isRequestMetric(metric) ? MIN_REQUEST_SAMPLES : 1
+      const enough =
+        bRuns.length >= settings.minBaselineRuns && c.length >= minSamples && b.length >= minSamples
+      drafts.push({
+        row: {
+          scenario: scenario.name,
+          metric,
+          direction: lowerIsBetter ? 'lower_is_better' : 'higher_is_better',
+          gated: settings.gated.includes(metric),
+          baseline: { runs: bRuns.length, n: b.length, median: bMed },
+          candidate: { n: c.length, median: cMed },
+          delta_pct: delta,
+          u: mw?.u ?? null,
+          p_value: mw?.p ?? null,
+          p_adjusted: null,
+          hl_shift: hl?.estimate ?? null,
+          hl_ci: hl?.ci ?? null,
+          noise_pct: cLog.length && bLog.length ? pct(Math.exp(noise.sigma)) : null,
+          noise_source: cLog.length && bLog.length ? noise.source : null,
+          mde_pct: mde,
+          mde_pct_3_trials: mde3,
+          verdict: 'insufficient_data',
+        },
+        pNoise,
+        worse: delta !== null && (lowerIsBetter ? delta > 0 : delta < 0),
+        enough,
+      })
+    }
+  }
+
+  // Holm over the whole comparison, separately for each test.
+  const adjust = (get: (d: Draft) => number | null) => {
+    const idx = drafts.flatMap((d, i) => (get(d) === null ? [] : [i]))
+    const adj = holm(idx.map((i) => get(drafts[i]!)!))
+    const out = new Map<number, number>()
+    idx.forEach((i, k) => out.set(i, adj[k]!))
+    return out
+  }
+  const pAdj = adjust((d) => d.row.p_value)
+  const noiseAdj = adjust((d) => d.pNoise)
+
+  const validity = workloadValidity(candidate, baselines)
+  warnings.push(...validity.warnings)
+  drafts.forEach((d, i) => {
+    d.row.p_adjusted = pAdj.get(i) ?? null
+    if (!d.enough) return
+    const minEffect = settings.minEffectByMetric[d.row.metric] ?? settings.minEffectPct
+    const significant =
+      (pAdj.get(i) ?? 1) < settings.alpha &&
+      (noiseAdj.get(i) ?? 1) < settings.alpha &&
+      Math.abs(d.row.delta_pct ?? 0) >= minEffect
+    let verdict: Verdict = 'unchanged'
+    if (significant && d.worse) verdict = 'regression'
+    else if (significant && !validity.suspect) verdict = 'improvement'
+    d.row.verdict = verdict
+  })
+
+  const metrics = drafts.map((d) => d.row)
+  const gated = metrics.filter((m) => m.gated)
+  let status: Comparison['status'] = 'unchanged'
+  if (baselines.length === 0) status = 'no_baseline'
+  else if (gated.some((m) => m.verdict === 'regression')) status = 'regression'
+  else if (gated.every((m) => m.verdict === 'insufficient_data')) status = 'insufficient_data'
+  else if (gated.some((m) => m.verdict === 'improvement')) status = 'improvement'
+  if (baselines.length > 0 && baselines.length < settings.minBaselineRuns) {
+    warnings.push(
+      `only ${baselines.length} baseline run(s): verdicts need ${settings.minBaselineRuns} (the base branch's history fills up with nightly runs)`,
+    )
+  }
+
+  return {
+    schema: 'infergate.comparison/v1',
+    run_id: candidate.id,
+    benchmark: candidate.report.benchmark,
+    status,
+    baseline_run_ids: baselines.map((b) => b.id),
+    environment_diff: environmentDiff(candidate.report, baselines.at(-1)?.report),
+    warnings,
+    settings: {
+      alpha: settings.alpha,
+      min_effect_pct: settings.minEffectPct,
+      min_baseline_runs: settings.minBaselineRuns,
+      prior_noise_pct: settings.priorNoisePct,
+    },
+    metrics,
+  }
+}
+
+/** Error rates and answer lengths: a "faster" run that failed more or answered less is no improvement. */
+function workloadValidity(candidate: Run, baselines: Run[]): { suspect: boolean; warnings: string[] } {
+  const warnings: string[] = []
+  let suspect = false
+  const totals = (runs: Run[]) => {
+    let ok = 0
+    let failed = 0
+    let tokens = 0
+    for (const r of runs) {
+      for (const s of r.report.scenarios) {
+        for (const t of s.trials) {
+          ok += t.summary.completed
+          failed += t.summary.failed
+          tokens += t.summary.total_output_tokens
+        }
+      }
+    }
+    return { errorRate: failed / Math.max(1, ok + failed), tokensPerRequest: tokens / Math.max(1, ok) }
+  }
+  if (baselines.length === 0) return { suspect, warnings }
+  const c = totals([candidate])
+  const b = totals(baselines)
+  if (c.errorRate > b.errorRate + 0.005) {
+    suspect = true
+    warnings.push(
+      `error rate grew from ${(b.errorRate * 100).toFixed(1)}% to ${(c.errorRate * 100).toFixed(1)}%: improvements are not called`,
+    )
+  } else if (c.errorRate < b.errorRate - 0.005) {
+    warnings.push(
+      `error rate fell from ${(b.errorRate * 100).toFixed(1)}% to ${(c.errorRate * 100).toFixed(1)}%`,
+    )
+  }
+  if (c.tokensPerRequest < b.tokensPerRequest * 0.99) {
+    suspect = true
+    warnings.push(
+      `answers got shorter (${c.tokensPerRequest.toFixed(1)} output tokens per request, baseline ${b.tokensPerRequest.toFixed(1)}): improvements are not called`,
+    )
+  }
+  return { suspect, warnings }
+}
+
+/** What differs between the candidate's environment and workload and the latest baseline's. */
+function environmentDiff(c: Report, b: Report | undefined): Comparison['environment_diff'] {
+  if (!b) return []
+  const fields: [string, (r: Report) => unknown][] = [
+    ['model', (r) => r.environment.model],
+    ['engine.name', (r) => r.environment.engine.name],
+    ['engine.version', (r) => r.environment.engine.version],
+    ['gpu.model', (r) => r.environment.gpu.model],
+    ['gpu.count', (r) => r.environment.gpu.count],
+    ['endpoint.api', (r) => r.environment.endpoint.api],
+    ['workload.input_tokens', (r) => r.workload.input_tokens],
+    ['workload.output_tokens', (r) => r.workload.output_tokens],
+    ['workload.ignore_eos', (r) => r.workload.ignore_eos],
+    ['workload.dataset', (r) => r.workload.dataset],
+  ]
+  const keys = new Set([...Object.keys(c.environment.config), ...Object.keys(b.environment.config)])
+  for (const k of keys) fields.push([`config.${k}`, (r) => r.environment.config[k] ?? null])
+  return fields.flatMap(([field, get]) => {
+    const cv = get(c)
+    const bv = get(b)
+    return JSON.stringify(cv) === JSON.stringify(bv)
+      ? []
+      : [{ field, baseline: bv ?? null, candidate: cv ?? null }]
+  })
+}

@@ -1,0 +1,178 @@
+// The detector on reports with known truth.
+import { writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { compareRuns, DEFAULT_SETTINGS, estimateNoise, type Run } from '../core/detect/compare.ts'
+import { parseComparison } from '../core/detect/comparison.ts'
+import { mannWhitneyU } from '../core/detect/mann-whitney.ts'
+import { Rng } from '../core/rng.ts'
+import { cli, tempDir } from './helpers.ts'
+import { makeReport, type TrialSpec } from './report-factory.ts'
+
+const run = (id: string, seed: number, trials: TrialSpec[], opts = {}): Run => ({
+  id,
+  report: makeReport(seed, trials, opts),
+})
+const row = (c: ReturnType<typeof compareRuns>, metric: string) => c.metrics.find((m) => m.metric === metric)!
+
+/** Base-branch history whose trial medians wander by `noise` (relative σ) from run to run. */
+function history(count: number, noise: number, seed = 100, spec: TrialSpec = {}): Run[] {
+  const rng = new Rng(seed)
+  return Array.from({ length: count }, (_, i) => {
+    const f = Math.exp(noise * rng.normal())
+    return run(`h${i}`, seed + i + 1, [{ ...spec, ttft: 50 * f, tpot: 10 * f }])
+  })
+}
+
+describe('verdicts', () => {
+  it('a 20% slower TTFT is a regression, the status says so, the rest is unchanged', () => {
+    const h = history(20, 0.01)
+    const c = compareRuns(run('pr', 1, [{ ttft: 60 }]), h.slice(-5), h)
+    expect(c.status).toBe('regression')
+    expect(row(c, 'ttft_ms').verdict).toBe('regression')
+    expect(row(c, 'ttft_ms').delta_pct!).toBeGreaterThan(15)
+    expect(row(c, 'tpot_ms').verdict).toBe('unchanged')
+    expect(row(c, 'ttft_ms').noise_source).toBe('history')
+    expect(parseComparison(JSON.parse(JSON.stringify(c)))).toEqual(c)
+  })
+
+  it('the same code measured again is unchanged', () => {
+    const h = history(20, 0.02)
+    const c = compareRuns(run('pr', 7, [{ ttft: 50, tpot: 10 }]), h.slice(-5), h)
+    expect(c.status).toBe('unchanged')
+    expect(c.metrics.filter((m) => m.verdict === 'regression')).toEqual([])
+  })
+
+  it('run-to-run noise is not a regression, even when Mann-Whitney alone calls it significant', () => {
+    // Baselines at the low end of a 2%-noise history, the candidate 4% above them: with 300
+    // requests a side the pooled test is sure, but the history shows shifts like that are noise.
+    const h = history(20, 0.02)
+    const base = [0, 1, 2, 3, 4].map((i) => run(`b${i}`, 200 + i, [{ ttft: 49, tpot: 10, sigma: 0.1 }]))
+    const c = compareRuns(run('pr', 9, [{ ttft: 51, tpot: 10, sigma: 0.1 }]), base, [...h, ...base])
+    const ttft = row(c, 'ttft_ms')
+    expect(ttft.p_adjusted!).toBeLessThan(0.01)
+    expect(ttft.verdict).toBe('unchanged')
+    expect(ttft.mde_pct!).toBeGreaterThan(4)
+  })
+
+  it('a change below the minimum effect is not called, however certain', () => {
+    const precise = { requests: 3000, sigma: 0.05, outputTokens: 4 }
+    const h = history(20, 0.001, 100, precise)
+    const c = compareRuns(run('pr', 3, [{ ...precise, ttft: 51, tpot: 10 }]), h.slice(-5), h)
+    expect(row(c, 'ttft_ms').p_adjusted!).toBeLessThan(0.01)
+    expect(row(c, 'ttft_ms').verdict).toBe('unchanged')
+  })
+
+  it('faster but with failures grown: no improvement is called, and a warning says why', () => {
+    const h = history(20, 0.01)
+    const c = compareRuns(run('pr', 4, [{ ttft: 35, failed: 30 }]), h.slice(-5), h)
+    expect(row(c, 'ttft_ms').verdict).toBe('unchanged')
+    expect(c.warnings.join()).toMatch(/error rate grew from 0.0% to 9.1%/)
+  })
+
+  it('faster with shorter answers is no improvement either', () => {
+    const h = history(20, 0.01)
+    const c = compareRuns(run('pr', 4, [{ ttft: 35, outputTokens: 32 }]), h.slice(-5), h)
+    expect(row(c, 'ttft_ms').verdict).toBe('unchanged')
+    expect(c.warnings.join()).toMatch(/answers got shorter/)
+  })
+
+  it('a real improvement with the same workload is called', () => {
+    const h = history(20, 0.01)
+    const c = compareRuns(run('pr', 4, [{ ttft: 35 }]), h.slice(-5), h)
+    expect(row(c, 'ttft_ms').verdict).toBe('improvement')
+    expect(c.status).toBe('improvement')
+  })
+})
+
+describe('too little to judge', () => {
+  it('no baseline', () => {
+    expect(compareRuns(run('pr', 1, [{}]), []).status).toBe('no_baseline')
+  })
+
+  it('fewer baseline runs than needed: insufficient data, but the statistics are still reported', () => {
+    const c = compareRuns(run('pr', 1, [{ ttft: 80 }]), history(2, 0.01))
+    expect(c.status).toBe('insufficient_data')
+    expect(row(c, 'ttft_ms').verdict).toBe('insufficient_data')
+    expect(row(c, 'ttft_ms').p_value).not.toBeNull()
+    expect(c.warnings.join()).toMatch(/only 2 baseline run/)
+  })
+
+  it('short history falls back to the prior noise', () => {
+    const c = compareRuns(run('pr', 1, [{}]), history(3, 0.01))
+    expect(row(c, 'ttft_ms').noise_source).toBe('prior')
+    expect(row(c, 'ttft_ms').noise_pct).toBeCloseTo(DEFAULT_SETTINGS.priorNoisePct, 6)
+  })
+})
+
+describe('what is reported', () => {
+  it('p_value is Mann-Whitney on the pooled samples; Holm never lowers it', () => {
+    const base = history(5, 0.01)
+    const cand = run('pr', 5, [{ ttft: 55 }, { ttft: 54 }])
+    const c = compareRuns(cand, base)
+    const pooledC = cand.report.scenarios[0]!.trials.flatMap((t) => t.samples.ttft_ms)
+    const pooledB = base.flatMap((b) => b.report.scenarios[0]!.trials[0]!.samples.ttft_ms)
+    expect(row(c, 'ttft_ms').p_value).toBe(mannWhitneyU(pooledC, pooledB).p)
+    expect(row(c, 'ttft_ms').candidate.n).toBe(600)
+    expect(row(c, 'ttft_ms').baseline).toMatchObject({ runs: 5, n: 1500 })
+    for (const m of c.metrics) if (m.p_value !== null) expect(m.p_adjusted!).toBeGreaterThanOrEqual(m.p_value)
+  })
+
+  it('more candidate trials give a finer resolution', () => {
+    const h = history(20, 0.02)
+    const one = row(compareRuns(run('pr', 1, [{}]), h.slice(-5), h), 'tpot_ms')
+    const three = row(compareRuns(run('pr', 1, [{}, {}, {}]), h.slice(-5), h), 'tpot_ms')
+    expect(three.mde_pct!).toBeLessThan(one.mde_pct!)
+    expect(one.mde_pct_3_trials).toBeCloseTo(three.mde_pct!, 6)
+  })
+
+  it('environment differences are listed, not used to split baselines', () => {
+    const base = history(5, 0.01)
+    const c = compareRuns(run('pr', 1, [{}], { engineVersion: '0.12.0' }), base)
+    expect(c.environment_diff).toEqual([{ field: 'engine.version', baseline: '0.11.0', candidate: '0.12.0' }])
+    expect(c.baseline_run_ids).toEqual(['h0', 'h1', 'h2', 'h3', 'h4'])
+  })
+
+  it('noise from history survives a step change in it', () => {
+    const steady = Array.from({ length: 20 }, (_, i) => Math.log(50) + 0.02 * Math.sin(i * 12.9898))
+    const stepped = steady.map((x, i) => (i >= 10 ? x + Math.log(1.3) : x))
+    const a = estimateNoise(steady, DEFAULT_SETTINGS).sigma
+    const b = estimateNoise(stepped, DEFAULT_SETTINGS).sigma
+    expect(b / a).toBeLessThan(1.3)
+  })
+})
+
+describe('infergate compare', () => {
+  const write = (dir: string, name: string, r: Run) => {
+    const p = join(dir, name)
+    writeFileSync(p, JSON.stringify(r.report))
+    return p
+  }
+
+  it('exit 1 and a table on regression, the JSON with --json, exit 0 when unchanged', async () => {
+    const dir = tempDir()
+    const base = history(5, 0.01).flatMap((r, i) => ['--baseline', write(dir, `b${i}.json`, r)])
+    const slow = write(dir, 'slow.json', run('pr', 1, [{ ttft: 70 }]))
+    const same = write(dir, 'same.json', run('pr', 2, [{}]))
+    const r1 = await cli(['compare', ...base, '--candidate', slow])
+    expect(r1.code).toBe(1)
+    expect(r1.stdout).toMatch(/^bench: regression \(against 5 baseline runs\)/)
+    expect(r1.stdout).toMatch(/ttft_ms .* ✖ regression/)
+    const r2 = await cli(['compare', ...base, '--candidate', same, '--json'])
+    expect(r2.code).toBe(0)
+    expect(parseComparison(JSON.parse(r2.stdout)).status).toBe('unchanged')
+  })
+
+  it('exit 2 naming the file and the field of a bad report', async () => {
+    const dir = tempDir()
+    const good = write(dir, 'good.json', run('b', 1, [{}]))
+    const bad = join(dir, 'bad.json')
+    writeFileSync(bad, JSON.stringify({ ...run('c', 2, [{}]).report, schema: 'nope' }))
+    const r = await cli(['compare', '--baseline', good, '--candidate', bad])
+    expect(r.code).toBe(2)
+    expect(r.stderr).toContain(`--candidate ${bad}: invalid report: schema:`)
+    const r2 = await cli(['compare', '--candidate', good])
+    expect(r2.code).toBe(2)
+    expect(r2.stderr).toMatch(/give at least one --baseline/)
+  })
+})
