@@ -206,9 +206,7 @@ export function compareRuns(
   const adjust = (get: (d: Draft) => number | null) => {
     const idx = drafts.flatMap((d, i) => (get(d) === null ? [] : [i]))
     const adj = holm(idx.map((i) => get(drafts[i]!)!))
-    const out = new Map<number, number>()
-    idx.forEach((i, k) => out.set(i, adj[k]!))
-    return out
+    return new Map(idx.map((i, k) => [i, adj[k]!]))
   }
   const pAdj = adjust((d) => d.row.p_value)
   const noiseAdj = adjust((d) => d.pNoise)
