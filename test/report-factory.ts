@@ -26,14 +26,20 @@ export function makeReport(
     const out = spec.outputTokens ?? 64
     const sigma = spec.sigma ?? 0.25
     const outcomes: RequestOutcome[] = []
+    // A closed loop of 8 workers: each request starts when its worker's previous one ended, so
+    // throughput follows latency.
+    const free = new Array<number>(8).fill(0)
     let at = 0
     for (let i = 0; i < n; i++) {
+      const w = free.indexOf(Math.min(...free))
+      const start = free[w]!
       const ttft = (spec.ttft ?? 50) * Math.exp(sigma * rng.normal())
       const tpot = (spec.tpot ?? 10) * Math.exp(sigma * rng.normal())
       const itl = Array.from({ length: out - 1 }, () => tpot)
+      free[w] = start + ttft + tpot * (out - 1)
       outcomes.push({
-        sentAt: at,
-        endedAt: at + ttft + tpot * (out - 1),
+        sentAt: start,
+        endedAt: start + ttft + tpot * (out - 1),
         dispatchDelayMs: null,
         ok: true,
         ttftMs: ttft,
@@ -43,7 +49,7 @@ export function makeReport(
         outputTokens: out,
         tokensFromUsage: true,
       })
-      at += 20
+      at = Math.max(at, free[w]!)
     }
     for (let i = 0; i < (spec.failed ?? 0); i++) {
       outcomes.push({

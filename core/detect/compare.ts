@@ -96,8 +96,10 @@ export interface Noise {
 
 /**
  * Run-to-run noise from the base branch's history: σ of log trial medians, from successive
- * differences (a step change in the history spoils one difference, not the estimate) with the
- * median absolute difference (robust to outliers). Short history: the prior.
+ * differences (a step change in the history spoils one difference, not the estimate). Differences
+ * far out (beyond 3.5 robust σ: a step, an outlier run) are set aside, the rest give the mean
+ * squared successive difference, σ² = Σd²/2(n−1), whose efficiency (~2/3 of the plain variance
+ * estimate's) sets the degrees of freedom. Short history: the prior.
  */
 export function estimateNoise(series: number[], s: DetectorSettings): Noise {
   const prior: Noise = {
@@ -106,15 +108,16 @@ export function estimateNoise(series: number[], s: DetectorSettings): Noise {
     source: 'prior',
   }
   if (series.length < s.minHistoryTrials) return prior
-  const diffs = series.slice(1).map((x, i) => Math.abs(x - series[i]!))
-  const sigma = (1.4826 * median(diffs)) / Math.SQRT2
+  const diffs = series.slice(1).map((x, i) => x - series[i]!)
+  const robust = 1.4826 * median(diffs.map(Math.abs))
+  const kept = robust > 0 ? diffs.filter((d) => Math.abs(d) <= 3.5 * robust) : diffs
+  const sigma = Math.sqrt(kept.reduce((a, d) => a + d * d, 0) / (2 * kept.length))
   // A history of identical values would claim no noise at all; never trust less than a tenth
   // of the prior.
   const floor = prior.sigma / 10
-  // MAD-based scale has about 37% of the efficiency of the standard deviation.
   return {
     sigma: Math.max(sigma, floor),
-    df: Math.max(1, Math.round(0.37 * (diffs.length - 1))),
+    df: Math.max(1, Math.round((2 / 3) * kept.length)),
     source: 'history',
   }
 }
@@ -166,8 +169,8 @@ export function compareRuns(
       if (cLog.length && bLog.length) {
         const se = (n: number) => noise.sigma * Math.sqrt(1 / n + 1 / bLog.length)
         pNoise = tailP((mean(cLog) - mean(bLog)) / se(cLog.length), noise.df)
-        // The Holm step-down starts at alpha / m: the bar a lone shift must clear.
-        const m = candidate.report.scenarios.length * METRICS.length
+        // The Holm step-down starts at alpha / m (m gated tests): the bar a lone shift must clear.
+        const m = candidate.report.scenarios.length * Math.max(1, settings.gated.length)
         const crit = critical(1 - settings.alpha / (2 * m), noise.df)
         mde = Math.max(minEffect, pct(Math.exp(crit * se(cLog.length))))
         mde3 = Math.max(minEffect, pct(Math.exp(crit * se(3))))
@@ -209,7 +212,8 @@ export function compareRuns(
     return new Map(idx.map((i, k) => [i, adj[k]!]))
   }
   const pAdj = adjust((d) => d.row.p_value)
-  const noiseAdj = adjust((d) => d.pNoise)
+  // The noise test decides alarms, so its family is the gated metrics (the others only report).
+  const noiseAdj = adjust((d) => (d.row.gated ? d.pNoise : null))
 
   const validity = workloadValidity(candidate, baselines)
   warnings.push(...validity.warnings)
@@ -217,9 +221,13 @@ export function compareRuns(
     d.row.p_adjusted = pAdj.get(i) ?? null
     if (!d.enough) return
     const minEffect = settings.minEffectByMetric[d.row.metric] ?? settings.minEffectPct
+    // Trial-level metrics have a handful of values a side: Mann-Whitney cannot reach alpha with
+    // them (1 vs 5 values: p ≥ 0.33), so their verdict rests on the noise test alone.
+    const requestLevel = isRequestMetric(d.row.metric)
+    const pNoise = d.row.gated ? noiseAdj.get(i) : d.pNoise
     const significant =
-      (pAdj.get(i) ?? 1) < settings.alpha &&
-      (noiseAdj.get(i) ?? 1) < settings.alpha &&
+      (!requestLevel || (pAdj.get(i) ?? 1) < settings.alpha) &&
+      (pNoise ?? 1) < settings.alpha &&
       Math.abs(d.row.delta_pct ?? 0) >= minEffect
     let verdict: Verdict = 'unchanged'
     if (significant && d.worse) verdict = 'regression'
