@@ -1,0 +1,38 @@
+// One database API over two engines: Postgres (pg) when a URL is given, else PGlite, an
+// embedded Postgres on disk: the same migrations and queries run on both.
+import { mkdirSync } from 'node:fs'
+import { PGlite } from '@electric-sql/pglite'
+import { Kysely, PGliteDialect, PostgresDialect } from 'kysely'
+import { Migrator } from 'kysely/migration'
+import pg from 'pg'
+import { migrations } from '../../migrations/index.ts'
+import type { Database } from './database.ts'
+
+export type DatabaseTarget = { url: string } | { dataDir: string } | { memory: true }
+
+// Postgres returns bigint (int8) as text by default; ids here stay far below 2^53.
+pg.types.setTypeParser(pg.types.builtins.INT8, (v: string) => v)
+
+export function openDatabase(target: DatabaseTarget): Kysely<Database> {
+  if ('url' in target) {
+    const pool = new pg.Pool({ connectionString: target.url, max: 10, connectionTimeoutMillis: 10_000 })
+    return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) })
+  }
+  const pglite = async () => {
+    if ('memory' in target) return new PGlite()
+    mkdirSync(target.dataDir, { recursive: true })
+    return new PGlite(target.dataDir)
+  }
+  return new Kysely<Database>({ dialect: new PGliteDialect({ pglite }) })
+}
+
+/** Applies every pending migration. Kysely's lock table serializes replicas that start together. */
+export async function migrateToLatest(db: Kysely<Database>): Promise<string[]> {
+  const migrator = new Migrator({ db, provider: { getMigrations: async () => migrations } })
+  const { error, results } = await migrator.migrateToLatest()
+  if (error) {
+    const failed = results?.find((r) => r.status === 'Error')
+    throw new Error(`migration ${failed?.migrationName ?? ''} failed: ${(error as Error).message ?? error}`)
+  }
+  return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName)
+}

@@ -1,0 +1,71 @@
+// The typed view of the database for queries (Kysely). Migrations never import this file.
+import type { ColumnType, Generated } from 'kysely'
+
+type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>
+type Json<T> = ColumnType<T, string, string>
+
+export interface ProjectTable {
+  id: Generated<string>
+  owner: string
+  repo: string
+  settings: ColumnType<Record<string, unknown>, string | undefined, string>
+  created_at: Timestamp
+}
+
+export interface ApiTokenTable {
+  id: Generated<string>
+  project_id: string
+  token_hash: string
+  created_at: Timestamp
+  last_used_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>
+}
+
+export interface RunTable {
+  id: string
+  project_id: string
+  benchmark: string
+  sha: string | null
+  ref: string | null
+  branch: string | null
+  base_branch: string | null
+  pr_number: number | null
+  event_name: string | null
+  ci_run_id: string | null
+  ci_run_attempt: number | null
+  gpu_model: string | null
+  gpu_count: number | null
+  header: Json<Record<string, unknown>>
+  reported_at: Timestamp
+  ingested_at: Timestamp
+}
+
+export interface TrialTable {
+  id: Generated<string>
+  run_id: string
+  scenario: string
+  trial_index: number
+  load: Json<unknown>
+  stop: Json<unknown>
+  summary: Json<Record<string, number | null>>
+  errors: Json<Record<string, number>>
+  error_examples: Json<{ kind: string; message: string }[]>
+  warnings: Json<string[]>
+  token_count_source: string
+  started_at: Timestamp
+  start_ms: number[]
+  ttft_ms: number[]
+  tpot_ms: (number | null)[]
+  e2el_ms: number[]
+  itl_ms: number[]
+  itl_counts: number[]
+  input_tokens: number[]
+  output_tokens: number[]
+  dispatch_delay_ms: number[] | null
+}
+
+export interface Database {
+  projects: ProjectTable
+  api_tokens: ApiTokenTable
+  runs: RunTable
+  trials: TrialTable
+}
