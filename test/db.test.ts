@@ -17,6 +17,25 @@ async function migrated() {
   return { db, fresh }
 }
 
+/** A run of the same CI identity (run 1, attempt 1, benchmark b) whatever its id. */
+const runRow = (id: string, projectId: string) => ({
+  id,
+  project_id: projectId,
+  benchmark: 'b',
+  sha: 'abc',
+  ref: null,
+  branch: 'main',
+  base_branch: null,
+  pr_number: null,
+  event_name: 'push',
+  ci_run_id: '1',
+  ci_run_attempt: 1,
+  gpu_model: null,
+  gpu_count: null,
+  header: JSON.stringify({ benchmark: 'b' }),
+  reported_at: new Date('2026-11-01T00:00:00Z'),
+})
+
 describe(`database on ${engine}`, () => {
   it('applies the migrations once; a second start has nothing to do', async () => {
     const fresh = await freshDatabase()
@@ -52,26 +71,7 @@ describe(`database on ${engine}`, () => {
       .returning('id')
       .executeTakeFirstOrThrow()
     const runId = '4f6b1f8e-6a1c-4a35-9d0e-2c1f0b9a7e11'
-    await db
-      .insertInto('runs')
-      .values({
-        id: runId,
-        project_id: project.id,
-        benchmark: 'b',
-        sha: 'abc',
-        ref: null,
-        branch: 'main',
-        base_branch: null,
-        pr_number: null,
-        event_name: 'push',
-        ci_run_id: '1',
-        ci_run_attempt: 1,
-        gpu_model: null,
-        gpu_count: null,
-        header: JSON.stringify({ benchmark: 'b' }),
-        reported_at: new Date('2026-11-01T00:00:00Z'),
-      })
-      .execute()
+    await db.insertInto('runs').values(runRow(runId, project.id)).execute()
     const samples = {
       start_ms: [0, 0.125, 31.5],
       ttft_ms: [50.001, 49.999, 1e-3],
@@ -109,26 +109,7 @@ describe(`database on ${engine}`, () => {
     expect(row.load).toEqual({ mode: 'closed', concurrency: 8 })
     // The same CI run attempt and benchmark cannot be stored twice.
     await expect(
-      db
-        .insertInto('runs')
-        .values({
-          id: '5f6b1f8e-6a1c-4a35-9d0e-2c1f0b9a7e12',
-          project_id: project.id,
-          benchmark: 'b',
-          sha: 'abc',
-          ref: null,
-          branch: 'main',
-          base_branch: null,
-          pr_number: null,
-          event_name: 'push',
-          ci_run_id: '1',
-          ci_run_attempt: 1,
-          gpu_model: null,
-          gpu_count: null,
-          header: JSON.stringify({}),
-          reported_at: new Date(),
-        })
-        .execute(),
+      db.insertInto('runs').values(runRow('5f6b1f8e-6a1c-4a35-9d0e-2c1f0b9a7e12', project.id)).execute(),
     ).rejects.toThrow(/duplicate key|unique/i)
     await db.destroy()
   })
