@@ -1,0 +1,85 @@
+// Storing runs on both engines: a report goes in and comes back the same, once per CI run.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { parseReport, type Report } from '../core/report.ts'
+import { migrateToLatest, openDatabase } from '../service/db/connect.ts'
+import { createProject, projectByName, projectByToken } from '../service/projects/repository.ts'
+import { insertRun, loadRun } from '../service/runs/repository.ts'
+import { engine, freshDatabase } from './db-helpers.ts'
+import { makeReport } from './report-factory.ts'
+
+let db: ReturnType<typeof openDatabase>
+let drop: () => Promise<void>
+beforeAll(async () => {
+  const fresh = await freshDatabase()
+  drop = fresh.drop
+  db = openDatabase(fresh.target)
+  await migrateToLatest(db)
+})
+afterAll(async () => {
+  await db.destroy()
+  await drop()
+})
+
+const withCi = (r: Report, runId: string): Report =>
+  parseReport({
+    ...r,
+    ci: {
+      provider: 'github',
+      run_id: runId,
+      run_attempt: 1,
+      workflow: 'perf',
+      job: 'bench',
+      server_url: null,
+    },
+  })
+
+describe(`runs on ${engine}`, () => {
+  it('a project token is shown once and stored hashed', async () => {
+    const { project, token } = await createProject(db, 'acme', 'tokens')
+    expect(token).toMatch(/^igt_[A-Za-z0-9_-]{32}$/)
+    expect(await projectByToken(db, token)).toEqual(project)
+    expect(await projectByToken(db, `${token}x`)).toBeNull()
+    const stored = await db.selectFrom('api_tokens').select('token_hash').execute()
+    expect(stored.map((t) => t.token_hash)).not.toContain(token)
+    expect(await projectByName(db, 'acme', 'tokens')).toEqual(project)
+  })
+
+  it('a report comes back exactly as it went in (samples, ragged ITL, nulls)', async () => {
+    const { project } = await createProject(db, 'acme', 'roundtrip')
+    const report = withCi(
+      makeReport(1, [
+        { requests: 50, outputTokens: 5 },
+        { requests: 40, outputTokens: 1 },
+      ]),
+      '100',
+    )
+    const { id, created } = await insertRun(db, project.id, report)
+    expect(created).toBe(true)
+    const back = await loadRun(db, id)
+    expect(back?.projectId).toBe(project.id)
+    expect(back?.report).toEqual(report)
+  })
+
+  it('the same CI run attempt posted again is the same run, even when both posts race', async () => {
+    const { project } = await createProject(db, 'acme', 'idempotent')
+    const report = withCi(makeReport(2, [{ requests: 20 }]), '200')
+    const [a, b] = await Promise.all([insertRun(db, project.id, report), insertRun(db, project.id, report)])
+    expect(a.id).toBe(b.id)
+    expect([a.created, b.created].sort()).toEqual([false, true])
+    const again = await insertRun(db, project.id, report)
+    expect(again).toEqual({ id: a.id, created: false })
+    const count = await db
+      .selectFrom('runs')
+      .select(db.fn.countAll().as('n'))
+      .where('project_id', '=', project.id)
+      .executeTakeFirstOrThrow()
+    expect(Number(count.n)).toBe(1)
+    // A new attempt of the CI run is a new run.
+    const retry = parseReport({ ...report, ci: { ...report.ci!, run_attempt: 2 } })
+    expect((await insertRun(db, project.id, retry)).created).toBe(true)
+  })
+
+  it('an unknown run is null', async () => {
+    expect(await loadRun(db, '00000000-0000-4000-8000-000000000000')).toBeNull()
+  })
+})
