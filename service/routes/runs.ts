@@ -1,0 +1,75 @@
+import { type Context, Hono } from 'hono'
+import { compareRuns } from '../../core/detect/compare.ts'
+import type { Comparison } from '../../core/detect/comparison.ts'
+import { Report } from '../../core/report.ts'
+import { issuesOf } from '../../core/validation.ts'
+import type { Env } from '../app.ts'
+import { requireProject } from '../auth.ts'
+import { ApiError, invalid, jsonBody } from '../http.ts'
+import { baselineFor } from '../runs/baselines.ts'
+import { insertRun, loadRun } from '../runs/repository.ts'
+
+export const runs = new Hono<Env>()
+runs.use(requireProject)
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
+
+async function comparisonOf(c: Context<Env>, id: string): Promise<Comparison> {
+  const db = c.get('db')
+  const config = c.get('config')
+  const run = await loadRun(db, id)
+  if (!run) throw new ApiError(404, 'run_not_found', `no run ${id}`)
+  const base = await baselineFor(db, id, config)
+  return compareRuns(run, base?.baselines ?? [], base?.history ?? [])
+}
+
+async function ownRun(c: Context<Env>): Promise<string> {
+  const id = c.req.param('id') ?? ''
+  if (!UUID.test(id)) throw new ApiError(404, 'run_not_found', `no run ${id}`)
+  const run = await c
+    .get('db')
+    .selectFrom('runs')
+    .select(['id', 'project_id'])
+    .where('id', '=', id)
+    .executeTakeFirst()
+  // Another project's run answers as if it did not exist.
+  if (!run || run.project_id !== c.get('project').id) throw new ApiError(404, 'run_not_found', `no run ${id}`)
+  return id
+}
+
+/** Ingests exactly the file `infergate bench --out` writes; answers the run id and its comparison. */
+runs.post('/', async (c) => {
+  const parsed = Report.safeParse(await jsonBody(c))
+  if (!parsed.success) throw invalid('report', issuesOf(parsed.error))
+  const report = parsed.data
+  const project = c.get('project')
+  const repository = `${project.owner}/${project.repo}`
+  if (report.git.repository === null) {
+    throw new ApiError(
+      400,
+      'invalid_report',
+      'git.repository: required to ingest a report (set by GitHub Actions or --git-repository)',
+    )
+  }
+  if (report.git.repository.toLowerCase() !== repository.toLowerCase()) {
+    throw new ApiError(
+      403,
+      'repository_mismatch',
+      `this token belongs to ${repository}, the report to ${report.git.repository}`,
+    )
+  }
+  const { id, created } = await insertRun(c.get('db'), project.id, report)
+  const comparison = await comparisonOf(c, id)
+  return c.json({ id, comparison }, created ? 201 : 200)
+})
+
+runs.get('/:id', async (c) => {
+  const id = await ownRun(c)
+  const run = await loadRun(c.get('db'), id)
+  return c.json({ id, report: run!.report })
+})
+
+runs.get('/:id/comparison', async (c) => {
+  const id = await ownRun(c)
+  return c.json(await comparisonOf(c, id))
+})

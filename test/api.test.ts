@@ -1,0 +1,171 @@
+// The service's HTTP API through app.request(), on both engines.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { parseComparison } from '../core/detect/comparison.ts'
+import { parseReport, type Report } from '../core/report.ts'
+import { createApp, DEFAULT_CONFIG } from '../service/app.ts'
+import { migrateToLatest, openDatabase } from '../service/db/connect.ts'
+import { engine, freshDatabase } from './db-helpers.ts'
+import { makeReport, type TrialSpec } from './report-factory.ts'
+
+const ADMIN = 'admin-secret'
+let db: ReturnType<typeof openDatabase>
+let drop: () => Promise<void>
+let app: ReturnType<typeof createApp>
+beforeAll(async () => {
+  const fresh = await freshDatabase()
+  drop = fresh.drop
+  db = openDatabase(fresh.target)
+  await migrateToLatest(db)
+  app = createApp(db, { ...DEFAULT_CONFIG, adminToken: ADMIN, bodyLimitBytes: 2 * 1024 * 1024 })
+})
+afterAll(async () => {
+  await db.destroy()
+  await drop()
+})
+
+const call = (method: string, path: string, token?: string, body?: unknown) =>
+  app.request(path, {
+    method,
+    headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), 'content-type': 'application/json' },
+    body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+  })
+
+async function newProject(repo: string): Promise<string> {
+  const res = await call('POST', '/api/v1/projects', ADMIN, { owner: 'acme', repo })
+  expect(res.status).toBe(201)
+  return ((await res.json()) as { token: string }).token
+}
+
+let ciRun = 1000
+function report(
+  repo: string,
+  spec: TrialSpec,
+  git: Partial<Report['git']> = {},
+  at = '2026-11-01T00:00:00.000Z',
+): Report {
+  const r = makeReport(ciRun, [spec])
+  return parseReport({
+    ...r,
+    created_at: at,
+    git: { ...r.git, repository: `acme/${repo}`, event_name: 'push', branch: 'main', ...git },
+    ci: {
+      provider: 'github',
+      run_id: String(ciRun++),
+      run_attempt: 1,
+      workflow: null,
+      job: null,
+      server_url: null,
+    },
+  })
+}
+
+describe(`API on ${engine}`, () => {
+  it('health and readiness', async () => {
+    expect((await call('GET', '/healthz')).status).toBe(200)
+    const ready = await call('GET', '/readyz')
+    expect(ready.status).toBe(200)
+    expect(await ready.json()).toEqual({ status: 'ready' })
+  })
+
+  it('projects: admin only, fields named, no duplicates', async () => {
+    expect((await call('POST', '/api/v1/projects', undefined, { owner: 'a', repo: 'b' })).status).toBe(401)
+    expect((await call('POST', '/api/v1/projects', 'wrong', { owner: 'a', repo: 'b' })).status).toBe(401)
+    const bad = await call('POST', '/api/v1/projects', ADMIN, { owner: 'a b', repo: 'x' })
+    expect(bad.status).toBe(400)
+    expect(((await bad.json()) as { error: { message: string } }).error.message).toContain(
+      'owner: expected a GitHub owner name',
+    )
+    await newProject('dup')
+    const again = await call('POST', '/api/v1/projects', ADMIN, { owner: 'acme', repo: 'dup' })
+    expect(again.status).toBe(409)
+    expect(((await again.json()) as { error: { code: string } }).error.code).toBe('project_exists')
+  })
+
+  it('ingest: 201 with the comparison, the same body again on a re-post', async () => {
+    const token = await newProject('ingest')
+    const r = report('ingest', {})
+    const first = await call('POST', '/api/v1/runs', token, r)
+    expect(first.status).toBe(201)
+    const body = (await first.json()) as { id: string; comparison: unknown }
+    expect(parseComparison(body.comparison).status).toBe('no_baseline')
+    const second = await call('POST', '/api/v1/runs', token, r)
+    expect(second.status).toBe(200)
+    expect(await second.json()).toEqual(body)
+    const got = await call('GET', `/api/v1/runs/${body.id}`, token)
+    expect(((await got.json()) as { report: Report }).report).toEqual(r)
+  })
+
+  it('refuses bad input with the field named, and loses nothing', async () => {
+    const token = await newProject('bad-input')
+    expect((await call('POST', '/api/v1/runs', 'nope', report('bad-input', {}))).status).toBe(401)
+    const notJson = await call('POST', '/api/v1/runs', token, '{"schema":')
+    expect(notJson.status).toBe(400)
+    expect(((await notJson.json()) as { error: { code: string } }).error.code).toBe('invalid_json')
+    const inf = JSON.stringify(report('bad-input', {})).replace(/"ttft_ms":\[[0-9.]+/, '"ttft_ms":[1e999')
+    const res = await call('POST', '/api/v1/runs', token, inf)
+    expect(res.status).toBe(400)
+    const err = ((await res.json()) as { error: { code: string; details: { issues: { path: string }[] } } })
+      .error
+    expect(err.code).toBe('invalid_report')
+    expect(err.details.issues[0]!.path).toBe('scenarios[0].trials[0].samples.ttft_ms[0]')
+    const other = await call('POST', '/api/v1/runs', token, report('someone-else', {}))
+    expect(other.status).toBe(403)
+    const big = await call('POST', '/api/v1/runs', token, report('bad-input', { requests: 20000 }))
+    expect(big.status).toBe(413)
+    const stored = await db.selectFrom('runs').select(db.fn.countAll().as('n')).executeTakeFirstOrThrow()
+    const project = await db
+      .selectFrom('projects')
+      .select('id')
+      .where('repo', '=', 'bad-input')
+      .executeTakeFirstOrThrow()
+    const mine = await db.selectFrom('runs').select('id').where('project_id', '=', project.id).execute()
+    expect(mine).toEqual([])
+    expect(Number(stored.n)).toBeGreaterThan(0)
+  })
+
+  it('a PR run is judged against the latest runs of its base branch', async () => {
+    const token = await newProject('gate')
+    const mainIds: string[] = []
+    for (let i = 0; i < 6; i++) {
+      const res = await call(
+        'POST',
+        '/api/v1/runs',
+        token,
+        report('gate', { ttft: 50 }, {}, `2026-11-0${i + 1}T00:00:00.000Z`),
+      )
+      mainIds.push(((await res.json()) as { id: string }).id)
+    }
+    // A run on another branch is no baseline.
+    await call(
+      'POST',
+      '/api/v1/runs',
+      token,
+      report('gate', { ttft: 10 }, { branch: 'dev' }, '2026-11-08T00:00:00.000Z'),
+    )
+    const pr = report(
+      'gate',
+      { ttft: 70 },
+      { branch: 'feature', base_branch: 'main', pr_number: 7, event_name: 'pull_request' },
+      '2026-11-09T00:00:00.000Z',
+    )
+    const res = await call('POST', '/api/v1/runs', token, pr)
+    const body = (await res.json()) as { id: string; comparison: unknown }
+    const comparison = parseComparison(body.comparison)
+    expect(comparison.status).toBe('regression')
+    expect(comparison.baseline_run_ids).toEqual(mainIds.slice(-5))
+    expect(comparison.metrics.find((m) => m.metric === 'ttft_ms')!.verdict).toBe('regression')
+    const again = await call('GET', `/api/v1/runs/${body.id}/comparison`, token)
+    expect(await again.json()).toEqual(body.comparison)
+  })
+
+  it("a project's token cannot see another project's runs", async () => {
+    const a = await newProject('iso-a')
+    const b = await newProject('iso-b')
+    const res = await call('POST', '/api/v1/runs', a, report('iso-a', {}))
+    const { id } = (await res.json()) as { id: string }
+    expect((await call('GET', `/api/v1/runs/${id}`, a)).status).toBe(200)
+    expect((await call('GET', `/api/v1/runs/${id}`, b)).status).toBe(404)
+    expect((await call('GET', `/api/v1/runs/${id}/comparison`, b)).status).toBe(404)
+    expect((await call('GET', '/api/v1/runs/not-a-uuid', a)).status).toBe(404)
+  })
+})
