@@ -8,6 +8,7 @@ import { bench, benchSpec } from './commands/bench.ts'
 import { compare, compareSpec } from './commands/compare.ts'
 import { demo, demoSpec } from './commands/demo.ts'
 import { engineSim, engineSimSpec } from './commands/engine-sim.ts'
+import { migrateCommand, migrateSpec, serveCommand, serveSpec } from './commands/serve.ts'
 
 interface Command {
   spec: CommandSpec
@@ -18,6 +19,8 @@ const commands: Command[] = [
   { spec: benchSpec, run: bench },
   { spec: engineSimSpec, run: engineSim },
   { spec: compareSpec, run: compare },
+  { spec: serveSpec, run: serveCommand },
+  { spec: migrateSpec, run: migrateCommand },
   { spec: demoSpec, run: demo },
 ]
 

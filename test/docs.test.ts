@@ -6,12 +6,13 @@ import { benchSpec } from '../cli/commands/bench.ts'
 import { compareSpec } from '../cli/commands/compare.ts'
 import { demoSpec } from '../cli/commands/demo.ts'
 import { engineSimSpec } from '../cli/commands/engine-sim.ts'
+import { migrateSpec, serveSpec } from '../cli/commands/serve.ts'
 import { INFERGATE_VERSION } from '../core/version.ts'
 
 const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8')
 
 describe('README', () => {
-  for (const spec of [benchSpec, engineSimSpec, compareSpec, demoSpec]) {
+  for (const spec of [benchSpec, engineSimSpec, compareSpec, serveSpec, migrateSpec, demoSpec]) {
     it(`documents every flag of infergate ${spec.name}`, () => {
       const section = readme.slice(readme.indexOf(`### \`infergate ${spec.name}\``))
       for (const flag of Object.keys(spec.flags)) expect(section, flag).toContain(`--${flag}`)

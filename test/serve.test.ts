@@ -1,0 +1,90 @@
+// `infergate serve` as a process, through real HTTP: runs survive a restart.
+import { type ChildProcess, spawn } from 'node:child_process'
+import { join } from 'node:path'
+import { createInterface } from 'node:readline'
+import { afterAll, describe, expect, it } from 'vitest'
+import { parseReport } from '../core/report.ts'
+import { engine, freshDatabase } from './db-helpers.ts'
+import { CLI, cli, tempDir } from './helpers.ts'
+import { makeReport } from './report-factory.ts'
+
+const drops: (() => Promise<void>)[] = []
+afterAll(async () => {
+  for (const d of drops) await d()
+})
+
+async function databaseEnv(): Promise<{ env: NodeJS.ProcessEnv; args: string[] }> {
+  const fresh = await freshDatabase()
+  drops.push(fresh.drop)
+  if ('url' in fresh.target) return { env: { DATABASE_URL: fresh.target.url }, args: [] }
+  return { env: {}, args: ['--data-dir', join(tempDir(), 'data')] }
+}
+
+function startServe(
+  env: NodeJS.ProcessEnv,
+  args: string[],
+): Promise<{ url: string; child: ChildProcess; stop(): Promise<number | null> }> {
+  const child = spawn(process.execPath, [CLI, 'serve', '--port', '0', ...args], {
+    env: { ...process.env, INFERGATE_ADMIN_TOKEN: 'adm', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  let stderr = ''
+  child.stderr!.on('data', (c: Buffer) => {
+    stderr += c
+  })
+  const stop = () =>
+    new Promise<number | null>((resolve) => {
+      child.once('exit', (code) => resolve(code))
+      child.kill('SIGTERM')
+    })
+  return new Promise((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`serve exited ${code}: ${stderr}`)))
+    createInterface({ input: child.stdout! }).once('line', (line) => {
+      const log = JSON.parse(line) as { url: string; database: string; admin_token: string }
+      expect(log.admin_token).toBe('set')
+      expect(JSON.stringify(log)).not.toContain('adm"')
+      child.removeAllListeners('exit')
+      resolve({ url: log.url, child, stop })
+    })
+  })
+}
+
+describe(`infergate serve on ${engine}`, () => {
+  it('keeps every run across a restart', async () => {
+    const { env, args } = await databaseEnv()
+    let s = await startServe(env, args)
+    const created = await fetch(`${s.url}/api/v1/projects`, {
+      method: 'POST',
+      headers: { authorization: 'Bearer adm', 'content-type': 'application/json' },
+      body: JSON.stringify({ owner: 'acme', repo: 'llm' }),
+    })
+    expect(created.status).toBe(201)
+    const { token } = (await created.json()) as { token: string }
+    const r = makeReport(1, [{ requests: 30 }])
+    const report = parseReport({ ...r, git: { ...r.git, repository: 'acme/llm' } })
+    const posted = await fetch(`${s.url}/api/v1/runs`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify(report),
+    })
+    expect(posted.status).toBe(201)
+    const { id } = (await posted.json()) as { id: string }
+    expect(await s.stop()).toBe(0)
+
+    s = await startServe(env, args)
+    const got = await fetch(`${s.url}/api/v1/runs/${id}`, { headers: { authorization: `Bearer ${token}` } })
+    expect(got.status).toBe(200)
+    expect(((await got.json()) as { report: unknown }).report).toEqual(report)
+    expect((await fetch(`${s.url}/readyz`)).status).toBe(200)
+    expect(await s.stop()).toBe(0)
+  })
+
+  it('infergate migrate applies the migrations once', async () => {
+    const { env, args } = await databaseEnv()
+    const first = await cli(['migrate', ...args], env)
+    expect(first.code).toBe(0)
+    expect(first.stdout).toMatch(/applied 0001_initial/)
+    const second = await cli(['migrate', ...args], env)
+    expect(second.stdout).toMatch(/up to date/)
+  })
+})
