@@ -22,6 +22,9 @@ await build({
   ...common,
   entryPoints: { infergate: 'cli/main.ts' },
   outdir: 'dist',
+  // PGlite loads its WebAssembly and data files from beside its own module: it stays a
+  // dependency, imported from node_modules at run time.
+  external: ['@electric-sql/pglite'],
   banner, // cli/main.ts's own shebang is kept by esbuild
 })
 await build({ ...common, entryPoints: { 'action/main': 'action/main.ts' }, outdir: 'dist', banner })

@@ -79,6 +79,26 @@ describe(`infergate serve on ${engine}`, () => {
     expect(await s.stop()).toBe(0)
   })
 
+  it('the bundled CLI (the package bin) runs the embedded database', async () => {
+    const bin = join(import.meta.dirname, '../dist/infergate.js')
+    const dir = join(tempDir(), 'bundled')
+    const r = await new Promise<{ code: number | null; out: string }>((resolve) => {
+      const child = spawn(process.execPath, [bin, 'migrate', '--data-dir', dir], {
+        env: { ...process.env, DATABASE_URL: '' },
+      })
+      let out = ''
+      child.stdout.on('data', (c: Buffer) => {
+        out += c
+      })
+      child.stderr.on('data', (c: Buffer) => {
+        out += c
+      })
+      child.once('exit', (code) => resolve({ code, out }))
+    })
+    expect(r.out).toContain(`PGlite at ${dir}: applied 0001_initial`)
+    expect(r.code).toBe(0)
+  })
+
   it('infergate migrate applies the migrations once', async () => {
     const { env, args } = await databaseEnv()
     const first = await cli(['migrate', ...args], env)
