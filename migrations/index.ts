@@ -2,7 +2,9 @@
 // migration files at run time (Kysely's FileMigrationProvider imports them dynamically).
 import type { Migration } from 'kysely/migration'
 import * as m0001 from './0001_initial.ts'
+import * as m0002 from './0002_run_comparison.ts'
 
 export const migrations: Record<string, Migration> = {
   '0001_initial': m0001,
+  '0002_run_comparison': m0002,
 }

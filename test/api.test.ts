@@ -156,6 +156,41 @@ describe(`API on ${engine}`, () => {
     expect(comparison.metrics.find((m) => m.metric === 'ttft_ms')!.verdict).toBe('regression')
     const again = await call('GET', `/api/v1/runs/${body.id}/comparison`, token)
     expect(await again.json()).toEqual(body.comparison)
+
+    // Dashboards: the metric over time, with each run's verdict.
+    const all = await call(
+      'GET',
+      '/api/v1/projects/acme/gate/series?benchmark=bench&scenario=concurrency-8&metric=ttft',
+      token,
+    )
+    const points = (
+      (await all.json()) as { points: { run_id: string; value: number; verdict: string | null }[] }
+    ).points
+    expect(points.map((p) => p.run_id).slice(0, 6)).toEqual(mainIds)
+    expect(points.at(-1)).toMatchObject({ run_id: body.id, verdict: 'regression' })
+    expect(points.at(-1)!.value).toBeGreaterThan(60)
+    const main = await call(
+      'GET',
+      '/api/v1/projects/acme/gate/series?benchmark=bench&scenario=concurrency-8&metric=ttft&stat=p99&branch=main&limit=3',
+      token,
+    )
+    const mainPoints = ((await main.json()) as { points: { run_id: string }[] }).points
+    expect(mainPoints.map((p) => p.run_id)).toEqual(mainIds.slice(-3))
+    const bad = await call(
+      'GET',
+      '/api/v1/projects/acme/gate/series?benchmark=bench&scenario=x&metric=latency',
+      token,
+    )
+    expect(bad.status).toBe(400)
+    expect(((await bad.json()) as { error: { message: string } }).error.message).toContain('metric')
+    const overview = await call('GET', '/api/v1/projects/acme/gate/benchmarks', token)
+    const { benchmarks } = (await overview.json()) as {
+      benchmarks: { benchmark: string; scenarios: { name: string; run_id: string }[] }[]
+    }
+    expect(benchmarks).toHaveLength(1)
+    expect(benchmarks[0]!.scenarios).toEqual([
+      expect.objectContaining({ name: 'concurrency-8', run_id: body.id }),
+    ])
   })
 
   it("a project's token cannot see another project's runs", async () => {
@@ -167,5 +202,7 @@ describe(`API on ${engine}`, () => {
     expect((await call('GET', `/api/v1/runs/${id}`, b)).status).toBe(404)
     expect((await call('GET', `/api/v1/runs/${id}/comparison`, b)).status).toBe(404)
     expect((await call('GET', '/api/v1/runs/not-a-uuid', a)).status).toBe(404)
+    expect((await call('GET', '/api/v1/projects/acme/iso-a/benchmarks', b)).status).toBe(404)
+    expect((await call('GET', '/api/v1/projects/acme/iso-a/benchmarks', a)).status).toBe(200)
   })
 })

@@ -138,14 +138,13 @@ describe('engine behaviours the benchmark must see', () => {
         const t = report.scenarios[0]!.trials[0]!.samples
         const idx = t.output_tokens.flatMap((n, i) => (n > 2 && n < 64 ? [i] : []))
         expect(idx.length).toBeGreaterThan(5)
-        for (const i of idx) {
-          expect(t.itl_ms[i]!.length).toBe(t.output_tokens[i]! - 1)
-          // n tokens are n − 1 gaps of 10 ms after the first; allow the client 5 ms of timing noise
-          // on the whole span (without the EOS chunk the span would be one 10 ms gap short).
-          const span = t.tpot_ms[i]! * (t.output_tokens[i]! - 1)
-          expect(span).toBeGreaterThanOrEqual(10 * (t.output_tokens[i]! - 1) - 5)
-          expect(t.tpot_ms[i]!).toBeLessThan(12)
-        }
+        for (const i of idx) expect(t.itl_ms[i]!.length).toBe(t.output_tokens[i]! - 1)
+        // Without the EOS chunk, E2EL would end one 10 ms gap early and TPOT read about
+        // (n − 2)/(n − 1) × 10 ≈ 8.6 ms on these short answers. (Medians: single requests can be
+        // read late by a loaded machine.)
+        const tpot = median(idx.map((i) => t.tpot_ms[i]!))
+        expect(tpot).toBeGreaterThanOrEqual(9.5)
+        expect(tpot).toBeLessThan(11)
       },
     )
   })

@@ -138,25 +138,44 @@ describe('stopping', () => {
     }
   })
 
-  it('a client that stops reading and goes away frees its slot', async () => {
-    const base = new URL(sim.url)
-    const body = JSON.stringify({
-      model: MODEL,
-      prompt: 'x',
-      max_tokens: 190,
-      ignore_eos: true,
-      stream: true,
-    })
-    const sock = connect(Number(base.port), base.hostname)
-    sock.write(
-      `POST /v1/completions HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\n\r\n${body}`,
-    )
-    sock.pause()
-    await new Promise((r) => setTimeout(r, 100))
-    sock.destroy()
-    await new Promise((r) => setTimeout(r, 100))
-    const m = await (await fetch(`${sim.url.replace(/\/v1$/, '')}/metrics`)).text()
-    expect(m).toMatch(/^vllm:num_requests_running\{[^}]*\} 0$/m)
+  it('a client that stops reading and goes away frees its slot (backpressure)', async () => {
+    // An answer far larger than the socket buffers, from an engine with no delays: the server
+    // must wait for the client to drain, and the client never will.
+    const big = await startEngineSim({ port: 0, ttftMs: 0, itlMs: 0, jitter: 0, maxModelLen: 1_000_000 })
+    try {
+      const base = new URL(big.url)
+      const body = JSON.stringify({
+        model: MODEL,
+        prompt: 'x',
+        max_tokens: 500_000,
+        ignore_eos: true,
+        stream: true,
+      })
+      const sock = connect(Number(base.port), base.hostname)
+      sock.write(
+        `POST /v1/completions HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\n\r\n${body}`,
+      )
+      sock.pause()
+      const running = async () =>
+        Number(
+          (await (await fetch(`${base.origin}/metrics`)).text()).match(
+            /^vllm:num_requests_running\{[^}]*\} (\d+)$/m,
+          )![1],
+        )
+      for (let i = 0; i < 40 && (await running()) === 0; i++) await new Promise((r) => setTimeout(r, 25))
+      expect(await running()).toBe(1)
+      await new Promise((r) => setTimeout(r, 200))
+      sock.destroy()
+      // The slot comes free once the server sees the close; poll for it (a loaded machine is slow).
+      let n = 1
+      for (let i = 0; i < 40 && n !== 0; i++) {
+        await new Promise((r) => setTimeout(r, 50))
+        n = await running()
+      }
+      expect(n).toBe(0)
+    } finally {
+      await big.close()
+    }
   })
 })
 

@@ -35,6 +35,8 @@ export interface RunTable {
   gpu_model: string | null
   gpu_count: number | null
   header: Json<Record<string, unknown>>
+  /** The comparison made at ingest (infergate.comparison/v1). */
+  comparison: ColumnType<unknown | null, string | null | undefined, string | null>
   reported_at: Timestamp
   ingested_at: Timestamp
 }

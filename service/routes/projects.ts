@@ -1,10 +1,12 @@
 import { Hono } from 'hono'
+import { createMiddleware } from 'hono/factory'
 import { z } from 'zod'
 import { issuesOf } from '../../core/validation.ts'
 import type { Env } from '../app.ts'
-import { requireAdmin } from '../auth.ts'
+import { requireAdmin, requireProject } from '../auth.ts'
 import { ApiError, invalid, jsonBody } from '../http.ts'
 import { createProject, projectByName } from '../projects/repository.ts'
+import { benchmarks, series } from '../runs/history.ts'
 
 export const projects = new Hono<Env>()
 
@@ -24,4 +26,51 @@ projects.post('/', requireAdmin, async (c) => {
   }
   const { project, token } = await createProject(db, owner, repo)
   return c.json({ project, token }, 201)
+})
+
+/** Reads of a project need that project's token; any other project looks absent. */
+const ownProject = createMiddleware<Env>(async (c, next) => {
+  const p = c.get('project')
+  if (p.owner !== c.req.param('owner') || p.repo !== c.req.param('repo')) {
+    throw new ApiError(404, 'project_not_found', `no project ${c.req.param('owner')}/${c.req.param('repo')}`)
+  }
+  await next()
+})
+
+projects.get('/:owner/:repo/benchmarks', requireProject, ownProject, async (c) =>
+  c.json({ benchmarks: await benchmarks(c.get('db'), c.get('project').id) }),
+)
+
+const LATENCY = ['ttft', 'tpot', 'itl', 'e2el'] as const
+const STATS = ['mean', 'median', 'std', 'p90', 'p95', 'p99'] as const
+const SeriesQuery = z.object({
+  benchmark: z.string().min(1),
+  scenario: z.string().min(1),
+  metric: z.enum([
+    ...LATENCY,
+    'output_throughput',
+    'request_throughput',
+    'request_goodput',
+    'total_token_throughput',
+  ]),
+  stat: z.enum(STATS).default('median'),
+  branch: z.string().min(1).optional(),
+  limit: z.coerce.number().int().min(1).max(1000).default(100),
+})
+
+/** Points for a chart: one per run (the median of its trials), oldest first, with the run's verdict. */
+projects.get('/:owner/:repo/series', requireProject, ownProject, async (c) => {
+  const parsed = SeriesQuery.safeParse(c.req.query())
+  if (!parsed.success) throw invalid('query', issuesOf(parsed.error))
+  const q = parsed.data
+  const latency = (LATENCY as readonly string[]).includes(q.metric)
+  const points = await series(c.get('db'), c.get('project').id, {
+    benchmark: q.benchmark,
+    scenario: q.scenario,
+    key: latency ? `${q.stat}_${q.metric}_ms` : q.metric,
+    metric: latency ? `${q.metric}_ms` : q.metric,
+    branch: q.branch ?? null,
+    limit: q.limit,
+  })
+  return c.json({ points })
 })

@@ -58,8 +58,16 @@ runs.post('/', async (c) => {
       `this token belongs to ${repository}, the report to ${report.git.repository}`,
     )
   }
-  const { id, created } = await insertRun(c.get('db'), project.id, report)
+  const db = c.get('db')
+  const { id, created } = await insertRun(db, project.id, report)
   const comparison = await comparisonOf(c, id)
+  if (created) {
+    await db
+      .updateTable('runs')
+      .set({ comparison: JSON.stringify(comparison) })
+      .where('id', '=', id)
+      .execute()
+  }
   return c.json({ id, comparison }, created ? 201 : 200)
 })
 
