@@ -126,14 +126,14 @@ describe(`API on ${engine}`, () => {
   it('a PR run is judged against the latest runs of its base branch', async () => {
     const token = await newProject('gate')
     const mainIds: string[] = []
+    const mainReports: Report[] = []
+    const mainBodies: unknown[] = []
     for (let i = 0; i < 6; i++) {
-      const res = await call(
-        'POST',
-        '/api/v1/runs',
-        token,
-        report('gate', { ttft: 50 }, {}, `2026-11-0${i + 1}T00:00:00.000Z`),
-      )
-      mainIds.push(((await res.json()) as { id: string }).id)
+      mainReports.push(report('gate', { ttft: 50 }, {}, `2026-11-0${i + 1}T00:00:00.000Z`))
+      const res = await call('POST', '/api/v1/runs', token, mainReports[i])
+      const b = (await res.json()) as { id: string }
+      mainIds.push(b.id)
+      mainBodies.push(b)
     }
     // A run on another branch is no baseline.
     await call(
@@ -191,6 +191,13 @@ describe(`API on ${engine}`, () => {
     expect(benchmarks[0]!.scenarios).toEqual([
       expect.objectContaining({ name: 'concurrency-8', run_id: body.id }),
     ])
+
+    // A late upload of an older main run changes what run 2 would be compared with today, but a
+    // re-post of run 2 still answers what its first post answered.
+    await call('POST', '/api/v1/runs', token, report('gate', { ttft: 50 }, {}, '2026-10-31T00:00:00.000Z'))
+    const repost = await call('POST', '/api/v1/runs', token, mainReports[1])
+    expect(repost.status).toBe(200)
+    expect(await repost.json()).toEqual(mainBodies[1])
   })
 
   it("a project's token cannot see another project's runs", async () => {

@@ -60,14 +60,17 @@ runs.post('/', async (c) => {
   }
   const db = c.get('db')
   const { id, created } = await insertRun(db, project.id, report)
-  const comparison = await comparisonOf(c, id)
-  if (created) {
-    await db
-      .updateTable('runs')
-      .set({ comparison: JSON.stringify(comparison) })
-      .where('id', '=', id)
-      .execute()
+  if (!created) {
+    // A re-post answers exactly what the first post answered.
+    const stored = await db.selectFrom('runs').select('comparison').where('id', '=', id).executeTakeFirst()
+    if (stored?.comparison) return c.json({ id, comparison: stored.comparison }, 200)
   }
+  const comparison = await comparisonOf(c, id)
+  await db
+    .updateTable('runs')
+    .set({ comparison: JSON.stringify(comparison) })
+    .where('id', '=', id)
+    .execute()
   return c.json({ id, comparison }, created ? 201 : 200)
 })
 
