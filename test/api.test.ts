@@ -200,6 +200,52 @@ describe(`API on ${engine}`, () => {
     expect(await repost.json()).toEqual(mainBodies[1])
   })
 
+  it('a pinned baseline overrides the automatic choice until unpinned', async () => {
+    const token = await newProject('pins')
+    const ids: string[] = []
+    for (let i = 0; i < 6; i++) {
+      const res = await call(
+        'POST',
+        '/api/v1/runs',
+        token,
+        report('pins', {}, {}, `2026-11-0${i + 1}T00:00:00.000Z`),
+      )
+      ids.push(((await res.json()) as { id: string }).id)
+    }
+    const pr = report(
+      'pins',
+      {},
+      { branch: 'f', base_branch: 'main', pr_number: 3, event_name: 'pull_request' },
+      '2026-11-09T00:00:00.000Z',
+    )
+    const { id } = (await (await call('POST', '/api/v1/runs', token, pr)).json()) as { id: string }
+    const baselineIds = async () =>
+      parseComparison(await (await call('GET', `/api/v1/runs/${id}/comparison`, token)).json())
+        .baseline_run_ids
+    expect(await baselineIds()).toEqual(ids.slice(-5))
+
+    const pin = await call('POST', '/api/v1/projects/acme/pins/baselines', token, {
+      benchmark: 'bench',
+      run_ids: ids.slice(0, 3),
+    })
+    expect(pin.status).toBe(200)
+    expect(await baselineIds()).toEqual(ids.slice(0, 3))
+
+    const bad = await call('POST', '/api/v1/projects/acme/pins/baselines', token, {
+      benchmark: 'bench',
+      run_ids: [ids[0], '00000000-0000-4000-8000-000000000000'],
+    })
+    expect(bad.status).toBe(400)
+    expect(((await bad.json()) as { error: { message: string } }).error.message).toMatch(
+      /^run_ids\[1\]: no run/,
+    )
+    expect(await baselineIds()).toEqual(ids.slice(0, 3))
+
+    const unpin = await call('DELETE', '/api/v1/projects/acme/pins/baselines?benchmark=bench', token)
+    expect(await unpin.json()).toEqual({ benchmark: 'bench', unpinned: 3 })
+    expect(await baselineIds()).toEqual(ids.slice(-5))
+  })
+
   it("a project's token cannot see another project's runs", async () => {
     const a = await newProject('iso-a')
     const b = await newProject('iso-b')

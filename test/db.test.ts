@@ -41,7 +41,11 @@ describe(`database on ${engine}`, () => {
     const fresh = await freshDatabase()
     drops.push(fresh.drop)
     const db = openDatabase(fresh.target)
-    expect(await migrateToLatest(db)).toEqual(['0001_initial', '0002_run_comparison'])
+    expect(await migrateToLatest(db)).toEqual([
+      '0001_initial',
+      '0002_run_comparison',
+      '0003_pinned_baselines',
+    ])
     expect(await migrateToLatest(db)).toEqual([])
     const tables = await sql<{ table_name: string }>`
       select table_name from information_schema.tables where table_schema = 'public' order by table_name`.execute(
@@ -59,7 +63,7 @@ describe(`database on ${engine}`, () => {
     const a = openDatabase(fresh.target)
     const b = openDatabase(fresh.target)
     const [ra, rb] = await Promise.all([migrateToLatest(a), migrateToLatest(b)])
-    expect([...ra, ...rb].sort()).toEqual(['0001_initial', '0002_run_comparison'])
+    expect([...ra, ...rb].sort()).toEqual(['0001_initial', '0002_run_comparison', '0003_pinned_baselines'])
     await Promise.all([a.destroy(), b.destroy()])
   })
 

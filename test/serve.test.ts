@@ -95,7 +95,9 @@ describe(`infergate serve on ${engine}`, () => {
       })
       child.once('exit', (code) => resolve({ code, out }))
     })
-    expect(r.out).toContain(`PGlite at ${dir}: applied 0001_initial, 0002_run_comparison`)
+    expect(r.out).toContain(
+      `PGlite at ${dir}: applied 0001_initial, 0002_run_comparison, 0003_pinned_baselines`,
+    )
     expect(r.code).toBe(0)
   })
 
@@ -103,7 +105,7 @@ describe(`infergate serve on ${engine}`, () => {
     const { env, args } = await databaseEnv()
     const first = await cli(['migrate', ...args], env)
     expect(first.code).toBe(0)
-    expect(first.stdout).toMatch(/applied 0001_initial, 0002_run_comparison/)
+    expect(first.stdout).toMatch(/applied 0001_initial, 0002_run_comparison, 0003_pinned_baselines/)
     const second = await cli(['migrate', ...args], env)
     expect(second.stdout).toMatch(/up to date/)
   })

@@ -65,7 +65,15 @@ export interface TrialTable {
   dispatch_delay_ms: number[] | null
 }
 
+export interface PinnedBaselineTable {
+  project_id: string
+  benchmark: string
+  run_id: string
+  pinned_at: Timestamp
+}
+
 export interface Database {
+  pinned_baselines: PinnedBaselineTable
   projects: ProjectTable
   api_tokens: ApiTokenTable
   runs: RunTable

@@ -74,3 +74,58 @@ projects.get('/:owner/:repo/series', requireProject, ownProject, async (c) => {
   })
   return c.json({ points })
 })
+
+const Pin = z.object({
+  benchmark: z.string().min(1),
+  run_ids: z.array(z.uuid()).min(1).max(50),
+})
+
+/** Pins a benchmark's baseline to chosen runs of this project (replacing any earlier pin). */
+projects.post('/:owner/:repo/baselines', requireProject, ownProject, async (c) => {
+  const parsed = Pin.safeParse(await jsonBody(c))
+  if (!parsed.success) throw invalid('baseline', issuesOf(parsed.error))
+  const { benchmark, run_ids } = parsed.data
+  const projectId = c.get('project').id
+  const db = c.get('db')
+  const found = await db
+    .selectFrom('runs')
+    .select('id')
+    .where('project_id', '=', projectId)
+    .where('benchmark', '=', benchmark)
+    .where('id', 'in', run_ids)
+    .execute()
+  const known = new Set(found.map((r) => r.id))
+  const missing = run_ids.findIndex((id) => !known.has(id))
+  if (missing >= 0) {
+    throw new ApiError(
+      400,
+      'invalid_baseline',
+      `run_ids[${missing}]: no run ${run_ids[missing]} of benchmark ${benchmark} in this project`,
+    )
+  }
+  await db.transaction().execute(async (trx) => {
+    await trx
+      .deleteFrom('pinned_baselines')
+      .where('project_id', '=', projectId)
+      .where('benchmark', '=', benchmark)
+      .execute()
+    await trx
+      .insertInto('pinned_baselines')
+      .values([...known].map((run_id) => ({ project_id: projectId, benchmark, run_id })))
+      .execute()
+  })
+  return c.json({ benchmark, run_ids: [...new Set(run_ids)] })
+})
+
+/** Unpins: the benchmark's baseline is chosen automatically again. */
+projects.delete('/:owner/:repo/baselines', requireProject, ownProject, async (c) => {
+  const benchmark = c.req.query('benchmark')
+  if (!benchmark) throw new ApiError(400, 'invalid_query', 'benchmark: required')
+  const result = await c
+    .get('db')
+    .deleteFrom('pinned_baselines')
+    .where('project_id', '=', c.get('project').id)
+    .where('benchmark', '=', benchmark)
+    .executeTakeFirst()
+  return c.json({ benchmark, unpinned: Number(result.numDeletedRows) })
+})

@@ -10,6 +10,7 @@ export interface Baseline {
   baselines: StoredRun[]
   /** Older base-branch runs too, for the run-to-run noise (oldest first). */
   history: StoredRun[]
+  pinned: boolean
 }
 
 export async function baselineFor(
@@ -20,30 +21,49 @@ export async function baselineFor(
   const run = await db.selectFrom('runs').selectAll().where('id', '=', runId).executeTakeFirst()
   if (!run) return null
   const base = run.pr_number !== null ? run.base_branch : run.branch
-  if (!base) return { baselines: [], history: [] }
-  const rows = await db
-    .selectFrom('runs')
-    .select('id')
-    .where('project_id', '=', run.project_id)
-    .where('benchmark', '=', run.benchmark)
-    .where('branch', '=', base)
-    .where('pr_number', 'is', null)
-    .where('id', '!=', run.id)
-    .where('reported_at', '<=', run.reported_at)
-    .where((eb) =>
-      run.gpu_model === null ? eb('gpu_model', 'is', null) : eb('gpu_model', '=', run.gpu_model),
-    )
-    .where((eb) =>
-      run.gpu_count === null ? eb('gpu_count', 'is', null) : eb('gpu_count', '=', run.gpu_count),
-    )
-    .orderBy('reported_at', 'desc')
-    .orderBy('ingested_at', 'desc')
-    .limit(Math.max(counts.baselineRuns, counts.historyRuns))
-    .execute()
+  const rows = !base
+    ? []
+    : await db
+        .selectFrom('runs')
+        .select('id')
+        .where('project_id', '=', run.project_id)
+        .where('benchmark', '=', run.benchmark)
+        .where('branch', '=', base)
+        .where('pr_number', 'is', null)
+        .where('id', '!=', run.id)
+        .where('reported_at', '<=', run.reported_at)
+        .where((eb) =>
+          run.gpu_model === null ? eb('gpu_model', 'is', null) : eb('gpu_model', '=', run.gpu_model),
+        )
+        .where((eb) =>
+          run.gpu_count === null ? eb('gpu_count', 'is', null) : eb('gpu_count', '=', run.gpu_count),
+        )
+        .orderBy('reported_at', 'desc')
+        .orderBy('ingested_at', 'desc')
+        .limit(Math.max(counts.baselineRuns, counts.historyRuns))
+        .execute()
   const history: StoredRun[] = []
   for (const r of rows.reverse()) {
     const loaded = await loadRun(db, r.id)
     if (loaded) history.push(loaded)
   }
-  return { baselines: history.slice(-counts.baselineRuns), history }
+  // A pinned set overrides the automatic choice; the noise still comes from the history.
+  const pins = await db
+    .selectFrom('pinned_baselines')
+    .innerJoin('runs', 'runs.id', 'pinned_baselines.run_id')
+    .select('runs.id')
+    .where('pinned_baselines.project_id', '=', run.project_id)
+    .where('pinned_baselines.benchmark', '=', run.benchmark)
+    .where('runs.id', '!=', run.id)
+    .orderBy('runs.reported_at')
+    .execute()
+  if (pins.length) {
+    const pinned: StoredRun[] = []
+    for (const p of pins) {
+      const loaded = await loadRun(db, p.id)
+      if (loaded) pinned.push(loaded)
+    }
+    return { baselines: pinned, history: history.length ? history : pinned, pinned: true }
+  }
+  return { baselines: history.slice(-counts.baselineRuns), history, pinned: false }
 }
