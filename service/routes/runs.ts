@@ -14,12 +14,12 @@ runs.use(requireProject)
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 
-async function comparisonOf(c: Context<Env>, id: string): Promise<Comparison> {
+/** The run's comparison; `report` when the caller holds it already (ingest), else it is loaded. */
+async function comparisonOf(c: Context<Env>, id: string, report?: Report): Promise<Comparison> {
   const db = c.get('db')
-  const config = c.get('config')
-  const run = await loadRun(db, id)
+  const run = report ? { id, report } : await loadRun(db, id)
   if (!run) throw new ApiError(404, 'run_not_found', `no run ${id}`)
-  const base = await baselineFor(db, id, config)
+  const base = await baselineFor(db, id, c.get('config'))
   return compareRuns(run, base?.baselines ?? [], base?.history ?? [])
 }
 
@@ -65,7 +65,7 @@ runs.post('/', async (c) => {
     const stored = await db.selectFrom('runs').select('comparison').where('id', '=', id).executeTakeFirst()
     if (stored?.comparison) return c.json({ id, comparison: stored.comparison }, 200)
   }
-  const comparison = await comparisonOf(c, id)
+  const comparison = await comparisonOf(c, id, report)
   await db
     .updateTable('runs')
     .set({ comparison: JSON.stringify(comparison) })

@@ -60,7 +60,8 @@ export async function baselineFor(
   if (pins.length) {
     const pinned: StoredRun[] = []
     for (const p of pins) {
-      const loaded = await loadRun(db, p.id)
+      // Pinned runs are often in the history already: load each run once.
+      const loaded = history.find((h) => h.id === p.id) ?? (await loadRun(db, p.id))
       if (loaded) pinned.push(loaded)
     }
     return { baselines: pinned, history: history.length ? history : pinned, pinned: true }
