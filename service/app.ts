@@ -5,6 +5,7 @@ import { bodyLimit } from 'hono/body-limit'
 import type { Kysely } from 'kysely'
 import type { Database } from './db/database.ts'
 import { ApiError, errorResponse } from './http.ts'
+import { type Log, silent } from './log.ts'
 import type { Project } from './projects/repository.ts'
 import { health } from './routes/health.ts'
 import { projects } from './routes/projects.ts'
@@ -26,14 +27,26 @@ export const DEFAULT_CONFIG: ServiceConfig = {
   historyRuns: 20,
 }
 
-export type Env = { Variables: { db: Kysely<Database>; config: ServiceConfig; project: Project } }
+export type Env = {
+  Variables: { db: Kysely<Database>; config: ServiceConfig; project: Project; log: Log }
+}
 
-export function createApp(db: Kysely<Database>, config: ServiceConfig = DEFAULT_CONFIG) {
+export function createApp(db: Kysely<Database>, config: ServiceConfig = DEFAULT_CONFIG, log: Log = silent) {
   const app = new Hono<Env>()
   app.use(async (c, next) => {
     c.set('db', db)
     c.set('config', config)
+    c.set('log', log)
+    const started = performance.now()
     await next()
+    const project = c.var.project
+    log('info', 'request', {
+      method: c.req.method,
+      path: c.req.path,
+      status: c.res.status,
+      ms: Math.round((performance.now() - started) * 10) / 10,
+      ...(project ? { project: `${project.owner}/${project.repo}` } : {}),
+    })
   })
   app.use(
     '/api/*',
@@ -54,7 +67,7 @@ export function createApp(db: Kysely<Database>, config: ServiceConfig = DEFAULT_
   )
   app.onError((e, c) => {
     if (e instanceof ApiError) return errorResponse(c, e)
-    console.error(e)
+    log('error', 'unhandled error', { method: c.req.method, path: c.req.path, error: e.stack ?? String(e) })
     return errorResponse(c, new ApiError(500, 'internal', 'internal error'))
   })
   return app

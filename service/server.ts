@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net'
 import { serve } from '@hono/node-server'
 import { createApp, type ServiceConfig } from './app.ts'
 import { type DatabaseTarget, migrateToLatest, openDatabase } from './db/connect.ts'
+import { type Log, silent } from './log.ts'
 
 export interface RunningService {
   url: string
@@ -14,10 +15,17 @@ export async function startService(
   target: DatabaseTarget,
   config: ServiceConfig,
   listen: { host: string; port: number },
+  log: Log = silent,
 ): Promise<RunningService> {
   const db = openDatabase(target)
-  await migrateToLatest(db)
-  const app = createApp(db, config)
+  try {
+    const applied = await migrateToLatest(db)
+    if (applied.length) log('info', 'migrations applied', { migrations: applied })
+  } catch (e) {
+    await db.destroy()
+    throw e
+  }
+  const app = createApp(db, config, log)
   const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
     const s = serve({ fetch: app.fetch, hostname: listen.host, port: listen.port }, () => resolve(s))
     s.once('error', reject)

@@ -200,6 +200,63 @@ describe(`API on ${engine}`, () => {
     expect(await repost.json()).toEqual(mainBodies[1])
   })
 
+  it("a project's detector settings: validated, stored, used by later comparisons", async () => {
+    const token = await newProject('tuned')
+    const put = (body: unknown) => call('PUT', '/api/v1/projects/acme/tuned/settings', token, body)
+    const errorOf = async (res: Response) =>
+      ((await res.json()) as { error: { message: string } }).error.message
+    const unknownKey = await put({ min_effect: 5 })
+    expect(unknownKey.status).toBe(400)
+    expect(await errorOf(unknownKey)).toContain('min_effect')
+    const negative = await put({ min_effect_pct_by_metric: { ttft_ms: -1 } })
+    expect(negative.status).toBe(400)
+    expect(await errorOf(negative)).toContain('min_effect_pct_by_metric.ttft_ms')
+    const badMetric = await put({ gated_metrics: ['ttft_ms', 'latency'] })
+    expect(await errorOf(badMetric)).toContain('gated_metrics[1]')
+    const initial = await call('GET', '/api/v1/projects/acme/tuned/settings', token)
+    expect(await initial.json()).toMatchObject({
+      settings: {},
+      effective: { alpha: 0.01, min_effect_pct: 3 },
+    })
+
+    for (let i = 0; i < 5; i++) {
+      await call(
+        'POST',
+        '/api/v1/runs',
+        token,
+        report('tuned', { ttft: 50 }, {}, `2026-11-0${i + 1}T00:00:00.000Z`),
+      )
+    }
+    const pr = (n: number) =>
+      report(
+        'tuned',
+        { ttft: 60 },
+        { branch: 'f', base_branch: 'main', pr_number: n, event_name: 'pull_request' },
+        '2026-11-09T00:00:00.000Z',
+      )
+    const before = parseComparison(
+      ((await (await call('POST', '/api/v1/runs', token, pr(1))).json()) as { comparison: unknown })
+        .comparison,
+    )
+    expect(before.metrics.find((m) => m.metric === 'ttft_ms')!.verdict).toBe('regression')
+
+    // TTFT moves a lot on this project's hardware: only 25% counts.
+    const ok = await put({ min_effect_pct_by_metric: { ttft_ms: 25 } })
+    expect(ok.status).toBe(200)
+    expect(await ok.json()).toMatchObject({
+      effective: { min_effect_pct: 3, min_effect_pct_by_metric: { ttft_ms: 25 } },
+    })
+    const after = parseComparison(
+      ((await (await call('POST', '/api/v1/runs', token, pr(2))).json()) as { comparison: unknown })
+        .comparison,
+    )
+    expect(after.metrics.find((m) => m.metric === 'ttft_ms')!.verdict).toBe('unchanged')
+    expect(after.settings.min_effect_pct_by_metric).toEqual({ ttft_ms: 25 })
+    // Another project's token cannot read or change them.
+    const other = await newProject('tuned-other')
+    expect((await call('PUT', '/api/v1/projects/acme/tuned/settings', other, {})).status).toBe(404)
+  })
+
   it('a pinned baseline overrides the automatic choice until unpinned', async () => {
     const token = await newProject('pins')
     const ids: string[] = []

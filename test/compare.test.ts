@@ -2,6 +2,7 @@
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
+import { decisiveP } from '../cli/commands/compare.ts'
 import { compareRuns, DEFAULT_SETTINGS, estimateNoise, type Run } from '../core/detect/compare.ts'
 import { parseComparison } from '../core/detect/comparison.ts'
 import { mannWhitneyU } from '../core/detect/mann-whitney.ts'
@@ -51,6 +52,8 @@ describe('verdicts', () => {
     const c = compareRuns(run('pr', 9, [{ ttft: 51, tpot: 10, sigma: 0.1 }]), base, [...h, ...base])
     const ttft = row(c, 'ttft_ms')
     expect(ttft.p_adjusted!).toBeLessThan(0.01)
+    expect(ttft.p_noise!).toBeGreaterThan(0.01)
+    expect(decisiveP(ttft)).toBe(ttft.p_noise)
     expect(ttft.verdict).toBe('unchanged')
     expect(ttft.mde_pct!).toBeGreaterThan(4)
   })

@@ -14,12 +14,12 @@ export interface CliResult {
 }
 
 /** Runs the CLI as a user would: its own process, its own exit code. */
-export function cli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
+export function cli(args: string[], env: NodeJS.ProcessEnv = {}, cwd?: string): Promise<CliResult> {
   return new Promise((done) => {
     execFile(
       process.execPath,
       [CLI, ...args],
-      { env: { ...stripGithub(process.env), ...env }, maxBuffer: 64 * 1024 * 1024, timeout: 120_000 },
+      { cwd, env: { ...stripGithub(process.env), ...env }, maxBuffer: 64 * 1024 * 1024, timeout: 120_000 },
       (error, stdout, stderr) => {
         const code = error ? ((error as { code?: number }).code ?? 1) : 0
         done({ code: typeof code === 'number' ? code : 1, stdout, stderr })

@@ -23,7 +23,13 @@ async function databaseEnv(): Promise<{ env: NodeJS.ProcessEnv; args: string[] }
 function startServe(
   env: NodeJS.ProcessEnv,
   args: string[],
-): Promise<{ url: string; child: ChildProcess; stop(): Promise<number | null> }> {
+): Promise<{
+  url: string
+  child: ChildProcess
+  logs: Record<string, unknown>[]
+  stop(): Promise<number | null>
+}> {
+  const logs: Record<string, unknown>[] = []
   const child = spawn(process.execPath, [CLI, 'serve', '--port', '0', ...args], {
     env: { ...process.env, INFERGATE_ADMIN_TOKEN: 'adm', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -39,12 +45,15 @@ function startServe(
     })
   return new Promise((resolve, reject) => {
     child.once('exit', (code) => reject(new Error(`serve exited ${code}: ${stderr}`)))
-    createInterface({ input: child.stdout! }).once('line', (line) => {
-      const log = JSON.parse(line) as { url: string; database: string; admin_token: string }
+    const lines = createInterface({ input: child.stdout! })
+    lines.on('line', (line) => {
+      const log = JSON.parse(line) as { msg: string; url: string; database: string; admin_token: string }
+      logs.push(log)
+      if (log.msg !== 'infergate serve listening') return
       expect(log.admin_token).toBe('set')
       expect(JSON.stringify(log)).not.toContain('adm"')
       child.removeAllListeners('exit')
-      resolve({ url: log.url, child, stop })
+      resolve({ url: log.url, child, logs, stop })
     })
   })
 }
@@ -52,7 +61,8 @@ function startServe(
 describe(`infergate serve on ${engine}`, () => {
   it('keeps every run across a restart', async () => {
     const { env, args } = await databaseEnv()
-    let s = await startServe(env, args)
+    let s = await startServe({ ...env, INFERGATE_BASELINE_RUNS: '7' }, args)
+    expect(s.logs.at(-1)).toMatchObject({ level: 'info', baseline_runs: 7, history_runs: 20 })
     const created = await fetch(`${s.url}/api/v1/projects`, {
       method: 'POST',
       headers: { authorization: 'Bearer adm', 'content-type': 'application/json' },
@@ -69,7 +79,22 @@ describe(`infergate serve on ${engine}`, () => {
     })
     expect(posted.status).toBe(201)
     const { id } = (await posted.json()) as { id: string }
+    // Structured logs: the request, and what was ingested.
+    await new Promise((r) => setTimeout(r, 100))
+    expect(s.logs).toContainEqual(
+      expect.objectContaining({
+        msg: 'request',
+        method: 'POST',
+        path: '/api/v1/runs',
+        status: 201,
+        project: 'acme/llm',
+      }),
+    )
+    expect(s.logs).toContainEqual(
+      expect.objectContaining({ msg: 'run ingested', run_id: id, status: 'no_baseline' }),
+    )
     expect(await s.stop()).toBe(0)
+    expect(s.logs.at(-1)).toMatchObject({ msg: 'stopping', signal: 'SIGTERM' })
 
     s = await startServe(env, args)
     const got = await fetch(`${s.url}/api/v1/runs/${id}`, { headers: { authorization: `Bearer ${token}` } })
@@ -99,6 +124,15 @@ describe(`infergate serve on ${engine}`, () => {
       `PGlite at ${dir}: applied 0001_initial, 0002_run_comparison, 0003_pinned_baselines`,
     )
     expect(r.code).toBe(0)
+  })
+
+  it('settings from the environment are checked like flags, naming the variable', async () => {
+    const r = await cli(['serve'], { INFERGATE_PORT: 'http' })
+    expect(r.code).toBe(2)
+    expect(r.stderr).toContain('$INFERGATE_PORT: expected an integer')
+    const flag = await cli(['serve', '--baseline-runs', '0'], {})
+    expect(flag.code).toBe(2)
+    expect(flag.stderr).toContain('--baseline-runs')
   })
 
   it('infergate migrate applies the migrations once', async () => {

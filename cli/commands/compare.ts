@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs'
 import { compareRuns, DEFAULT_SETTINGS, type Run } from '../../core/detect/compare.ts'
-import type { Comparison } from '../../core/detect/comparison.ts'
+import { type Comparison, isRequestMetric, type MetricComparison } from '../../core/detect/comparison.ts'
 import { parseReport } from '../../core/report.ts'
 import { ValidationError } from '../../core/validation.ts'
 import { bool, type CommandSpec, type FlagValues, num, UsageError } from '../args.ts'
@@ -79,6 +79,18 @@ const ICON: Record<string, string> = {
   insufficient_data: '? insufficient data',
 }
 
+const pValue = (p: number | null) => (p === null ? '–' : p < 1e-4 ? '<1e-4' : p.toFixed(4))
+
+/**
+ * The p-value a verdict turned on: the larger of Mann-Whitney's (Holm) and the noise test's for
+ * request-level metrics, the noise test's for trial-level ones (a few values a side).
+ */
+export function decisiveP(m: MetricComparison): number | null {
+  if (!isRequestMetric(m.metric)) return m.p_noise
+  if (m.p_adjusted === null || m.p_noise === null) return m.p_adjusted ?? m.p_noise
+  return Math.max(m.p_adjusted, m.p_noise)
+}
+
 export function renderComparison(c: Comparison): string {
   const lines = [
     `${c.benchmark}: ${c.status.replace('_', ' ')} (against ${c.baseline_run_ids.length} baseline runs)`,
@@ -91,14 +103,17 @@ export function renderComparison(c: Comparison): string {
         f(m.baseline.median, 2),
         f(m.candidate.median, 2),
         signed(m.delta_pct),
-        m.p_adjusted === null ? '–' : m.p_adjusted < 1e-4 ? '<1e-4' : m.p_adjusted.toFixed(4),
+        pValue(decisiveP(m)),
         m.mde_pct === null ? '–' : `${m.mde_pct.toFixed(1)}%`,
         ICON[m.verdict]!,
       ])
-    const head = ['metric', 'baseline p50', 'candidate p50', 'delta', 'p (Holm)', 'resolution', 'verdict']
+    const head = ['metric', 'baseline p50', 'candidate p50', 'delta', 'p', 'resolution', 'verdict']
     const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)))
     const line = (cells: string[]) =>
-      cells.map((x, i) => (i === 0 || i === 6 ? x.padEnd(widths[i]!) : x.padStart(widths[i]!))).join('  ')
+      cells
+        .map((x, i) => (i === 0 || i === 6 ? x.padEnd(widths[i]!) : x.padStart(widths[i]!)))
+        .join('  ')
+        .trimEnd()
     lines.push('', scenario, line(head), widths.map((w) => '─'.repeat(w)).join('  '), ...rows.map(line))
   }
   for (const d of c.environment_diff) {

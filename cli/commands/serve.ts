@@ -3,8 +3,9 @@ import { join } from 'node:path'
 import { DEFAULT_CONFIG, type ServiceConfig } from '../../service/app.ts'
 import type { DatabaseTarget } from '../../service/db/connect.ts'
 import { migrateToLatest, openDatabase } from '../../service/db/connect.ts'
+import { jsonLog } from '../../service/log.ts'
 import { startService } from '../../service/server.ts'
-import { type CommandSpec, type FlagValues, num, RunError, str } from '../args.ts'
+import { type CommandSpec, type FlagValues, num, parseNumber, RunError, str } from '../args.ts'
 
 /** PGlite's home when no DATABASE_URL is set: $XDG_DATA_HOME/infergate (~/.local/share/infergate). */
 export function defaultDataDir(env: NodeJS.ProcessEnv = process.env): string {
@@ -14,7 +15,7 @@ export function defaultDataDir(env: NodeJS.ProcessEnv = process.env): string {
 const dataDirFlag = {
   type: 'string',
   value: 'DIR',
-  help: 'embedded database folder when DATABASE_URL is not set',
+  help: 'embedded database folder when DATABASE_URL is not set [$INFERGATE_DATA_DIR]',
   default: '$XDG_DATA_HOME/infergate',
 } as const
 
@@ -23,14 +24,36 @@ export const serveSpec: CommandSpec = {
   summary: 'run the regression service (Postgres from DATABASE_URL, else embedded PGlite)',
   usage: 'infergate serve [options]',
   flags: {
-    port: { type: 'string', value: 'N', help: 'port to listen on (0 picks a free one)', default: '8080' },
-    host: { type: 'string', value: 'ADDR', help: 'address to listen on', default: '127.0.0.1' },
+    port: {
+      type: 'string',
+      value: 'N',
+      help: 'port to listen on (0 picks a free one) [$INFERGATE_PORT]',
+      default: '8080',
+    },
+    host: {
+      type: 'string',
+      value: 'ADDR',
+      help: 'address to listen on [$INFERGATE_HOST]',
+      default: '127.0.0.1',
+    },
     'data-dir': dataDirFlag,
     'body-limit-mb': {
       type: 'string',
       value: 'MB',
-      help: 'largest request body',
+      help: 'largest request body [$INFERGATE_BODY_LIMIT_MB]',
       default: String(DEFAULT_CONFIG.bodyLimitBytes / 1024 / 1024),
+    },
+    'baseline-runs': {
+      type: 'string',
+      value: 'K',
+      help: 'base-branch runs a run is compared with [$INFERGATE_BASELINE_RUNS]',
+      default: String(DEFAULT_CONFIG.baselineRuns),
+    },
+    'history-runs': {
+      type: 'string',
+      value: 'N',
+      help: 'base-branch runs the run-to-run noise is estimated from [$INFERGATE_HISTORY_RUNS]',
+      default: String(DEFAULT_CONFIG.historyRuns),
     },
   },
   examples: [
@@ -59,44 +82,62 @@ function databaseTarget(values: FlagValues): { target: DatabaseTarget; shown: st
     }
     return { target: { url }, shown }
   }
-  const dataDir = str(values, 'data-dir') ?? defaultDataDir()
+  const dataDir = str(values, 'data-dir') ?? (process.env.INFERGATE_DATA_DIR || defaultDataDir())
   return { target: { dataDir }, shown: `PGlite at ${dataDir}` }
+}
+
+type NumberRule = Parameters<typeof parseNumber>[2]
+
+/** A flag, else its environment variable, else undefined; errors name whichever was used. */
+function setting(values: FlagValues, flag: string, envVar: string, rule: NumberRule): number | undefined {
+  const fromFlag = num(values, flag, rule)
+  if (fromFlag !== undefined) return fromFlag
+  const raw = process.env[envVar]
+  return raw ? parseNumber(raw, `$${envVar}`, rule) : undefined
 }
 
 export async function serveCommand(values: FlagValues): Promise<number> {
   const { target, shown } = databaseTarget(values)
   const config: ServiceConfig = {
-    ...DEFAULT_CONFIG,
     adminToken: process.env.INFERGATE_ADMIN_TOKEN || null,
     bodyLimitBytes: Math.round(
-      (num(values, 'body-limit-mb', { min: 0, exclusiveMin: true }) ?? 64) * 1024 * 1024,
+      (setting(values, 'body-limit-mb', 'INFERGATE_BODY_LIMIT_MB', { min: 0, exclusiveMin: true }) ??
+        DEFAULT_CONFIG.bodyLimitBytes / 1024 / 1024) *
+        1024 *
+        1024,
     ),
+    baselineRuns:
+      setting(values, 'baseline-runs', 'INFERGATE_BASELINE_RUNS', { int: true, min: 1, max: 100 }) ??
+      DEFAULT_CONFIG.baselineRuns,
+    historyRuns:
+      setting(values, 'history-runs', 'INFERGATE_HISTORY_RUNS', { int: true, min: 1, max: 500 }) ??
+      DEFAULT_CONFIG.historyRuns,
   }
   const listen = {
-    host: str(values, 'host') ?? '127.0.0.1',
-    port: num(values, 'port', { int: true, min: 0, max: 65535 }) ?? 8080,
+    host: str(values, 'host') ?? (process.env.INFERGATE_HOST || '127.0.0.1'),
+    port: setting(values, 'port', 'INFERGATE_PORT', { int: true, min: 0, max: 65535 }) ?? 8080,
   }
+  const log = jsonLog()
   let service: Awaited<ReturnType<typeof startService>>
   try {
-    service = await startService(target, config, listen)
+    service = await startService(target, config, listen, log)
   } catch (e) {
     throw new RunError(`cannot start: ${(e as Error).message}`)
   }
-  // Configuration at start, without secrets; tests read the URL from this line.
-  const log = {
-    msg: 'infergate serve listening',
+  // The configuration in force, without secrets; tests read the URL from this line.
+  log('info', 'infergate serve listening', {
     url: service.url,
     database: shown,
     admin_token: config.adminToken ? 'set' : 'not set (project creation disabled)',
     body_limit_bytes: config.bodyLimitBytes,
     baseline_runs: config.baselineRuns,
     history_runs: config.historyRuns,
-  }
-  process.stdout.write(`${JSON.stringify(log)}\n`)
-  await new Promise<void>((resolve) => {
-    process.once('SIGINT', resolve)
-    process.once('SIGTERM', resolve)
   })
+  const signal = await new Promise<string>((resolve) => {
+    process.once('SIGINT', () => resolve('SIGINT'))
+    process.once('SIGTERM', () => resolve('SIGTERM'))
+  })
+  log('info', 'stopping', { signal })
   await service.close()
   return 0
 }

@@ -12,10 +12,10 @@ import { mean, median } from '../stats.ts'
 import {
   type Comparison,
   DEFAULT_GATED,
+  isRequestMetric,
   METRICS,
   type MetricComparison,
   type MetricName,
-  REQUEST_METRICS,
   type Verdict,
 } from './comparison.ts'
 import { hodgesLehmann } from './hodges-lehmann.ts'
@@ -52,10 +52,6 @@ export interface Run {
 }
 
 const MIN_REQUEST_SAMPLES = 10
-
-function isRequestMetric(m: MetricName): m is (typeof REQUEST_METRICS)[number] {
-  return (REQUEST_METRICS as readonly string[]).includes(m)
-}
 
 /** The values of one trial for a metric: its samples, or its one summary value. */
 function trialValues(t: Trial, m: MetricName): number[] {
@@ -190,6 +186,7 @@ export function compareRuns(
           u: mw?.u ?? null,
           p_value: mw?.p ?? null,
           p_adjusted: null,
+          p_noise: null,
           hl_shift: hl?.estimate ?? null,
           hl_ci: hl?.ci ?? null,
           noise_pct: cLog.length && bLog.length ? pct(Math.exp(noise.sigma)) : null,
@@ -219,12 +216,13 @@ export function compareRuns(
   warnings.push(...validity.warnings)
   drafts.forEach((d, i) => {
     d.row.p_adjusted = pAdj.get(i) ?? null
+    const pNoise = d.row.gated ? noiseAdj.get(i) : d.pNoise
+    d.row.p_noise = pNoise ?? null
     if (!d.enough) return
     const minEffect = settings.minEffectByMetric[d.row.metric] ?? settings.minEffectPct
     // Trial-level metrics have a handful of values a side: Mann-Whitney cannot reach alpha with
     // them (1 vs 5 values: p ≥ 0.33), so their verdict rests on the noise test alone.
     const requestLevel = isRequestMetric(d.row.metric)
-    const pNoise = d.row.gated ? noiseAdj.get(i) : d.pNoise
     const significant =
       (!requestLevel || (pAdj.get(i) ?? 1) < settings.alpha) &&
       (pNoise ?? 1) < settings.alpha &&
@@ -261,6 +259,7 @@ export function compareRuns(
       min_effect_pct: settings.minEffectPct,
       min_baseline_runs: settings.minBaselineRuns,
       prior_noise_pct: settings.priorNoisePct,
+      min_effect_pct_by_metric: settings.minEffectByMetric,
     },
     metrics,
   }

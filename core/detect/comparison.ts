@@ -7,6 +7,10 @@ export const REQUEST_METRICS = ['ttft_ms', 'tpot_ms', 'itl_ms', 'e2el_ms'] as co
 export const TRIAL_METRICS = ['output_throughput', 'request_throughput', 'request_goodput'] as const
 export const METRICS = [...REQUEST_METRICS, ...TRIAL_METRICS] as const
 export type MetricName = (typeof METRICS)[number]
+/** Latency metrics compare per-request samples; the others one value per trial. */
+export function isRequestMetric(m: MetricName): m is (typeof REQUEST_METRICS)[number] {
+  return (REQUEST_METRICS as readonly string[]).includes(m)
+}
 export const DEFAULT_GATED: readonly MetricName[] = ['ttft_ms', 'tpot_ms', 'e2el_ms', 'output_throughput']
 
 export const Verdict = z.enum(['regression', 'improvement', 'unchanged', 'insufficient_data'])
@@ -34,6 +38,11 @@ export const MetricComparison = z.object({
   /** Holm-adjusted over every metric × scenario of the comparison. */
   p_adjusted: nullableNum,
   /** Hodges-Lehmann shift (candidate − baseline, in the metric's unit) and its 95% interval. */
+  /**
+   * The noise test: candidate vs baseline log trial medians against the run-to-run spread;
+   * Holm-adjusted over the gated metrics for gated ones. Absent in comparisons stored before it.
+   */
+  p_noise: nullableNum.default(null),
   hl_shift: nullableNum,
   hl_ci: z.tuple([num, num]).nullable(),
   /** Run-to-run noise (σ of log run medians) the verdict allowed for, and where it came from. */
@@ -59,6 +68,8 @@ export const Comparison = z.object({
     min_effect_pct: num,
     min_baseline_runs: z.number().int(),
     prior_noise_pct: num,
+    /** Per-metric minimum effects overriding min_effect_pct. */
+    min_effect_pct_by_metric: z.partialRecord(z.enum(METRICS), num).default({}),
   }),
   metrics: z.array(MetricComparison),
 })

@@ -1,13 +1,21 @@
 // Projects (owner/repo) and their API tokens. A token is random, shown once, stored hashed.
 import { createHash, randomBytes } from 'node:crypto'
 import type { Kysely } from 'kysely'
+import { ProjectSettings } from '../../core/detect/settings.ts'
 import type { Database } from '../db/database.ts'
 
 export interface Project {
   id: string
   owner: string
   repo: string
+  settings: ProjectSettings
 }
+
+// Stored settings were validated when written; parsing again keeps the type honest.
+const withSettings = <T extends { settings: unknown }>(row: T): T & { settings: ProjectSettings } => ({
+  ...row,
+  settings: ProjectSettings.parse(row.settings ?? {}),
+})
 
 export const hashToken = (token: string) => createHash('sha256').update(token).digest('hex')
 
@@ -21,8 +29,9 @@ export async function createProject(
     const project = await trx
       .insertInto('projects')
       .values({ owner, repo })
-      .returning(['id', 'owner', 'repo'])
+      .returning(['id', 'owner', 'repo', 'settings'])
       .executeTakeFirstOrThrow()
+      .then(withSettings)
     await trx
       .insertInto('api_tokens')
       .values({ project_id: project.id, token_hash: hashToken(token) })
@@ -35,10 +44,10 @@ export async function projectByToken(db: Kysely<Database>, token: string): Promi
   const row = await db
     .selectFrom('api_tokens')
     .innerJoin('projects', 'projects.id', 'api_tokens.project_id')
-    .select(['projects.id', 'projects.owner', 'projects.repo'])
+    .select(['projects.id', 'projects.owner', 'projects.repo', 'projects.settings'])
     .where('api_tokens.token_hash', '=', hashToken(token))
     .executeTakeFirst()
-  return row ?? null
+  return row ? withSettings(row) : null
 }
 
 export async function projectByName(
@@ -48,9 +57,21 @@ export async function projectByName(
 ): Promise<Project | null> {
   const row = await db
     .selectFrom('projects')
-    .select(['id', 'owner', 'repo'])
+    .select(['id', 'owner', 'repo', 'settings'])
     .where('owner', '=', owner)
     .where('repo', '=', repo)
     .executeTakeFirst()
-  return row ?? null
+  return row ? withSettings(row) : null
+}
+
+export async function updateSettings(
+  db: Kysely<Database>,
+  projectId: string,
+  settings: ProjectSettings,
+): Promise<void> {
+  await db
+    .updateTable('projects')
+    .set({ settings: JSON.stringify(settings) })
+    .where('id', '=', projectId)
+    .execute()
 }

@@ -1,11 +1,12 @@
 import { Hono } from 'hono'
 import { createMiddleware } from 'hono/factory'
 import { z } from 'zod'
+import { effectiveSettings, ProjectSettings } from '../../core/detect/settings.ts'
 import { issuesOf } from '../../core/validation.ts'
 import type { Env } from '../app.ts'
 import { requireAdmin, requireProject } from '../auth.ts'
 import { ApiError, invalid, jsonBody } from '../http.ts'
-import { createProject, projectByName } from '../projects/repository.ts'
+import { createProject, projectByName, updateSettings } from '../projects/repository.ts'
 import { benchmarks, series } from '../runs/history.ts'
 
 export const projects = new Hono<Env>()
@@ -128,4 +129,18 @@ projects.delete('/:owner/:repo/baselines', requireProject, ownProject, async (c)
     .where('benchmark', '=', benchmark)
     .executeTakeFirst()
   return c.json({ benchmark, unpinned: Number(result.numDeletedRows) })
+})
+
+/** The detector's settings of this project: what was set, and every value in force. */
+projects.get('/:owner/:repo/settings', requireProject, ownProject, (c) => {
+  const settings = c.get('project').settings
+  return c.json({ settings, effective: effectiveSettings(settings) })
+})
+
+/** Replaces the project's settings; later comparisons use them (stored ones stay as made). */
+projects.put('/:owner/:repo/settings', requireProject, ownProject, async (c) => {
+  const parsed = ProjectSettings.safeParse(await jsonBody(c))
+  if (!parsed.success) throw invalid('settings', issuesOf(parsed.error))
+  await updateSettings(c.get('db'), c.get('project').id, parsed.data)
+  return c.json({ settings: parsed.data, effective: effectiveSettings(parsed.data) })
 })

@@ -1,6 +1,7 @@
 import { type Context, Hono } from 'hono'
 import { compareRuns } from '../../core/detect/compare.ts'
 import type { Comparison } from '../../core/detect/comparison.ts'
+import { detectorSettings } from '../../core/detect/settings.ts'
 import { Report } from '../../core/report.ts'
 import { issuesOf } from '../../core/validation.ts'
 import type { Env } from '../app.ts'
@@ -20,7 +21,8 @@ async function comparisonOf(c: Context<Env>, id: string, report?: Report): Promi
   const run = report ? { id, report } : await loadRun(db, id)
   if (!run) throw new ApiError(404, 'run_not_found', `no run ${id}`)
   const base = await baselineFor(db, id, c.get('config'))
-  return compareRuns(run, base?.baselines ?? [], base?.history ?? [])
+  const settings = detectorSettings(c.get('project').settings)
+  return compareRuns(run, base?.baselines ?? [], base?.history ?? [], settings)
 }
 
 async function ownRun(c: Context<Env>): Promise<string> {
@@ -71,6 +73,15 @@ runs.post('/', async (c) => {
     .set({ comparison: JSON.stringify(comparison) })
     .where('id', '=', id)
     .execute()
+  c.get('log')('info', 'run ingested', {
+    run_id: id,
+    benchmark: report.benchmark,
+    sha: report.git.sha,
+    branch: report.git.branch,
+    pr: report.git.pr_number,
+    status: comparison.status,
+    baseline_runs: comparison.baseline_run_ids.length,
+  })
   return c.json({ id, comparison }, created ? 201 : 200)
 })
 

@@ -1,0 +1,52 @@
+// A project's detector settings as the API takes and stores them (snake_case JSON), over the
+// defaults. One definition, validated at the boundary, turned into the detector's settings.
+import { z } from 'zod'
+import { DEFAULT_SETTINGS, type DetectorSettings } from './compare.ts'
+import { METRICS, type MetricName } from './comparison.ts'
+
+const pct = z.number().min(0).max(100)
+const Metric = z.enum(METRICS)
+
+export const ProjectSettings = z.strictObject({
+  /** Family-wise significance level of a comparison. */
+  alpha: z.number().gt(0).max(0.2).optional(),
+  /** Smallest |delta_pct| called, for every metric… */
+  min_effect_pct: pct.optional(),
+  /** …or per metric, e.g. {"ttft_ms": 5}. */
+  min_effect_pct_by_metric: z.partialRecord(Metric, pct).optional(),
+  /** Run-to-run noise assumed while the base branch's history is short. */
+  prior_noise_pct: z.number().gt(0).max(100).optional(),
+  min_baseline_runs: z.number().int().min(1).max(50).optional(),
+  /** Metrics whose regression fails the comparison. */
+  gated_metrics: z
+    .array(Metric)
+    .min(1)
+    .refine((xs) => new Set(xs).size === xs.length, 'lists a metric twice')
+    .optional(),
+})
+export type ProjectSettings = z.infer<typeof ProjectSettings>
+
+export function detectorSettings(s: ProjectSettings): DetectorSettings {
+  return {
+    ...DEFAULT_SETTINGS,
+    alpha: s.alpha ?? DEFAULT_SETTINGS.alpha,
+    minEffectPct: s.min_effect_pct ?? DEFAULT_SETTINGS.minEffectPct,
+    minEffectByMetric: (s.min_effect_pct_by_metric ?? {}) as Partial<Record<MetricName, number>>,
+    priorNoisePct: s.prior_noise_pct ?? DEFAULT_SETTINGS.priorNoisePct,
+    minBaselineRuns: s.min_baseline_runs ?? DEFAULT_SETTINGS.minBaselineRuns,
+    gated: s.gated_metrics ?? DEFAULT_SETTINGS.gated,
+  }
+}
+
+/** Every setting with its value in force, for the API's answer. */
+export function effectiveSettings(s: ProjectSettings): Required<ProjectSettings> {
+  const d = detectorSettings(s)
+  return {
+    alpha: d.alpha,
+    min_effect_pct: d.minEffectPct,
+    min_effect_pct_by_metric: d.minEffectByMetric,
+    prior_noise_pct: d.priorNoisePct,
+    min_baseline_runs: d.minBaselineRuns,
+    gated_metrics: [...d.gated],
+  }
+}

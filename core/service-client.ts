@@ -1,0 +1,138 @@
+// The regression service's API as its clients (the Action, the demo) call it: every call has a
+// timeout, and transient failures (network errors, timeouts, 408, 429, 5xx) are retried a
+// bounded number of times with exponential back-off, honouring retry-after. A 4xx other than
+// those is the caller's mistake and is not retried. Posting a report again is safe: the service
+// makes a re-post with the same CI identity idempotent.
+import { setTimeout as sleep } from 'node:timers/promises'
+import { fetch } from 'undici'
+import { Comparison } from './detect/comparison.ts'
+import type { Report } from './report.ts'
+
+export interface ServiceClientOptions {
+  /** Base URL of the service, e.g. https://infergate.example.com */
+  url: string
+  token: string | null
+  timeoutMs?: number
+  /** Attempts per call, the first included. */
+  attempts?: number
+  /** First back-off; doubles each retry, with ±50% jitter, capped at 30 s. */
+  backoffMs?: number
+  onRetry?: (info: { attempt: number; delayMs: number; reason: string }) => void
+}
+
+/** A call that failed for good; `status` is null when no HTTP answer came. */
+export class ServiceError extends Error {
+  override name = 'ServiceError'
+  readonly status: number | null
+  readonly code: string
+  constructor(status: number | null, code: string, message: string) {
+    super(message)
+    this.status = status
+    this.code = code
+  }
+}
+
+export interface PostedRun {
+  id: string
+  /** true when the service already had this run (a re-post). */
+  duplicate: boolean
+  comparison: Comparison
+}
+
+const RETRIED_STATUS = new Set([408, 429, 500, 502, 503, 504])
+
+function retryAfterMs(value: string | null): number | null {
+  if (!value) return null
+  const s = Number(value)
+  if (Number.isFinite(s)) return Math.max(0, s * 1000)
+  const at = Date.parse(value)
+  return Number.isNaN(at) ? null : Math.max(0, at - Date.now())
+}
+
+export class ServiceClient {
+  readonly url: string
+  readonly #o: Required<Omit<ServiceClientOptions, 'onRetry' | 'token'>> &
+    Pick<ServiceClientOptions, 'onRetry' | 'token'>
+
+  constructor(options: ServiceClientOptions) {
+    let base: URL
+    try {
+      base = new URL(options.url)
+    } catch {
+      throw new ServiceError(null, 'invalid_url', `service URL ${JSON.stringify(options.url)} is not a URL`)
+    }
+    if (base.protocol !== 'http:' && base.protocol !== 'https:') {
+      throw new ServiceError(null, 'invalid_url', `service URL ${options.url}: expected http:// or https://`)
+    }
+    this.url = base.toString().replace(/\/+$/, '')
+    this.#o = { timeoutMs: 30_000, attempts: 4, backoffMs: 1000, ...options }
+  }
+
+  /** One API call with retries; answers the parsed JSON body and the status. */
+  async call<T>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }> {
+    const { attempts, backoffMs, timeoutMs, token, onRetry } = this.#o
+    const text = body === undefined ? undefined : JSON.stringify(body)
+    for (let attempt = 1; ; attempt++) {
+      let reason: string
+      let delayMs: number | null = null
+      try {
+        const res = await fetch(`${this.url}${path}`, {
+          method,
+          headers: {
+            accept: 'application/json',
+            ...(text === undefined ? {} : { 'content-type': 'application/json' }),
+            ...(token ? { authorization: `Bearer ${token}` } : {}),
+          },
+          body: text,
+          signal: AbortSignal.timeout(timeoutMs),
+        })
+        const raw = await res.text()
+        let parsed: unknown = null
+        try {
+          parsed = raw ? JSON.parse(raw) : null
+        } catch {
+          // A proxy's HTML error page: keep the status, say what came back.
+        }
+        if (res.ok) return { status: res.status, body: parsed as T }
+        const err = (parsed as { error?: { code?: string; message?: string } } | null)?.error
+        const message = `${method} ${path}: ${res.status} ${err?.message ?? raw.slice(0, 200)}`
+        if (!RETRIED_STATUS.has(res.status)) {
+          throw new ServiceError(res.status, err?.code ?? `http_${res.status}`, message)
+        }
+        reason = message
+        delayMs = retryAfterMs(res.headers.get('retry-after'))
+      } catch (e) {
+        if (e instanceof ServiceError) throw e
+        const err = e as Error & { cause?: { code?: string } }
+        reason =
+          err.name === 'TimeoutError'
+            ? `${method} ${path}: no answer within ${timeoutMs} ms`
+            : `${method} ${path}: ${err.cause?.code ?? err.message}`
+      }
+      if (attempt >= attempts) {
+        throw new ServiceError(null, 'unavailable', `${reason} (after ${attempts} attempts)`)
+      }
+      const backoff = Math.min(30_000, backoffMs * 2 ** (attempt - 1)) * (0.5 + Math.random())
+      const wait = Math.min(60_000, delayMs ?? backoff)
+      onRetry?.({ attempt, delayMs: wait, reason })
+      await sleep(wait)
+    }
+  }
+
+  async postReport(report: Report): Promise<PostedRun> {
+    const { status, body } = await this.call<{ id: string; comparison: unknown }>(
+      'POST',
+      '/api/v1/runs',
+      report,
+    )
+    const parsed = Comparison.safeParse(body?.comparison)
+    if (!parsed.success || typeof body?.id !== 'string') {
+      throw new ServiceError(
+        status,
+        'bad_answer',
+        'POST /api/v1/runs: the answer is not a run and its comparison',
+      )
+    }
+    return { id: body.id, duplicate: status === 200, comparison: parsed.data }
+  }
+}
