@@ -19,9 +19,42 @@ export function std(xs: ArrayLike<number>): number {
   return Math.sqrt(s / n)
 }
 
+// Arrays this module sorted (and nobody may change): asSorted() hands them back without a copy.
+const known = new WeakSet<Float64Array>()
+
 /** Sorted ascending copy as a Float64Array (numeric sort, no comparator overhead). */
 export function sorted(xs: ArrayLike<number>): Float64Array {
-  return Float64Array.from(xs).sort()
+  if (xs instanceof Float64Array && known.has(xs)) return xs
+  const out = Float64Array.from(xs).sort()
+  known.add(out)
+  return out
+}
+
+/** xs sorted: itself when it came from sorted(), else a sorted copy. Never modify the result. */
+export const asSorted = sorted
+
+/** The value of rank r (0-based) in xs, rearranging xs: Hoare's quickselect, O(n) on average. */
+export function select(xs: Float64Array, r: number): number {
+  let lo = 0
+  let hi = xs.length - 1
+  while (lo < hi) {
+    const pivot = xs[(lo + hi) >> 1]!
+    let i = lo
+    let j = hi
+    while (i <= j) {
+      while (xs[i]! < pivot) i++
+      while (xs[j]! > pivot) j--
+      if (i <= j) {
+        const t = xs[i]!
+        xs[i++] = xs[j]!
+        xs[j--] = t
+      }
+    }
+    if (r <= j) hi = j
+    else if (r >= i) lo = i
+    else return xs[r]!
+  }
+  return xs[r]!
 }
 
 /** numpy.percentile(xs, q) with the default 'linear' method, on already sorted data. */
@@ -34,8 +67,18 @@ export function quantileSorted(s: ArrayLike<number>, q: number): number {
   return s[lo]! + (h - lo) * (s[hi]! - s[lo]!)
 }
 
+/** numpy.median: the middle value, or the mean of the two middle ones; by selection, not a sort. */
 export function median(xs: ArrayLike<number>): number {
-  return quantileSorted(sorted(xs), 50)
+  const n = xs.length
+  if (n === 0) return Number.NaN
+  if (xs instanceof Float64Array && known.has(xs)) return quantileSorted(xs, 50)
+  const copy = Float64Array.from(xs)
+  const upper = select(copy, n >> 1)
+  if (n % 2 === 1) return upper
+  // After selection everything left of n/2 is ≤ upper: the lower middle is their maximum.
+  let lower = copy[0]!
+  for (let i = 1; i < n >> 1; i++) if (copy[i]! > lower) lower = copy[i]!
+  return (lower + upper) / 2
 }
 
 export function percentile(xs: ArrayLike<number>, q: number): number {

@@ -1,21 +1,17 @@
 // The database layer on both engines: migrations, and per-request samples stored as arrays.
-import { sql } from 'kysely'
+import { type Kysely, sql } from 'kysely'
+import { Migrator } from 'kysely/migration'
 import { afterAll, describe, expect, it } from 'vitest'
+import { migrations } from '../migrations/index.ts'
 import { migrateToLatest, openDatabase } from '../service/db/connect.ts'
+import { packF64, unpackF64, unpackI32, unpackNullableF64 } from '../service/runs/packed.ts'
+import { loadComparable } from '../service/runs/repository.ts'
 import { engine, freshDatabase } from './db-helpers.ts'
 
 const drops: (() => Promise<void>)[] = []
 afterAll(async () => {
   for (const d of drops) await d()
 })
-
-async function migrated() {
-  const fresh = await freshDatabase()
-  drops.push(fresh.drop)
-  const db = openDatabase(fresh.target)
-  await migrateToLatest(db)
-  return { db, fresh }
-}
 
 /** A run of the same CI identity (run 1, attempt 1, benchmark b) whatever its id. */
 const runRow = (id: string, projectId: string) => ({
@@ -45,6 +41,7 @@ describe(`database on ${engine}`, () => {
       '0001_initial',
       '0002_run_comparison',
       '0003_pinned_baselines',
+      '0004_packed_samples',
     ])
     expect(await migrateToLatest(db)).toEqual([])
     const tables = await sql<{ table_name: string }>`
@@ -63,12 +60,22 @@ describe(`database on ${engine}`, () => {
     const a = openDatabase(fresh.target)
     const b = openDatabase(fresh.target)
     const [ra, rb] = await Promise.all([migrateToLatest(a), migrateToLatest(b)])
-    expect([...ra, ...rb].sort()).toEqual(['0001_initial', '0002_run_comparison', '0003_pinned_baselines'])
+    expect([...ra, ...rb].sort()).toEqual([
+      '0001_initial',
+      '0002_run_comparison',
+      '0003_pinned_baselines',
+      '0004_packed_samples',
+    ])
     await Promise.all([a.destroy(), b.destroy()])
   })
 
-  it('stores per-request samples as one array per metric and reads them back exactly', async () => {
-    const { db } = await migrated()
+  it('0004 packs samples stored as arrays before it into bytes, losing nothing', async () => {
+    const fresh = await freshDatabase()
+    drops.push(fresh.drop)
+    // The schema as it was before 0004: untyped.
+    const db = openDatabase(fresh.target) as unknown as Kysely<any>
+    const migrator = new Migrator({ db, provider: { getMigrations: async () => migrations } })
+    expect((await migrator.migrateTo('0003_pinned_baselines')).error).toBeUndefined()
     const project = await db
       .insertInto('projects')
       .values({ owner: 'acme', repo: 'llm' })
@@ -104,12 +111,27 @@ describe(`database on ${engine}`, () => {
         ...samples,
       })
       .execute()
+    expect(await migrateToLatest(db)).toEqual(['0004_packed_samples'])
     const row = await db
       .selectFrom('trials')
       .selectAll()
       .where('run_id', '=', runId)
       .executeTakeFirstOrThrow()
-    for (const [k, v] of Object.entries(samples)) expect(row[k as keyof typeof row], k).toEqual(v)
+    expect(unpackF64(row.start_ms)).toEqual(samples.start_ms)
+    expect(unpackF64(row.ttft_ms)).toEqual(samples.ttft_ms)
+    expect(unpackNullableF64(row.tpot_ms)).toEqual(samples.tpot_ms)
+    expect(unpackF64(row.e2el_ms)).toEqual(samples.e2el_ms)
+    expect(unpackF64(row.itl_ms)).toEqual(samples.itl_ms)
+    expect(unpackI32(row.itl_counts)).toEqual(samples.itl_counts)
+    expect(unpackI32(row.input_tokens)).toEqual(samples.input_tokens)
+    expect(unpackI32(row.output_tokens)).toEqual(samples.output_tokens)
+    expect(row.dispatch_delay_ms).toBeNull()
+    expect(row.itl_sample).toBeNull()
+    // Written by JavaScript, the bytes are the same as SQL's float8send made.
+    expect(Buffer.from(row.tpot_ms).equals(packF64(samples.tpot_ms))).toBe(true)
+    // Without a stored sample, comparisons read every gap, per request.
+    const [run] = await loadComparable(db, [runId])
+    expect(run!.report.scenarios[0]!.trials[0]!.samples!.itl_ms).toEqual([[10, 11, 12], [], [9.5]])
     expect(row.load).toEqual({ mode: 'closed', concurrency: 8 })
     // The same CI run attempt and benchmark cannot be stored twice.
     await expect(

@@ -67,6 +67,16 @@ describe('Hodges-Lehmann shift and its interval match brute force over all pairw
     const all = [...a].flatMap((x) => [...b].map((y) => x - y)).sort((p, q) => p - q)
     for (const k of [1, 2, 100, 425, 426, 851]) expect(kthDifference(a, b, k)).toBeCloseTo(all[k - 1]!, 9)
   })
+
+  it('exactly, also when it must bisect before picking (more pairs than it collects), with ties', () => {
+    const rng = new Rng(8)
+    const a = Float64Array.from({ length: 400 }, () => Math.round(rng.normal() * 1000) / 100).sort()
+    const b = Float64Array.from({ length: 300 }, () => Math.round(rng.normal() * 1000) / 100 + 0.5).sort()
+    const all = Float64Array.from([...a].flatMap((x) => [...b].map((y) => x - y))).sort()
+    for (const k of [1, 7, 5000, 59_999, 60_000, 60_001, 119_000, 120_000]) {
+      expect(kthDifference(a, b, k)).toBe(all[k - 1]!)
+    }
+  })
 })
 
 describe('Holm adjustment matches statsmodels', () => {

@@ -121,7 +121,7 @@ describe(`infergate serve on ${engine}`, () => {
       child.once('exit', (code) => resolve({ code, out }))
     })
     expect(r.out).toContain(
-      `PGlite at ${dir}: applied 0001_initial, 0002_run_comparison, 0003_pinned_baselines`,
+      `PGlite at ${dir}: applied 0001_initial, 0002_run_comparison, 0003_pinned_baselines, 0004_packed_samples`,
     )
     expect(r.code).toBe(0)
   })
@@ -139,7 +139,9 @@ describe(`infergate serve on ${engine}`, () => {
     const { env, args } = await databaseEnv()
     const first = await cli(['migrate', ...args], env)
     expect(first.code).toBe(0)
-    expect(first.stdout).toMatch(/applied 0001_initial, 0002_run_comparison, 0003_pinned_baselines/)
+    expect(first.stdout).toMatch(
+      /applied 0001_initial, 0002_run_comparison, 0003_pinned_baselines, 0004_packed_samples/,
+    )
     const second = await cli(['migrate', ...args], env)
     expect(second.stdout).toMatch(/up to date/)
   })

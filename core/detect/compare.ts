@@ -8,7 +8,7 @@
 //      seen in the base branch's history (a t-test with that noise), Holm-adjusted: p < alpha;
 //   3. |delta_pct| is at least the minimum effect.
 import type { Report, Trial } from '../report.ts'
-import { mean, median } from '../stats.ts'
+import { mean, median, quantileSorted, sorted } from '../stats.ts'
 import {
   type Comparison,
   DEFAULT_GATED,
@@ -46,24 +46,72 @@ export const DEFAULT_SETTINGS: DetectorSettings = {
   gated: DEFAULT_GATED,
 }
 
+/** What the detector reads of a trial: its summary and the samples it compares. */
+export interface ComparableTrial {
+  summary: Trial['summary']
+  /** Absent for history-only runs: the noise estimate reads summaries. */
+  samples?: Pick<Trial['samples'], 'ttft_ms' | 'tpot_ms' | 'e2el_ms' | 'itl_ms'>
+}
+
+/** A report as the detector reads it; a whole Report is one. */
+export interface ComparableReport extends Omit<Report, 'scenarios'> {
+  scenarios: { name: string; trials: ComparableTrial[] }[]
+}
+
 export interface Run {
   id: string
-  report: Report
+  report: ComparableReport
 }
 
 const MIN_REQUEST_SAMPLES = 10
 
+/**
+ * Inter-token gaps compared per trial: at most this many, taken evenly through the run. A run of
+ * 1,000 requests × 128 tokens has 127,000 gaps, but gaps of one stream move together (same batch,
+ * same step), so their count inflates Mann-Whitney's confidence more than it adds information,
+ * and sorting millions of them per comparison would make it slow.
+ */
+export const ITL_SAMPLE = 2000
+
+const itlSamples = new WeakMap<object, number[]>()
+
+/** Every k-th gap (k = total / ITL_SAMPLE, fractional) over the requests in order; all if few. */
+export function itlSample(samples: { itl_ms: number[][] }): number[] {
+  let out = itlSamples.get(samples)
+  if (out) return out
+  const total = samples.itl_ms.reduce((n, gaps) => n + gaps.length, 0)
+  if (total <= ITL_SAMPLE) {
+    out = samples.itl_ms.flat()
+  } else {
+    out = []
+    const step = total / ITL_SAMPLE
+    let next = step / 2
+    let at = 0
+    for (const gaps of samples.itl_ms) {
+      while (next < at + gaps.length && out.length < ITL_SAMPLE) {
+        out.push(gaps[Math.floor(next - at)]!)
+        next += step
+      }
+      at += gaps.length
+    }
+  }
+  itlSamples.set(samples, out)
+  return out
+}
+
 /** The values of one trial for a metric: its samples, or its one summary value. */
-function trialValues(t: Trial, m: MetricName): number[] {
+function trialValues(t: ComparableTrial, m: MetricName): number[] {
+  const samples = t.samples
+  if (isRequestMetric(m) && !samples) return []
   switch (m) {
     case 'ttft_ms':
-      return t.samples.ttft_ms
+      return samples!.ttft_ms
     case 'e2el_ms':
-      return t.samples.e2el_ms
+      return samples!.e2el_ms
     case 'tpot_ms':
-      return t.samples.tpot_ms.filter((x): x is number => x !== null)
+      return samples!.tpot_ms.filter((x): x is number => x !== null)
     case 'itl_ms':
-      return t.samples.itl_ms.flat()
+      return itlSample(samples!)
     default: {
       const v = t.summary[m]
       return v === null ? [] : [v]
@@ -71,15 +119,16 @@ function trialValues(t: Trial, m: MetricName): number[] {
   }
 }
 
-/** One number per trial, on the log scale: the median of its samples, or its summary value. */
-function trialLevel(t: Trial, m: MetricName): number | null {
-  const xs = trialValues(t, m)
-  if (xs.length === 0) return null
-  const v = isRequestMetric(m) ? median(xs) : xs[0]!
-  return v > 0 ? Math.log(v) : null
+/**
+ * One number per trial, on the log scale: the median of its samples as its summary states it
+ * (so history runs are read without their samples), or its summary value.
+ */
+function trialLevel(t: ComparableTrial, m: MetricName): number | null {
+  const v = isRequestMetric(m) ? t.summary[`median_${m}`] : t.summary[m]
+  return v !== null && v > 0 ? Math.log(v) : null
 }
 
-function trialsOf(run: Run, scenario: string): Trial[] {
+function trialsOf(run: Run, scenario: string): ComparableTrial[] {
   return run.report.scenarios.find((s) => s.name === scenario)?.trials ?? []
 }
 
@@ -147,13 +196,14 @@ export function compareRuns(
     const hTrials = history.flatMap((h) => trialsOf(h, scenario.name))
     for (const metric of METRICS) {
       const lowerIsBetter = isRequestMetric(metric)
-      const c = cTrials.flatMap((t) => trialValues(t, metric))
-      const b = bTrials.flatMap((t) => trialValues(t, metric))
+      // Sorted once: the medians, Mann-Whitney and Hodges-Lehmann all start from sorted data.
+      const c = sorted(cTrials.flatMap((t) => trialValues(t, metric)))
+      const b = sorted(bTrials.flatMap((t) => trialValues(t, metric)))
       const cLog = cTrials.map((t) => trialLevel(t, metric)).filter((x): x is number => x !== null)
       const bLog = bTrials.map((t) => trialLevel(t, metric)).filter((x): x is number => x !== null)
       const hLog = hTrials.map((t) => trialLevel(t, metric)).filter((x): x is number => x !== null)
-      const cMed = c.length ? median(c) : null
-      const bMed = b.length ? median(b) : null
+      const cMed = c.length ? quantileSorted(c, 50) : null
+      const bMed = b.length ? quantileSorted(b, 50) : null
       const delta = cMed !== null && bMed !== null && bMed > 0 ? pct(cMed / bMed) : null
       const mw = c.length && b.length ? mannWhitneyU(c, b) : null
       const hl = c.length && b.length ? hodgesLehmann(c, b) : null
@@ -306,10 +356,22 @@ function workloadValidity(candidate: Run, baselines: Run[]): { suspect: boolean;
   return { suspect, warnings }
 }
 
+/** JSON with object keys sorted: values equal whatever order their keys were stored in (jsonb reorders). */
+function canonical(v: unknown): string {
+  return JSON.stringify(v, (_k, x: unknown) =>
+    x && typeof x === 'object' && !Array.isArray(x)
+      ? Object.fromEntries(Object.entries(x).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : x,
+  )
+}
+
 /** What differs between the candidate's environment and workload and the latest baseline's. */
-function environmentDiff(c: Report, b: Report | undefined): Comparison['environment_diff'] {
+function environmentDiff(
+  c: ComparableReport,
+  b: ComparableReport | undefined,
+): Comparison['environment_diff'] {
   if (!b) return []
-  const fields: [string, (r: Report) => unknown][] = [
+  const fields: [string, (r: ComparableReport) => unknown][] = [
     ['model', (r) => r.environment.model],
     ['engine.name', (r) => r.environment.engine.name],
     ['engine.version', (r) => r.environment.engine.version],
@@ -326,8 +388,6 @@ function environmentDiff(c: Report, b: Report | undefined): Comparison['environm
   return fields.flatMap(([field, get]) => {
     const cv = get(c)
     const bv = get(b)
-    return JSON.stringify(cv) === JSON.stringify(bv)
-      ? []
-      : [{ field, baseline: bv ?? null, candidate: cv ?? null }]
+    return canonical(cv) === canonical(bv) ? [] : [{ field, baseline: bv ?? null, candidate: cv ?? null }]
   })
 }

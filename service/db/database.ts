@@ -54,15 +54,18 @@ export interface TrialTable {
   warnings: Json<string[]>
   token_count_source: string
   started_at: Timestamp
-  start_ms: number[]
-  ttft_ms: number[]
-  tpot_ms: (number | null)[]
-  e2el_ms: number[]
-  itl_ms: number[]
-  itl_counts: number[]
-  input_tokens: number[]
-  output_tokens: number[]
-  dispatch_delay_ms: number[] | null
+  /** Samples packed by service/runs/packed.ts: float64 or int32 values, big-endian. */
+  start_ms: Uint8Array
+  ttft_ms: Uint8Array
+  tpot_ms: Uint8Array
+  e2el_ms: Uint8Array
+  itl_ms: Uint8Array
+  itl_counts: Uint8Array
+  input_tokens: Uint8Array
+  output_tokens: Uint8Array
+  dispatch_delay_ms: Uint8Array | null
+  /** The inter-token gaps comparisons use (core/detect/compare.ts itlSample); null before 0004. */
+  itl_sample: ColumnType<Uint8Array | null, Uint8Array | null | undefined, Uint8Array | null>
 }
 
 export interface PinnedBaselineTable {

@@ -1,5 +1,6 @@
+import { randomUUID } from 'node:crypto'
 import { type Context, Hono } from 'hono'
-import { compareRuns } from '../../core/detect/compare.ts'
+import { compareRuns, type Run } from '../../core/detect/compare.ts'
 import type { Comparison } from '../../core/detect/comparison.ts'
 import { detectorSettings } from '../../core/detect/settings.ts'
 import { Report } from '../../core/report.ts'
@@ -7,22 +8,18 @@ import { issuesOf } from '../../core/validation.ts'
 import type { Env } from '../app.ts'
 import { requireProject } from '../auth.ts'
 import { ApiError, invalid, jsonBody } from '../http.ts'
-import { baselineFor } from '../runs/baselines.ts'
-import { insertRun, loadRun } from '../runs/repository.ts'
+import { baselineFor, type Subject, subjectOf, subjectOfReport } from '../runs/baselines.ts'
+import { insertRun, loadComparable, loadRun } from '../runs/repository.ts'
 
 export const runs = new Hono<Env>()
 runs.use(requireProject)
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 
-/** The run's comparison; `report` when the caller holds it already (ingest), else it is loaded. */
-async function comparisonOf(c: Context<Env>, id: string, report?: Report): Promise<Comparison> {
-  const db = c.get('db')
-  const run = report ? { id, report } : await loadRun(db, id)
-  if (!run) throw new ApiError(404, 'run_not_found', `no run ${id}`)
-  const base = await baselineFor(db, id, c.get('config'))
-  const settings = detectorSettings(c.get('project').settings)
-  return compareRuns(run, base?.baselines ?? [], base?.history ?? [], settings)
+/** The comparison of a run against its baseline as it stands now. */
+async function compareWithBaseline(c: Context<Env>, run: Run, subject: Subject): Promise<Comparison> {
+  const base = await baselineFor(c.get('db'), subject, c.get('config'))
+  return compareRuns(run, base.baselines, base.history, detectorSettings(c.get('project').settings))
 }
 
 async function ownRun(c: Context<Env>): Promise<string> {
@@ -61,13 +58,21 @@ runs.post('/', async (c) => {
     )
   }
   const db = c.get('db')
-  const { id, created } = await insertRun(db, project.id, report)
+  // The baseline is read and compared while the run is written (on Postgres, in parallel). A
+  // baseline only holds runs reported no later than this one, so the order cannot matter.
+  const newId = randomUUID()
+  const [{ id, created }, fresh] = await Promise.all([
+    insertRun(db, project.id, report, newId),
+    compareWithBaseline(c, { id: newId, report }, subjectOfReport(newId, project.id, report)),
+  ])
+  let comparison = fresh
   if (!created) {
     // A re-post answers exactly what the first post answered.
     const stored = await db.selectFrom('runs').select('comparison').where('id', '=', id).executeTakeFirst()
     if (stored?.comparison) return c.json({ id, comparison: stored.comparison }, 200)
+    // Stored before comparisons were kept: compare it as itself (it is no baseline of its own).
+    comparison = await compareWithBaseline(c, { id, report }, subjectOfReport(id, project.id, report))
   }
-  const comparison = await comparisonOf(c, id, report)
   await db
     .updateTable('runs')
     .set({ comparison: JSON.stringify(comparison) })
@@ -93,5 +98,9 @@ runs.get('/:id', async (c) => {
 
 runs.get('/:id/comparison', async (c) => {
   const id = await ownRun(c)
-  return c.json(await comparisonOf(c, id))
+  const db = c.get('db')
+  const [run] = await loadComparable(db, [id])
+  const subject = await subjectOf(db, id)
+  if (!run || !subject) throw new ApiError(404, 'run_not_found', `no run ${id}`)
+  return c.json(await compareWithBaseline(c, run, subject))
 })

@@ -3,23 +3,56 @@
 // and hardware (GPU model and count). What has landed is, by definition, the accepted state.
 // Other differences (engine version, model revision, config) are reported, not used to split.
 import type { Kysely } from 'kysely'
+import type { Run } from '../../core/detect/compare.ts'
+import type { Report } from '../../core/report.ts'
 import type { Database } from '../db/database.ts'
-import { loadRun, type StoredRun } from './repository.ts'
+import { loadComparable } from './repository.ts'
 
 export interface Baseline {
-  baselines: StoredRun[]
+  baselines: Run[]
   /** Older base-branch runs too, for the run-to-run noise (oldest first). */
-  history: StoredRun[]
+  history: Run[]
   pinned: boolean
+}
+
+/** What choosing a run's baseline needs to know of it. */
+export interface Subject {
+  id: string
+  project_id: string
+  benchmark: string
+  branch: string | null
+  base_branch: string | null
+  pr_number: number | null
+  reported_at: Date | string
+  gpu_model: string | null
+  gpu_count: number | null
+}
+
+/** A report about to be stored: its baseline can be chosen while it is being written. */
+export function subjectOfReport(id: string, projectId: string, r: Report): Subject {
+  return {
+    id,
+    project_id: projectId,
+    benchmark: r.benchmark,
+    branch: r.git.branch,
+    base_branch: r.git.base_branch,
+    pr_number: r.git.pr_number,
+    reported_at: r.created_at,
+    gpu_model: r.environment.gpu.model,
+    gpu_count: r.environment.gpu.count,
+  }
+}
+
+export async function subjectOf(db: Kysely<Database>, runId: string): Promise<Subject | null> {
+  const row = await db.selectFrom('runs').selectAll().where('id', '=', runId).executeTakeFirst()
+  return row ?? null
 }
 
 export async function baselineFor(
   db: Kysely<Database>,
-  runId: string,
+  run: Subject,
   counts: { baselineRuns: number; historyRuns: number },
-): Promise<Baseline | null> {
-  const run = await db.selectFrom('runs').selectAll().where('id', '=', runId).executeTakeFirst()
-  if (!run) return null
+): Promise<Baseline> {
   const base = run.pr_number !== null ? run.base_branch : run.branch
   const rows = !base
     ? []
@@ -31,7 +64,7 @@ export async function baselineFor(
         .where('branch', '=', base)
         .where('pr_number', 'is', null)
         .where('id', '!=', run.id)
-        .where('reported_at', '<=', run.reported_at)
+        .where('reported_at', '<=', new Date(run.reported_at))
         .where((eb) =>
           run.gpu_model === null ? eb('gpu_model', 'is', null) : eb('gpu_model', '=', run.gpu_model),
         )
@@ -42,11 +75,7 @@ export async function baselineFor(
         .orderBy('ingested_at', 'desc')
         .limit(Math.max(counts.baselineRuns, counts.historyRuns))
         .execute()
-  const history: StoredRun[] = []
-  for (const r of rows.reverse()) {
-    const loaded = await loadRun(db, r.id)
-    if (loaded) history.push(loaded)
-  }
+  const historyIds = rows.reverse().map((r) => r.id)
   // A pinned set overrides the automatic choice; the noise still comes from the history.
   const pins = await db
     .selectFrom('pinned_baselines')
@@ -57,14 +86,12 @@ export async function baselineFor(
     .where('runs.id', '!=', run.id)
     .orderBy('runs.reported_at')
     .execute()
-  if (pins.length) {
-    const pinned: StoredRun[] = []
-    for (const p of pins) {
-      // Pinned runs are often in the history already: load each run once.
-      const loaded = history.find((h) => h.id === p.id) ?? (await loadRun(db, p.id))
-      if (loaded) pinned.push(loaded)
-    }
-    return { baselines: pinned, history: history.length ? history : pinned, pinned: true }
-  }
-  return { baselines: history.slice(-counts.baselineRuns), history, pinned: false }
+  const baselineIds = pins.length ? pins.map((p) => p.id) : historyIds.slice(-counts.baselineRuns)
+  // Each run loaded once; samples only for the baseline (the history's noise reads summaries).
+  const loaded = await loadComparable(db, [...new Set([...historyIds, ...baselineIds])], baselineIds)
+  const byId = new Map(loaded.map((r) => [r.id, r]))
+  const pick = (ids: string[]) => ids.flatMap((id) => byId.get(id) ?? [])
+  const history = pick(historyIds)
+  const baselines = pick(baselineIds)
+  return { baselines, history: history.length ? history : baselines, pinned: pins.length > 0 }
 }

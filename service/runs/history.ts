@@ -1,7 +1,6 @@
 // What dashboards read: the benchmarks of a project with their latest values, and one metric
 // over time.
-import type { Kysely } from 'kysely'
-import type { Comparison } from '../../core/detect/comparison.ts'
+import { type Kysely, sql } from 'kysely'
 import { median } from '../../core/stats.ts'
 import type { Database } from '../db/database.ts'
 
@@ -30,10 +29,23 @@ export async function series(
   projectId: string,
   q: SeriesQuery,
 ): Promise<SeriesPoint[]> {
+  // Only the number asked for and the verdict leave the database, not whole summaries and
+  // comparisons (a year of runs would be megabytes of JSON to parse).
   let query = db
     .selectFrom('runs')
     .innerJoin('trials', 'trials.run_id', 'runs.id')
-    .select(['runs.id', 'runs.sha', 'runs.branch', 'runs.reported_at', 'runs.comparison', 'trials.summary'])
+    .select([
+      'runs.id',
+      'runs.sha',
+      'runs.branch',
+      'runs.reported_at',
+      sql<number | null>`(trials.summary ->> ${q.key})::double precision`.as('value'),
+      sql<string | null>`jsonb_path_query_first(
+        runs.comparison,
+        '$.metrics[*] ? (@.scenario == $s && @.metric == $m).verdict',
+        jsonb_build_object('s', ${q.scenario}::text, 'm', ${q.metric}::text)
+      ) #>> '{}'`.as('verdict'),
+    ])
     .where('runs.project_id', '=', projectId)
     .where('runs.benchmark', '=', q.benchmark)
     .where('trials.scenario', '=', q.scenario)
@@ -55,21 +67,18 @@ export async function series(
   for (const r of rows) {
     let p = points.get(r.id)
     if (!p) {
-      const comparison = r.comparison as Comparison | null
-      const m = comparison?.metrics.find((x) => x.scenario === q.scenario && x.metric === q.metric)
       p = {
         run_id: r.id,
         sha: r.sha,
         branch: r.branch,
         time: new Date(r.reported_at).toISOString(),
         value: null,
-        verdict: m?.verdict ?? null,
+        verdict: r.verdict,
         values: [],
       }
       points.set(r.id, p)
     }
-    const v = (r.summary as Record<string, number | null>)[q.key]
-    if (typeof v === 'number') p.values.push(v)
+    if (r.value !== null) p.values.push(Number(r.value))
   }
   // Several trials: their median.
   return [...points.values()].map(({ values, ...p }) => ({

@@ -3,17 +3,20 @@
 // attempt, benchmark): a re-post of the same report returns the run already stored.
 import { randomUUID } from 'node:crypto'
 import type { Kysely, Transaction } from 'kysely'
+import {
+  type ComparableReport,
+  type ComparableTrial,
+  itlSample,
+  type Run,
+} from '../../core/detect/compare.ts'
 import { parseReport, type Report, type Trial } from '../../core/report.ts'
 import type { Database } from '../db/database.ts'
+import { packF64, packI32, unpackF64, unpackI32, unpackNullableF64 } from './packed.ts'
 
 export interface StoredRun {
   id: string
   projectId: string
   report: Report
-}
-
-function flattenItl(itl: number[][]): { itl_ms: number[]; itl_counts: number[] } {
-  return { itl_ms: itl.flat(), itl_counts: itl.map((gaps) => gaps.length) }
 }
 
 function unflattenItl(flat: number[], counts: number[]): number[][] {
@@ -50,9 +53,9 @@ export async function insertRun(
   db: Kysely<Database>,
   projectId: string,
   report: Report,
+  id: string = randomUUID(),
 ): Promise<{ id: string; created: boolean }> {
   const { scenarios, ...header } = report
-  const id = randomUUID()
   try {
     return await db.transaction().execute(async (trx) => {
       const existing = await existingByCiIdentity(trx, projectId, report)
@@ -90,14 +93,16 @@ export async function insertRun(
           warnings: JSON.stringify(t.warnings),
           token_count_source: t.token_count_source,
           started_at: t.started_at,
-          start_ms: t.samples.start_ms,
-          ttft_ms: t.samples.ttft_ms,
-          tpot_ms: t.samples.tpot_ms,
-          e2el_ms: t.samples.e2el_ms,
-          ...flattenItl(t.samples.itl_ms),
-          input_tokens: t.samples.input_tokens,
-          output_tokens: t.samples.output_tokens,
-          dispatch_delay_ms: t.samples.dispatch_delay_ms,
+          start_ms: packF64(t.samples.start_ms),
+          ttft_ms: packF64(t.samples.ttft_ms),
+          tpot_ms: packF64(t.samples.tpot_ms),
+          e2el_ms: packF64(t.samples.e2el_ms),
+          itl_ms: packF64(t.samples.itl_ms.flat()),
+          itl_counts: packI32(t.samples.itl_ms.map((gaps) => gaps.length)),
+          itl_sample: packF64(itlSample(t.samples)),
+          input_tokens: packI32(t.samples.input_tokens),
+          output_tokens: packI32(t.samples.output_tokens),
+          dispatch_delay_ms: t.samples.dispatch_delay_ms && packF64(t.samples.dispatch_delay_ms),
         })),
       )
       await trx.insertInto('trials').values(rows).execute()
@@ -139,14 +144,14 @@ export async function loadRun(db: Kysely<Database>, id: string): Promise<StoredR
       started_at: new Date(t.started_at).toISOString(),
       summary: t.summary as Trial['summary'],
       samples: {
-        start_ms: t.start_ms,
-        ttft_ms: t.ttft_ms,
-        tpot_ms: t.tpot_ms,
-        e2el_ms: t.e2el_ms,
-        itl_ms: unflattenItl(t.itl_ms, t.itl_counts),
-        input_tokens: t.input_tokens,
-        output_tokens: t.output_tokens,
-        dispatch_delay_ms: t.dispatch_delay_ms,
+        start_ms: unpackF64(t.start_ms),
+        ttft_ms: unpackF64(t.ttft_ms),
+        tpot_ms: unpackNullableF64(t.tpot_ms),
+        e2el_ms: unpackF64(t.e2el_ms),
+        itl_ms: unflattenItl(unpackF64(t.itl_ms), unpackI32(t.itl_counts)),
+        input_tokens: unpackI32(t.input_tokens),
+        output_tokens: unpackI32(t.output_tokens),
+        dispatch_delay_ms: t.dispatch_delay_ms && unpackF64(t.dispatch_delay_ms),
       },
       errors: t.errors,
       error_examples: t.error_examples,
@@ -156,4 +161,81 @@ export async function loadRun(db: Kysely<Database>, id: string): Promise<StoredR
     s.trials.push(trial)
   }
   return { id: run.id, projectId: run.project_id, report: parseReport({ ...run.header, scenarios }) }
+}
+
+/**
+ * Runs as the detector reads them, in a few queries whatever their number: the header, and per
+ * trial the summary, plus, for the runs in `withSamples` (default: all), the samples compared,
+ * with the inter-token gaps chosen at ingest (every gap for runs stored before that). History
+ * runs need only their summaries. Answers in the order of `ids`.
+ */
+export async function loadComparable(
+  db: Kysely<Database>,
+  ids: string[],
+  withSamples: readonly string[] = ids,
+): Promise<Run[]> {
+  if (ids.length === 0) return []
+  const sampled = ids.filter((id) => withSamples.includes(id))
+  const summarized = ids.filter((id) => !withSamples.includes(id))
+  const headers = await db.selectFrom('runs').select(['id', 'header']).where('id', 'in', ids).execute()
+  const full = sampled.length
+    ? await db
+        .selectFrom('trials')
+        .select((eb) => [
+          'id',
+          'run_id',
+          'scenario',
+          'summary',
+          'ttft_ms',
+          'tpot_ms',
+          'e2el_ms',
+          'itl_sample',
+          eb.case().when('itl_sample', 'is', null).then(eb.ref('itl_ms')).end().as('itl_all'),
+          eb.case().when('itl_sample', 'is', null).then(eb.ref('itl_counts')).end().as('itl_counts'),
+        ])
+        .where('run_id', 'in', sampled)
+        .execute()
+    : []
+  const light = summarized.length
+    ? await db
+        .selectFrom('trials')
+        .select(['id', 'run_id', 'scenario', 'summary'])
+        .where('run_id', 'in', summarized)
+        .execute()
+    : []
+  const runs = new Map<string, Run>()
+  for (const h of headers) {
+    // Validated at ingest; stored as the report without its scenarios.
+    const report = { ...(h.header as Omit<Report, 'scenarios'>), scenarios: [] } as ComparableReport
+    runs.set(h.id, { id: h.id, report })
+  }
+  const trials: { id: string; run_id: string; scenario: string; trial: ComparableTrial }[] = [
+    ...light.map((t) => ({ ...t, trial: { summary: t.summary as Trial['summary'] } })),
+    ...full.map((t) => ({
+      ...t,
+      trial: {
+        summary: t.summary as Trial['summary'],
+        samples: {
+          ttft_ms: unpackF64(t.ttft_ms),
+          tpot_ms: unpackNullableF64(t.tpot_ms),
+          e2el_ms: unpackF64(t.e2el_ms),
+          itl_ms: t.itl_sample
+            ? [unpackF64(t.itl_sample)]
+            : unflattenItl(unpackF64(t.itl_all!), unpackI32(t.itl_counts!)),
+        },
+      },
+    })),
+  ]
+  // Trials in the order they were stored: scenario and trial order as in the report.
+  trials.sort((a, b) => Number(a.id) - Number(b.id))
+  for (const t of trials) {
+    const { report } = runs.get(t.run_id)!
+    let s = report.scenarios.find((x) => x.name === t.scenario)
+    if (!s) {
+      s = { name: t.scenario, trials: [] }
+      report.scenarios.push(s)
+    }
+    s.trials.push(t.trial)
+  }
+  return ids.flatMap((id) => runs.get(id) ?? [])
 }
