@@ -18,6 +18,9 @@ describe('infergate demo', () => {
     expect(tpot.some((l) => l.includes('✖ regression'))).toBe(true)
     for (const l of r.stdout.match(/^ttft_ms .*$/gm) ?? []) expect(l).not.toContain('regression')
     expect(r.stdout).toContain('--itl-ms 12')
+    // The PR comment it would post, through the shared renderer.
+    expect(r.stdout).toContain('<!-- infergate:comment benchmark=chat-latency -->')
+    expect(r.stdout).toContain('### Infergate · `chat-latency`: 🔴 regression')
     expect(r.stdout).toMatch(
       /curl -H "Authorization: Bearer \$TOKEN" 'http:\/\/127\.0\.0\.1:\d+\/api\/v1\/runs\/[0-9a-f-]{36}\/comparison'/,
     )

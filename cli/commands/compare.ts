@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { compareRuns, DEFAULT_SETTINGS, type Run } from '../../core/detect/compare.ts'
-import { type Comparison, isRequestMetric, type MetricComparison } from '../../core/detect/comparison.ts'
+import type { Comparison } from '../../core/detect/comparison.ts'
+import { decisiveP } from '../../core/render/markdown.ts'
 import { parseReport } from '../../core/report.ts'
 import { ValidationError } from '../../core/validation.ts'
 import { bool, type CommandSpec, type FlagValues, num, UsageError } from '../args.ts'
@@ -80,16 +81,6 @@ const ICON: Record<string, string> = {
 }
 
 const pValue = (p: number | null) => (p === null ? '–' : p < 1e-4 ? '<1e-4' : p.toFixed(4))
-
-/**
- * The p-value a verdict turned on: the larger of Mann-Whitney's (Holm) and the noise test's for
- * request-level metrics, the noise test's for trial-level ones (a few values a side).
- */
-export function decisiveP(m: MetricComparison): number | null {
-  if (!isRequestMetric(m.metric)) return m.p_noise
-  if (m.p_adjusted === null || m.p_noise === null) return m.p_adjusted ?? m.p_noise
-  return Math.max(m.p_adjusted, m.p_noise)
-}
 
 export function renderComparison(c: Comparison): string {
   const lines = [

@@ -8,6 +8,7 @@ import { join } from 'node:path'
 import { createProgress } from '../../core/bench/progress.ts'
 import { runBenchmark } from '../../core/bench/run.ts'
 import type { Comparison } from '../../core/detect/comparison.ts'
+import { renderComparisonMarkdown } from '../../core/render/markdown.ts'
 import type { GitContext, Report } from '../../core/report.ts'
 import { ServiceClient } from '../../core/service-client.ts'
 import { DEFAULT_CONFIG } from '../../service/app.ts'
@@ -95,6 +96,7 @@ export async function demo(values: FlagValues): Promise<number> {
     const repository = `${REPOSITORY.owner}/${REPOSITORY.repo}`
 
     out(`\nBenchmarking a simulated vLLM at concurrency 4 and 16, ${durationS} s each, per run:`)
+    const mainShas: [string, string | null][] = []
     for (let i = 1; i <= mainRuns; i++) {
       const git: GitContext = {
         repository,
@@ -106,7 +108,8 @@ export async function demo(values: FlagValues): Promise<number> {
         event_name: 'push',
       }
       const report = await benchRun(SIM_MAIN, git, i, durationS)
-      await client.postReport(report)
+      const { id } = await client.postReport(report)
+      mainShas.push([id, git.sha])
       out(`  main ${git.sha!.slice(0, 7)}  ${oneLine(report)}`)
     }
     const git: GitContext = {
@@ -124,6 +127,13 @@ export async function demo(values: FlagValues): Promise<number> {
 
     out(`\nThe service's verdict on PR #1:\n`)
     out(renderComparison(posted.comparison))
+    out('The comment the pull request gets (markdown, shared with the check run and the job summary):\n')
+    out(
+      renderComparisonMarkdown(posted.comparison, {
+        comparisonUrl: `${service.url}/api/v1/runs/${posted.id}/comparison`,
+        baselineShas: Object.fromEntries(mainShas),
+      }),
+    )
     printUrls(service.url, body.token, posted.id, posted.comparison)
     if (bool(values, 'exit')) return 0
     out(`\nServing until Ctrl-C. Later: infergate serve --data-dir ${DATA_DIR}`)

@@ -1,0 +1,56 @@
+// The shared markdown renderer (PR comment, check run, job summary), against snapshot files a
+// person has read: test/snapshots/*.md. Regenerate with `npx vitest run test/markdown.test.ts -u`
+// and read the diff before committing it.
+import { describe, expect, it } from 'vitest'
+import { compareRuns, type Run } from '../core/detect/compare.ts'
+import { commentMarker, renderComparisonMarkdown, statusDescription } from '../core/render/markdown.ts'
+import { Rng } from '../core/rng.ts'
+import { makeReport, type TrialSpec } from './report-factory.ts'
+
+const run = (id: string, seed: number, spec: TrialSpec, opts: { engineVersion?: string } = {}): Run => ({
+  id,
+  report: makeReport(seed, [spec], { benchmark: 'llama3-8b-chat', scenario: 'concurrency-8', ...opts }),
+})
+
+function history(count: number): Run[] {
+  const rng = new Rng(100)
+  return Array.from({ length: count }, (_, i) => {
+    const f = Math.exp(0.01 * rng.normal())
+    return run(`00000000-0000-4000-8000-${String(i).padStart(12, '0')}`, 101 + i, {
+      ttft: 50 * f,
+      tpot: 10 * f,
+    })
+  })
+}
+
+const h = history(20)
+const base = h.slice(-5)
+const shas = Object.fromEntries(base.map((b, i) => [b.id, `${'abcdef0'.slice(0, 6)}${i}${'0'.repeat(33)}`]))
+const url = 'https://infergate.example.com/api/v1/runs/11111111-2222-4333-8444-555555555555/comparison'
+
+describe('the comparison as markdown', () => {
+  it('a regression: the verdict first, the change that matters, tables, environment, baseline, link', async () => {
+    const c = compareRuns(run('pr', 7, { ttft: 50, tpot: 12 }, { engineVersion: '0.11.1' }), base, h)
+    expect(c.status).toBe('regression')
+    const md = renderComparisonMarkdown(c, { comparisonUrl: url, baselineShas: shas })
+    expect(md.startsWith(commentMarker('llama3-8b-chat'))).toBe(true)
+    await expect(md).toMatchFileSnapshot('snapshots/comparison-regression.md')
+    const status = statusDescription(c)
+    expect(status.length).toBeLessThanOrEqual(140)
+    expect(status).toBe('Regression: TPOT +20.8% (concurrency-8)')
+  })
+
+  it('no regression: says so, with the resolution of the benchmark', async () => {
+    const c = compareRuns(run('pr', 8, { ttft: 50, tpot: 10 }), base, h)
+    expect(c.status).toBe('unchanged')
+    const md = renderComparisonMarkdown(c, { comparisonUrl: url, baselineShas: shas })
+    expect(md).toContain('No regression above')
+    await expect(md).toMatchFileSnapshot('snapshots/comparison-unchanged.md')
+  })
+
+  it('no baseline yet', async () => {
+    const c = compareRuns(run('first', 9, {}), [], [])
+    await expect(renderComparisonMarkdown(c)).toMatchFileSnapshot('snapshots/comparison-no-baseline.md')
+    expect(statusDescription(c)).toBe('No baseline yet: this run starts the history')
+  })
+})
