@@ -19,19 +19,19 @@ export function std(xs: ArrayLike<number>): number {
   return Math.sqrt(s / n)
 }
 
-// Arrays this module sorted (and nobody may change): asSorted() hands them back without a copy.
+// Arrays this module sorted (and nobody may change): sorted() hands them back without a copy.
 const known = new WeakSet<Float64Array>()
 
-/** Sorted ascending copy as a Float64Array (numeric sort, no comparator overhead). */
+/**
+ * Sorted ascending as a Float64Array (numeric sort, no comparator overhead): a copy, or xs itself
+ * when it came from here. Never modify the result.
+ */
 export function sorted(xs: ArrayLike<number>): Float64Array {
   if (xs instanceof Float64Array && known.has(xs)) return xs
   const out = Float64Array.from(xs).sort()
   known.add(out)
   return out
 }
-
-/** xs sorted: itself when it came from sorted(), else a sorted copy. Never modify the result. */
-export const asSorted = sorted
 
 /** The value of rank r (0-based) in xs, rearranging xs: Hoare's quickselect, O(n) on average. */
 export function select(xs: Float64Array, r: number): number {

@@ -14,7 +14,7 @@ import { parseReport, type Report } from '../core/report.ts'
 import { median } from '../core/stats.ts'
 import { createApp, DEFAULT_CONFIG } from '../service/app.ts'
 import { type DatabaseTarget, migrateToLatest, openDatabase } from '../service/db/connect.ts'
-import { makeReport } from '../test/report-factory.ts'
+import { ciIdentity, makeReport } from '../test/report-factory.ts'
 
 const { values } = parseArgs({
   options: {
@@ -44,14 +44,7 @@ function report(day: number, scenarios: number, requests: number, outputTokens: 
     benchmark: 'chat',
     created_at: new Date(Date.UTC(2025, 0, 1) + day * 86_400_000).toISOString(),
     git: { ...first.git, repository: 'bench/service', sha: `sha-${day}` },
-    ci: {
-      provider: 'github',
-      run_id: String(ciRun++),
-      run_attempt: 1,
-      workflow: null,
-      job: null,
-      server_url: null,
-    },
+    ci: ciIdentity(ciRun++),
     scenarios: parts.map((p) => p.scenarios[0]!),
   })
 }

@@ -5,7 +5,7 @@ import { parseReport, type Report } from '../core/report.ts'
 import { createApp, DEFAULT_CONFIG } from '../service/app.ts'
 import { migrateToLatest, openDatabase } from '../service/db/connect.ts'
 import { engine, freshDatabase } from './db-helpers.ts'
-import { makeReport, type TrialSpec } from './report-factory.ts'
+import { ciIdentity, makeReport, type TrialSpec } from './report-factory.ts'
 
 const ADMIN = 'admin-secret'
 let db: ReturnType<typeof openDatabase>
@@ -48,14 +48,7 @@ function report(
     ...r,
     created_at: at,
     git: { ...r.git, repository: `acme/${repo}`, event_name: 'push', branch: 'main', ...git },
-    ci: {
-      provider: 'github',
-      run_id: String(ciRun++),
-      run_attempt: 1,
-      workflow: null,
-      job: null,
-      server_url: null,
-    },
+    ci: ciIdentity(ciRun++),
   })
 }
 

@@ -116,3 +116,15 @@ export function makeReport(
     ],
   })
 }
+
+/** A GitHub Actions CI identity (run id, attempt 1): what makes a re-post idempotent. */
+export function ciIdentity(runId: number | string): NonNullable<Report['ci']> {
+  return {
+    provider: 'github',
+    run_id: String(runId),
+    run_attempt: 1,
+    workflow: null,
+    job: null,
+    server_url: null,
+  }
+}

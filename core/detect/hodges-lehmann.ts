@@ -4,7 +4,7 @@
 // differences. Pairwise differences are never enumerated (10^5 × 10^5 would not fit): the
 // k-th smallest is found by bisection on its value, counting pairs below a value in O(n + m).
 
-import { asSorted, select } from '../stats.ts'
+import { select, sorted } from '../stats.ts'
 import { EXACT_MAX_N, exactCdf } from './mann-whitney.ts'
 import { normalQuantile } from './normal.ts'
 
@@ -110,8 +110,8 @@ export function hodgesLehmann(
 ): Shift {
   if (candidate.length === 0 || baseline.length === 0)
     throw new RangeError('hodgesLehmann needs two non-empty samples')
-  const a = asSorted(candidate)
-  const b = asSorted(baseline)
+  const a = sorted(candidate)
+  const b = sorted(baseline)
   const mn = a.length * b.length
   const estimate =
     mn % 2 === 1

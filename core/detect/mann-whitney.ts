@@ -2,7 +2,7 @@
 // scipy.stats.mannwhitneyu(x, y, alternative="two-sided", method="auto", use_continuity=True):
 // exact when either sample has at most 8 values and there are no ties, otherwise the normal
 // approximation with tie correction and continuity correction. U is reported for x.
-import { asSorted } from '../stats.ts'
+import { sorted } from '../stats.ts'
 import { normalSf } from './normal.ts'
 
 export interface MannWhitney {
@@ -97,7 +97,7 @@ export function mannWhitneyU(x: ArrayLike<number>, y: ArrayLike<number>): MannWh
   const n1 = x.length
   const n2 = y.length
   if (n1 === 0 || n2 === 0) throw new RangeError('mannWhitneyU needs at least one value in each sample')
-  const { r1, tieTerm } = rankSum(asSorted(x), asSorted(y))
+  const { r1, tieTerm } = rankSum(sorted(x), sorted(y))
   const u1 = r1 - (n1 * (n1 + 1)) / 2
   const u2 = n1 * n2 - u1
   const u = Math.max(u1, u2)

@@ -44,7 +44,21 @@ export function subjectOfReport(id: string, projectId: string, r: Report): Subje
 }
 
 export async function subjectOf(db: Kysely<Database>, runId: string): Promise<Subject | null> {
-  const row = await db.selectFrom('runs').selectAll().where('id', '=', runId).executeTakeFirst()
+  const row = await db
+    .selectFrom('runs')
+    .select([
+      'id',
+      'project_id',
+      'benchmark',
+      'branch',
+      'base_branch',
+      'pr_number',
+      'reported_at',
+      'gpu_model',
+      'gpu_count',
+    ])
+    .where('id', '=', runId)
+    .executeTakeFirst()
   return row ?? null
 }
 
