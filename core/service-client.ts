@@ -7,6 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { fetch } from 'undici'
 import { Comparison } from './detect/comparison.ts'
 import type { Report } from './report.ts'
+import { StatusRequest } from './status-request.ts'
 
 export interface ServiceClientOptions {
   /** Base URL of the service, e.g. https://infergate.example.com */
@@ -134,5 +135,19 @@ export class ServiceClient {
       )
     }
     return { id: body.id, duplicate: status === 200, comparison: parsed.data }
+  }
+
+  /**
+   * Announces a benchmark's state on a commit before its report (pending) or instead of it
+   * (error); answers how many notifications the service queued for GitHub (0 when it does not
+   * report to GitHub).
+   */
+  async postStatus(request: StatusRequest): Promise<{ queued: number }> {
+    const { body } = await this.call<{ notifications?: unknown[] }>(
+      'POST',
+      '/api/v1/statuses',
+      StatusRequest.parse(request),
+    )
+    return { queued: body?.notifications?.length ?? 0 }
   }
 }

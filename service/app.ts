@@ -4,12 +4,14 @@ import { Hono } from 'hono'
 import { bodyLimit } from 'hono/body-limit'
 import type { Kysely } from 'kysely'
 import type { Database } from './db/database.ts'
+import type { GithubConfig } from './github/config.ts'
 import { ApiError, errorResponse } from './http.ts'
 import { type Log, silent } from './log.ts'
 import type { Project } from './projects/repository.ts'
 import { health } from './routes/health.ts'
 import { projects } from './routes/projects.ts'
 import { runs } from './routes/runs.ts'
+import { statuses } from './routes/statuses.ts'
 
 export interface ServiceConfig {
   adminToken: string | null
@@ -18,6 +20,10 @@ export interface ServiceConfig {
   /** Baseline runs per comparison, and history runs for the noise estimate. */
   baselineRuns: number
   historyRuns: number
+  /** Reporting to GitHub; null: verdicts stay in the service. */
+  github: GithubConfig | null
+  /** The service's address as GitHub's readers reach it, for links; null: link the CI run. */
+  publicUrl: string | null
 }
 
 export const DEFAULT_CONFIG: ServiceConfig = {
@@ -25,16 +31,31 @@ export const DEFAULT_CONFIG: ServiceConfig = {
   bodyLimitBytes: 64 * 1024 * 1024,
   baselineRuns: 5,
   historyRuns: 20,
+  github: null,
+  publicUrl: null,
 }
 
 export type Env = {
-  Variables: { db: Kysely<Database>; config: ServiceConfig; project: Project; log: Log }
+  Variables: {
+    db: Kysely<Database>
+    config: ServiceConfig
+    project: Project
+    log: Log
+    /** Tells the outbox worker that notifications are waiting. */
+    wake: () => void
+  }
 }
 
-export function createApp(db: Kysely<Database>, config: ServiceConfig = DEFAULT_CONFIG, log: Log = silent) {
+export function createApp(
+  db: Kysely<Database>,
+  config: ServiceConfig = DEFAULT_CONFIG,
+  log: Log = silent,
+  wake: () => void = () => {},
+) {
   const app = new Hono<Env>()
   app.use(async (c, next) => {
     c.set('db', db)
+    c.set('wake', wake)
     c.set('config', config)
     c.set('log', log)
     const started = performance.now()
@@ -62,6 +83,7 @@ export function createApp(db: Kysely<Database>, config: ServiceConfig = DEFAULT_
   app.route('/', health)
   app.route('/api/v1/projects', projects)
   app.route('/api/v1/runs', runs)
+  app.route('/api/v1/statuses', statuses)
   app.notFound((c) =>
     errorResponse(c, new ApiError(404, 'not_found', `no route ${c.req.method} ${c.req.path}`)),
   )

@@ -4,7 +4,10 @@ import type { AddressInfo } from 'node:net'
 import { serve } from '@hono/node-server'
 import { createApp, type ServiceConfig } from './app.ts'
 import { type DatabaseTarget, migrateToLatest, openDatabase } from './db/connect.ts'
+import { githubAccess } from './github/client.ts'
+import { githubDeliverer } from './github/deliver.ts'
 import { type Log, silent } from './log.ts'
+import { type OutboxWorker, startOutboxWorker } from './notifications/worker.ts'
 
 export interface RunningService {
   url: string
@@ -25,7 +28,21 @@ export async function startService(
     await db.destroy()
     throw e
   }
-  const app = createApp(db, config, log)
+  let worker: OutboxWorker | null = null
+  if (config.github) {
+    const access = githubAccess(config.github, log)
+    worker = startOutboxWorker(db, githubDeliverer(access), config.github.outbox, log)
+    log('info', 'reporting to GitHub', {
+      api_url: config.github.apiUrl,
+      as: access.mode === 'app' ? `GitHub App ${access.appId} (check runs)` : 'token (commit statuses)',
+    })
+  } else {
+    log(
+      'info',
+      'not reporting to GitHub: no credentials (set INFERGATE_GITHUB_TOKEN, or INFERGATE_GITHUB_APP_ID and its private key)',
+    )
+  }
+  const app = createApp(db, config, log, () => worker?.wake())
   const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
     const s = serve({ fetch: app.fetch, hostname: listen.host, port: listen.port }, () => resolve(s))
     s.once('error', reject)
@@ -36,6 +53,8 @@ export async function startService(
     url: `http://${host}:${addr.port}`,
     close: async () => {
       await new Promise<void>((resolve) => server.close(() => resolve()))
+      // The delivery in hand finishes; the rest wait in the outbox for the next start.
+      await worker?.stop()
       await db.destroy()
     },
   }

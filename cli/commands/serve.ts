@@ -3,6 +3,7 @@ import { join } from 'node:path'
 import { DEFAULT_CONFIG, type ServiceConfig } from '../../service/app.ts'
 import type { DatabaseTarget } from '../../service/db/connect.ts'
 import { migrateToLatest, openDatabase } from '../../service/db/connect.ts'
+import { githubConfigFromEnv, publicUrlFromEnv } from '../../service/github/config.ts'
 import { jsonLog } from '../../service/log.ts'
 import { startService } from '../../service/server.ts'
 import { type CommandSpec, type FlagValues, num, parseNumber, RunError, str } from '../args.ts'
@@ -98,7 +99,17 @@ function setting(values: FlagValues, flag: string, envVar: string, rule: NumberR
 
 export async function serveCommand(values: FlagValues): Promise<number> {
   const { target, shown } = databaseTarget(values)
+  let github: ServiceConfig['github']
+  let publicUrl: ServiceConfig['publicUrl']
+  try {
+    github = githubConfigFromEnv()
+    publicUrl = publicUrlFromEnv()
+  } catch (e) {
+    throw new RunError((e as Error).message)
+  }
   const config: ServiceConfig = {
+    github,
+    publicUrl,
     adminToken: process.env.INFERGATE_ADMIN_TOKEN || null,
     bodyLimitBytes: Math.round(
       (setting(values, 'body-limit-mb', 'INFERGATE_BODY_LIMIT_MB', { min: 0, exclusiveMin: true }) ??
@@ -132,6 +143,7 @@ export async function serveCommand(values: FlagValues): Promise<number> {
     body_limit_bytes: config.bodyLimitBytes,
     baseline_runs: config.baselineRuns,
     history_runs: config.historyRuns,
+    public_url: config.publicUrl ?? 'not set (links go to the CI run)',
   })
   const signal = await new Promise<string>((resolve) => {
     process.once('SIGINT', () => resolve('SIGINT'))

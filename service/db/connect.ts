@@ -21,6 +21,12 @@ const serializers = {
   [BYTEA]: (v: Uint8Array) => `\\x${Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('hex')}`,
 }
 
+// PGlite is one connection: a transaction holds it, so nothing may run beside one.
+const embedded = new WeakSet<Kysely<Database>>()
+
+/** Whether queries from outside a transaction wait for it to end (PGlite). */
+export const isEmbedded = (db: Kysely<Database>) => embedded.has(db)
+
 export function openDatabase(target: DatabaseTarget): Kysely<Database> {
   if ('url' in target) {
     const pool = new pg.Pool({ connectionString: target.url, max: 10, connectionTimeoutMillis: 10_000 })
@@ -31,7 +37,9 @@ export function openDatabase(target: DatabaseTarget): Kysely<Database> {
     mkdirSync(target.dataDir, { recursive: true })
     return new PGlite(target.dataDir, { parsers, serializers })
   }
-  return new Kysely<Database>({ dialect: new PGliteDialect({ pglite }) })
+  const db = new Kysely<Database>({ dialect: new PGliteDialect({ pglite }) })
+  embedded.add(db)
+  return db
 }
 
 /** Applies every pending migration. Kysely's lock table serializes replicas that start together. */

@@ -75,7 +75,25 @@ export interface PinnedBaselineTable {
   pinned_at: Timestamp
 }
 
+export interface NotificationTable {
+  id: Generated<string>
+  project_id: string
+  run_id: string | null
+  kind: 'commit_verdict' | 'pr_comment'
+  key: string
+  payload: Json<unknown>
+  state: Generated<'pending' | 'delivered' | 'failed' | 'superseded'>
+  attempts: Generated<number>
+  next_attempt_at: Timestamp
+  locked_until: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>
+  last_error: string | null
+  delivered_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>
+  result: ColumnType<unknown | null, string | null | undefined, string | null>
+  created_at: Timestamp
+}
+
 export interface Database {
+  notifications: NotificationTable
   pinned_baselines: PinnedBaselineTable
   projects: ProjectTable
   api_tokens: ApiTokenTable

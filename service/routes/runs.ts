@@ -7,9 +7,12 @@ import { Report } from '../../core/report.ts'
 import { issuesOf } from '../../core/validation.ts'
 import type { Env } from '../app.ts'
 import { requireProject } from '../auth.ts'
+import { isEmbedded } from '../db/connect.ts'
 import { ApiError, invalid, jsonBody } from '../http.ts'
+import { runNotifications } from '../notifications/notification.ts'
+import { enqueue, type NotificationView, notificationsOfRun } from '../notifications/outbox.ts'
 import { baselineFor, type Subject, subjectOf, subjectOfReport } from '../runs/baselines.ts'
-import { insertRun, loadComparable, loadRun } from '../runs/repository.ts'
+import { insertRun, loadComparable, loadRun, shasOf } from '../runs/repository.ts'
 
 export const runs = new Hono<Env>()
 runs.use(requireProject)
@@ -58,26 +61,49 @@ runs.post('/', async (c) => {
     )
   }
   const db = c.get('db')
-  // The baseline is read and compared while the run is written (on Postgres, in parallel). A
-  // baseline only holds runs reported no later than this one, so the order cannot matter.
+  const { github, publicUrl } = c.get('config')
+  // The baseline is read and compared while the run is written (on Postgres, in parallel; PGlite
+  // has one connection, which the write's transaction holds). A baseline only holds runs
+  // reported no later than this one, so the order cannot matter.
   const newId = randomUUID()
-  const [{ id, created }, fresh] = await Promise.all([
-    insertRun(db, project.id, report, newId),
-    compareWithBaseline(c, { id: newId, report }, subjectOfReport(newId, project.id, report)),
-  ])
-  let comparison = fresh
-  if (!created) {
+  const comparing = compareWithBaseline(c, { id: newId, report }, subjectOfReport(newId, project.id, report))
+  comparing.catch(() => {}) // awaited below; a failed write must not leave it unhandled
+  if (isEmbedded(db)) await comparing
+  let notifications: NotificationView[] = []
+  // The comparison and what GitHub is owed are stored with the run or not at all.
+  const { id, created } = await insertRun(db, project.id, report, newId, async (trx) => {
+    const comparison = await comparing
+    await trx
+      .updateTable('runs')
+      .set({ comparison: JSON.stringify(comparison) })
+      .where('id', '=', newId)
+      .execute()
+    if (!github) return
+    const baselineShas = await shasOf(trx, comparison.baseline_run_ids)
+    const owed = runNotifications({ id: newId, report, comparison, baselineShas }, publicUrl)
+    notifications = await enqueue(trx, project.id, newId, owed)
+  })
+  let comparison: Comparison
+  if (created) {
+    comparison = await comparing
+    if (notifications.length) c.get('wake')()
+  } else {
     // A re-post answers exactly what the first post answered.
     const stored = await db.selectFrom('runs').select('comparison').where('id', '=', id).executeTakeFirst()
-    if (stored?.comparison) return c.json({ id, comparison: stored.comparison }, 200)
+    if (stored?.comparison) {
+      return c.json(
+        { id, comparison: stored.comparison, notifications: await notificationsOfRun(db, id) },
+        200,
+      )
+    }
     // Stored before comparisons were kept: compare it as itself (it is no baseline of its own).
     comparison = await compareWithBaseline(c, { id, report }, subjectOfReport(id, project.id, report))
+    await db
+      .updateTable('runs')
+      .set({ comparison: JSON.stringify(comparison) })
+      .where('id', '=', id)
+      .execute()
   }
-  await db
-    .updateTable('runs')
-    .set({ comparison: JSON.stringify(comparison) })
-    .where('id', '=', id)
-    .execute()
   c.get('log')('info', 'run ingested', {
     run_id: id,
     benchmark: report.benchmark,
@@ -86,14 +112,16 @@ runs.post('/', async (c) => {
     pr: report.git.pr_number,
     status: comparison.status,
     baseline_runs: comparison.baseline_run_ids.length,
+    notifications: notifications.length,
   })
-  return c.json({ id, comparison }, created ? 201 : 200)
+  return c.json({ id, comparison, notifications }, created ? 201 : 200)
 })
 
 runs.get('/:id', async (c) => {
   const id = await ownRun(c)
-  const run = await loadRun(c.get('db'), id)
-  return c.json({ id, report: run!.report })
+  const db = c.get('db')
+  const [run, notifications] = await Promise.all([loadRun(db, id), notificationsOfRun(db, id)])
+  return c.json({ id, report: run!.report, notifications })
 })
 
 runs.get('/:id/comparison', async (c) => {

@@ -48,12 +48,16 @@ async function existingByCiIdentity(
 
 const isUniqueViolation = (e: unknown) => (e as { code?: string }).code === '23505'
 
-/** Stores a validated report; `created` is false when the same CI run attempt was stored before. */
+/**
+ * Stores a validated report; `created` is false when the same CI run attempt was stored before.
+ * `finish` runs in the same transaction once the run is written (its comparison, its outbox).
+ */
 export async function insertRun(
   db: Kysely<Database>,
   projectId: string,
   report: Report,
   id: string = randomUUID(),
+  finish?: (trx: Transaction<Database>) => Promise<void>,
 ): Promise<{ id: string; created: boolean }> {
   const { scenarios, ...header } = report
   try {
@@ -106,6 +110,7 @@ export async function insertRun(
         })),
       )
       await trx.insertInto('trials').values(rows).execute()
+      await finish?.(trx)
       return { id, created: true }
     })
   } catch (e) {
@@ -116,6 +121,16 @@ export async function insertRun(
     }
     throw e
   }
+}
+
+/** The commit of each run, by id. */
+export async function shasOf(
+  db: Kysely<Database> | Transaction<Database>,
+  ids: string[],
+): Promise<Record<string, string | null>> {
+  if (!ids.length) return {}
+  const rows = await db.selectFrom('runs').select(['id', 'sha']).where('id', 'in', ids).execute()
+  return Object.fromEntries(rows.map((r) => [r.id, r.sha]))
 }
 
 /** The run as the report it was ingested from. */

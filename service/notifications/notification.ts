@@ -1,0 +1,110 @@
+// What the service tells GitHub about a run, as stored in the outbox (one zod definition, checked
+// when a row is read back for delivery). Built from the run and its comparison at ingest.
+import { z } from 'zod'
+import type { Comparison } from '../../core/detect/comparison.ts'
+import { commentMarker, renderComparisonMarkdown, statusDescription } from '../../core/render/markdown.ts'
+import type { Report } from '../../core/report.ts'
+
+const Repo = { owner: z.string().min(1), repo: z.string().min(1) }
+
+/**
+ * A benchmark's verdict on a commit: a commit status with a token, a check run as a GitHub App
+ * (which also carries the markdown).
+ */
+export const CommitVerdict = z.object({
+  ...Repo,
+  sha: z.string().min(1),
+  benchmark: z.string().min(1),
+  state: z.enum(['pending', 'success', 'failure', 'error']),
+  /** The check run's conclusion; null while pending. */
+  conclusion: z.enum(['success', 'failure', 'neutral']).nullable(),
+  description: z.string().max(140),
+  target_url: z.string().url().nullable(),
+  summary: z.string().nullable(),
+})
+export type CommitVerdict = z.infer<typeof CommitVerdict>
+
+/** The sticky PR comment of one benchmark, found again by its hidden marker. */
+export const PrComment = z.object({
+  ...Repo,
+  pr_number: z.number().int().positive(),
+  benchmark: z.string().min(1),
+  marker: z.string().min(1),
+  body: z.string().min(1),
+})
+export type PrComment = z.infer<typeof PrComment>
+
+export type NewNotification =
+  | { kind: 'commit_verdict'; key: string; payload: CommitVerdict }
+  | { kind: 'pr_comment'; key: string; payload: PrComment }
+
+export const statusContext = (benchmark: string) => `infergate/${benchmark}`
+
+/** One key per thing on GitHub that a later notification overwrites. */
+export function keyOf(n: Omit<NewNotification, 'key'>): string {
+  const p = n.payload
+  const repo = `${p.owner}/${p.repo}`.toLowerCase()
+  return n.kind === 'commit_verdict'
+    ? `status:${repo}@${(p as CommitVerdict).sha}:${p.benchmark}`
+    : `comment:${repo}#${(p as PrComment).pr_number}:${p.benchmark}`
+}
+
+export function parsePayload(kind: NewNotification['kind'], payload: unknown): CommitVerdict | PrComment {
+  return kind === 'commit_verdict' ? CommitVerdict.parse(payload) : PrComment.parse(payload)
+}
+
+const STATE: Record<Comparison['status'], Pick<CommitVerdict, 'state' | 'conclusion'>> = {
+  regression: { state: 'failure', conclusion: 'failure' },
+  improvement: { state: 'success', conclusion: 'success' },
+  unchanged: { state: 'success', conclusion: 'success' },
+  // Nothing to gate on: a status must still say success, or a required check would block every
+  // PR until the base branch has history. A check run can say neutral.
+  insufficient_data: { state: 'success', conclusion: 'neutral' },
+  no_baseline: { state: 'success', conclusion: 'neutral' },
+}
+
+/** The CI run's page, where the Action's job summary shows the same comparison. */
+function ciRunUrl(report: Pick<Report, 'ci' | 'git'>): string | null {
+  const { ci, git } = report
+  if (!ci?.server_url || !git.repository) return null
+  return `${ci.server_url.replace(/\/$/, '')}/${git.repository}/actions/runs/${ci.run_id}`
+}
+
+export interface RunForNotice {
+  id: string
+  report: Pick<Report, 'benchmark' | 'git' | 'ci'>
+  comparison: Comparison
+  /** SHAs of the baseline runs, by run id, for the comment. */
+  baselineShas: Record<string, string | null>
+}
+
+/**
+ * What a run's verdict becomes on GitHub: a commit status (or check run) on the commit measured
+ * (the PR's head, never the merge commit) and, for pull requests, the benchmark's sticky comment.
+ * Runs without a repository or commit have nowhere to go.
+ */
+export function runNotifications(run: RunForNotice, publicUrl: string | null): NewNotification[] {
+  const { git, benchmark } = run.report
+  if (!git.repository || !git.sha) return []
+  const [owner = '', repo = ''] = git.repository.split('/')
+  const comparisonUrl = publicUrl ? `${publicUrl.replace(/\/$/, '')}/api/v1/runs/${run.id}/comparison` : null
+  const body = renderComparisonMarkdown(run.comparison, { comparisonUrl, baselineShas: run.baselineShas })
+  const verdict: CommitVerdict = {
+    owner,
+    repo,
+    sha: git.sha,
+    benchmark,
+    ...STATE[run.comparison.status],
+    description: statusDescription(run.comparison),
+    target_url: comparisonUrl ?? ciRunUrl(run.report),
+    summary: body,
+  }
+  const out: Omit<NewNotification, 'key'>[] = [{ kind: 'commit_verdict', payload: verdict }]
+  if (git.pr_number !== null) {
+    out.push({
+      kind: 'pr_comment',
+      payload: { owner, repo, pr_number: git.pr_number, benchmark, marker: commentMarker(benchmark), body },
+    })
+  }
+  return out.map((n) => ({ ...n, key: keyOf(n) }) as NewNotification)
+}

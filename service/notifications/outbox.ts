@@ -1,0 +1,166 @@
+// The outbox's queries. A notification is claimed under a lease (so a crashed worker's rows come
+// back) and delivered outside any transaction (GitHub may take seconds; PGlite has one
+// connection). Per key — one status context on a SHA, one PR's sticky comment — only the newest
+// notification is delivered, never two at once: older undelivered ones are superseded.
+import { type Kysely, sql, type Transaction } from 'kysely'
+import type { Database } from '../db/database.ts'
+import type { NewNotification } from './notification.ts'
+
+export type NotificationState = 'pending' | 'delivered' | 'failed' | 'superseded'
+
+export interface Claimed {
+  id: string
+  kind: NewNotification['kind']
+  key: string
+  payload: unknown
+  /** This attempt's number, from 1. */
+  attempt: number
+}
+
+/** How a notification stands, as GET /api/v1/runs/:id shows it. */
+export interface NotificationView {
+  id: string
+  kind: NewNotification['kind']
+  state: NotificationState
+  attempts: number
+  next_attempt_at: string | null
+  last_error: string | null
+  delivered_at: string | null
+  result: unknown
+}
+
+// Claims from every replica take turns (the lock lasts a few milliseconds): each then sees the
+// leases the others took, so no key is ever delivered twice at once.
+const CLAIM_LOCK = 0x1f6e6f74 // "infergate notifications", any constant unique to this use
+
+export async function enqueue(
+  trx: Transaction<Database> | Kysely<Database>,
+  projectId: string,
+  runId: string | null,
+  notes: NewNotification[],
+): Promise<NotificationView[]> {
+  if (!notes.length) return []
+  const rows = await trx
+    .insertInto('notifications')
+    .values(
+      notes.map((n) => ({
+        project_id: projectId,
+        run_id: runId,
+        kind: n.kind,
+        key: n.key,
+        payload: JSON.stringify(n.payload),
+      })),
+    )
+    .returning(['id', 'kind', 'state', 'attempts', 'next_attempt_at', 'last_error', 'delivered_at', 'result'])
+    .execute()
+  return rows.map(view)
+}
+
+const iso = (d: Date | string | null) => (d === null ? null : new Date(d).toISOString())
+
+function view(r: {
+  id: string
+  kind: NewNotification['kind']
+  state: NotificationState
+  attempts: number
+  next_attempt_at: Date
+  last_error: string | null
+  delivered_at: Date | null
+  result: unknown
+}): NotificationView {
+  return {
+    id: r.id,
+    kind: r.kind,
+    state: r.state,
+    attempts: r.attempts,
+    next_attempt_at: r.state === 'pending' ? iso(r.next_attempt_at) : null,
+    last_error: r.last_error,
+    delivered_at: iso(r.delivered_at),
+    result: r.result,
+  }
+}
+
+/**
+ * Takes up to `limit` due notifications under a lease of `leaseMs`: for each key, the newest
+ * pending notification if no other of its key is being delivered; the older pending ones of
+ * that key are superseded (GitHub only needs to show the latest verdict).
+ */
+export async function claim(db: Kysely<Database>, limit: number, leaseMs: number): Promise<Claimed[]> {
+  return db.transaction().execute(async (trx) => {
+    await sql`select pg_advisory_xact_lock(${CLAIM_LOCK})`.execute(trx)
+    const { rows } = await sql<{
+      id: string
+      kind: Claimed['kind']
+      key: string
+      payload: unknown
+      attempts: number
+    }>`
+      update notifications n
+         set locked_until = now() + make_interval(secs => ${leaseMs / 1000}), attempts = n.attempts + 1
+       where n.id in (
+         select d.id from notifications d
+          where d.state = 'pending' and d.next_attempt_at <= now()
+            and (d.locked_until is null or d.locked_until < now())
+            and not exists (
+              select 1 from notifications o
+               where o.key = d.key and o.id <> d.id and o.state = 'pending'
+                 and (o.id > d.id or o.locked_until >= now()))
+          order by d.next_attempt_at, d.id
+          limit ${limit}
+          for update skip locked)
+      returning n.id, n.kind, n.key, n.payload, n.attempts`.execute(trx)
+    for (const r of rows) {
+      await trx
+        .updateTable('notifications')
+        .set({ state: 'superseded', locked_until: null })
+        .where('key', '=', r.key)
+        .where('id', '<', r.id)
+        .where('state', '=', 'pending')
+        .execute()
+    }
+    return rows.map((r) => ({ id: r.id, kind: r.kind, key: r.key, payload: r.payload, attempt: r.attempts }))
+  })
+}
+
+export async function markDelivered(db: Kysely<Database>, id: string, result: unknown): Promise<void> {
+  await db
+    .updateTable('notifications')
+    .set({
+      state: 'delivered',
+      delivered_at: new Date(),
+      locked_until: null,
+      last_error: null,
+      result: result === undefined ? null : JSON.stringify(result),
+    })
+    .where('id', '=', id)
+    .execute()
+}
+
+/** Records a failed attempt: another at `retryAt`, or none (state failed) when it is null. */
+export async function markAttemptFailed(
+  db: Kysely<Database>,
+  id: string,
+  error: string,
+  retryAt: Date | null,
+): Promise<void> {
+  await db
+    .updateTable('notifications')
+    .set({
+      state: retryAt ? 'pending' : 'failed',
+      next_attempt_at: retryAt ?? new Date(),
+      locked_until: null,
+      last_error: error.slice(0, 2000),
+    })
+    .where('id', '=', id)
+    .execute()
+}
+
+export async function notificationsOfRun(db: Kysely<Database>, runId: string): Promise<NotificationView[]> {
+  const rows = await db
+    .selectFrom('notifications')
+    .select(['id', 'kind', 'state', 'attempts', 'next_attempt_at', 'last_error', 'delivered_at', 'result'])
+    .where('run_id', '=', runId)
+    .orderBy('id')
+    .execute()
+  return rows.map(view)
+}

@@ -1,0 +1,362 @@
+// A GitHub REST API on loopback for the service's tests: the real Octokit talks to it through
+// the configured base URL. It keeps the state a PR shows (comments, commit statuses, check runs),
+// authenticates like GitHub (a token, or an App's RS256 JWT exchanged for installation tokens),
+// paginates with Link headers, records every call, and fails on demand.
+import { createPublicKey, createVerify, type KeyObject, randomBytes } from 'node:crypto'
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import type { AddressInfo } from 'node:net'
+
+export interface Call {
+  method: string
+  path: string
+  query: Record<string, string>
+  body: Record<string, unknown> | null
+  authorization: string | null
+  /** When the request arrived (Date.now()). */
+  at: number
+  status: number
+}
+
+export type Fault =
+  | { status: 500 | 502 | 404 | 422 }
+  /** GitHub's primary rate limit: 403, x-ratelimit-remaining 0, reset at epoch seconds. */
+  | { rateLimitResetInS: number }
+  /** A secondary rate limit: 403 with retry-after. */
+  | { retryAfterS: number }
+  /** No answer at all, until the client gives up. */
+  | { hang: true }
+
+interface Comment {
+  id: number
+  repo: string
+  issue_number: number
+  body: string
+  user: { login: string; type: string }
+}
+
+interface Status {
+  id: number
+  repo: string
+  sha: string
+  state: string
+  context: string
+  description: string | null
+  target_url: string | null
+}
+
+interface CheckRun {
+  id: number
+  repo: string
+  head_sha: string
+  name: string
+  status: string
+  conclusion: string | null
+  details_url: string | null
+  output: { title?: string; summary?: string }
+  app_id: number
+}
+
+export interface FakeGithubOptions {
+  /** Token mode: the token the service must present. */
+  token?: string
+  /** App mode: the App's id and the public half of its key; installation per "owner/repo". */
+  app?: { id: number; publicKeyPem: string; installations: Record<string, number> }
+}
+
+const STATUS_STATES = new Set(['error', 'failure', 'pending', 'success'])
+
+export class FakeGithub {
+  readonly calls: Call[] = []
+  readonly comments: Comment[] = []
+  readonly statuses: Status[] = []
+  readonly checkRuns: CheckRun[] = []
+  /** PRs answered 404 (deleted, or a repository the token cannot see). */
+  readonly missingPrs = new Set<string>()
+  /** Installation tokens issued: token → installation id. */
+  readonly installationTokens = new Map<string, number>()
+  url = ''
+  #server: Server | null = null
+  #faults: { match: (c: Call) => boolean; fault: Fault }[] = []
+  #hung: ServerResponse[] = []
+  #nextId = 1000
+  readonly #options: FakeGithubOptions
+  readonly #appKey: KeyObject | null
+
+  constructor(options: FakeGithubOptions) {
+    this.#options = options
+    this.#appKey = options.app ? createPublicKey(options.app.publicKeyPem) : null
+  }
+
+  async start(): Promise<this> {
+    this.#server = createServer((req, res) => {
+      this.#handle(req, res).catch((e) => this.#send(res, 500, { message: String(e) }))
+    })
+    await new Promise<void>((resolve) => this.#server!.listen(0, '127.0.0.1', resolve))
+    this.url = `http://127.0.0.1:${(this.#server!.address() as AddressInfo).port}`
+    return this
+  }
+
+  async close(): Promise<void> {
+    for (const res of this.#hung) res.destroy()
+    this.#server?.closeAllConnections()
+    await new Promise<void>((resolve) => this.#server?.close(() => resolve()) ?? resolve())
+  }
+
+  /** The next `times` calls that `match` get `fault` instead of their answer. */
+  fail(match: { method?: string; path?: RegExp }, fault: Fault, times = 1): void {
+    for (let i = 0; i < times; i++) {
+      this.#faults.push({
+        match: (c) =>
+          (!match.method || c.method === match.method) && (!match.path || match.path.test(c.path)),
+        fault,
+      })
+    }
+  }
+
+  /** Comments someone else wrote, to make the service page through them. */
+  seedComments(repo: string, pr: number, bodies: string[]): void {
+    for (const body of bodies) {
+      this.comments.push({
+        id: this.#nextId++,
+        repo,
+        issue_number: pr,
+        body,
+        user: { login: 'octocat', type: 'User' },
+      })
+    }
+  }
+
+  callsTo(method: string, path: RegExp): Call[] {
+    return this.calls.filter((c) => c.method === method && path.test(c.path))
+  }
+
+  async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', this.url)
+    const chunks: Buffer[] = []
+    for await (const chunk of req) chunks.push(chunk as Buffer)
+    const text = Buffer.concat(chunks).toString('utf8')
+    const call: Call = {
+      method: req.method ?? 'GET',
+      path: url.pathname,
+      query: Object.fromEntries(url.searchParams),
+      body: text ? (JSON.parse(text) as Record<string, unknown>) : null,
+      authorization: req.headers.authorization ?? null,
+      at: Date.now(),
+      status: 0,
+    }
+    this.calls.push(call)
+    const faultAt = this.#faults.findIndex((f) => f.match(call))
+    if (faultAt >= 0) {
+      const { fault } = this.#faults.splice(faultAt, 1)[0]!
+      return this.#fault(res, call, fault)
+    }
+    const [status, body, headers] = this.#route(call, url)
+    call.status = status
+    this.#send(res, status, body, headers)
+  }
+
+  #fault(res: ServerResponse, call: Call, fault: Fault): void {
+    if ('hang' in fault) {
+      call.status = -1
+      this.#hung.push(res)
+      return
+    }
+    if ('rateLimitResetInS' in fault) {
+      call.status = 403
+      const reset = Math.ceil(Date.now() / 1000 + fault.rateLimitResetInS)
+      return this.#send(
+        res,
+        403,
+        { message: 'API rate limit exceeded for installation.' },
+        { 'x-ratelimit-limit': '5000', 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': String(reset) },
+      )
+    }
+    if ('retryAfterS' in fault) {
+      call.status = 403
+      return this.#send(
+        res,
+        403,
+        { message: 'You have exceeded a secondary rate limit.' },
+        { 'retry-after': String(fault.retryAfterS) },
+      )
+    }
+    call.status = fault.status
+    const message = { 500: 'Server Error', 502: 'Bad Gateway', 404: 'Not Found', 422: 'Validation Failed' }
+    this.#send(res, fault.status, { message: message[fault.status] })
+  }
+
+  #send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+    if (res.headersSent || res.destroyed) return
+    res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', ...headers })
+    res.end(body === null ? '' : JSON.stringify(body))
+  }
+
+  /** Who the Authorization header speaks for: the token, an App (JWT) or an installation. */
+  #who(call: Call): { kind: 'token' } | { kind: 'app' } | { kind: 'installation'; id: number } | null {
+    const m = call.authorization?.match(/^(?:token|bearer)\s+(\S+)$/i)
+    if (!m) return null
+    const credential = m[1]!
+    if (this.#options.token && credential === this.#options.token) return { kind: 'token' }
+    const installation = this.installationTokens.get(credential)
+    if (installation !== undefined) return { kind: 'installation', id: installation }
+    if (this.#appKey && this.#validJwt(credential)) return { kind: 'app' }
+    return null
+  }
+
+  #validJwt(jwt: string): boolean {
+    const [header, payload, signature] = jwt.split('.')
+    if (!header || !payload || !signature) return false
+    const verifier = createVerify('RSA-SHA256')
+    verifier.update(`${header}.${payload}`)
+    if (!verifier.verify(this.#appKey!, Buffer.from(signature, 'base64url'))) return false
+    const claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as {
+      iss?: unknown
+      exp?: number
+    }
+    return String(claims.iss) === String(this.#options.app!.id) && (claims.exp ?? 0) * 1000 > Date.now()
+  }
+
+  #route(call: Call, url: URL): [number, unknown, Record<string, string>?] {
+    const who = this.#who(call)
+    if (!who) return [401, { message: 'Bad credentials' }]
+    const { method, path, body } = call
+    let m: RegExpMatchArray | null
+    // GitHub App endpoints: the JWT only.
+    if ((m = path.match(/^\/repos\/([^/]+)\/([^/]+)\/installation$/)) && method === 'GET') {
+      if (who.kind !== 'app') return [401, { message: 'A JSON web token could not be decoded' }]
+      const id = this.#options.app?.installations[`${m[1]}/${m[2]}`]
+      return id === undefined ? [404, { message: 'Not Found' }] : [200, { id, app_id: this.#options.app!.id }]
+    }
+    if ((m = path.match(/^\/app\/installations\/(\d+)\/access_tokens$/)) && method === 'POST') {
+      if (who.kind !== 'app') return [401, { message: 'A JSON web token could not be decoded' }]
+      const token = `ghs_${randomBytes(12).toString('hex')}`
+      this.installationTokens.set(token, Number(m[1]))
+      const expires_at = new Date(Date.now() + 3600_000).toISOString().replace(/\.\d{3}Z$/, 'Z')
+      return [
+        201,
+        {
+          token,
+          expires_at,
+          permissions: { checks: 'write', pull_requests: 'write' },
+          repository_selection: 'all',
+        },
+      ]
+    }
+    m = path.match(/^\/repos\/([^/]+)\/([^/]+)(\/.*)$/)
+    if (!m) return [404, { message: 'Not Found' }]
+    const repo = `${m[1]}/${m[2]}`
+    const rest = m[3]!
+    if (who.kind === 'app')
+      return [403, { message: 'Apps act on repositories through an installation token' }]
+    if (who.kind === 'installation' && this.#options.app?.installations[repo] !== who.id) {
+      return [404, { message: 'Not Found' }]
+    }
+    if ((m = rest.match(/^\/issues\/(\d+)\/comments$/))) {
+      const pr = Number(m[1])
+      if (this.missingPrs.has(`${repo}#${pr}`)) return [404, { message: 'Not Found' }]
+      if (method === 'GET') {
+        const all = this.comments.filter((c) => c.repo === repo && c.issue_number === pr)
+        const perPage = Number(url.searchParams.get('per_page') ?? 30)
+        const page = Number(url.searchParams.get('page') ?? 1)
+        const slice = all.slice((page - 1) * perPage, page * perPage)
+        const headers: Record<string, string> = {}
+        if (page * perPage < all.length) {
+          const next = new URL(url)
+          next.searchParams.set('page', String(page + 1))
+          headers.link = `<${next}>; rel="next"`
+        }
+        return [200, slice.map((c) => this.#comment(c)), headers]
+      }
+      if (method === 'POST') {
+        if (typeof body?.body !== 'string') return [422, { message: 'Validation Failed' }]
+        const c: Comment = {
+          id: this.#nextId++,
+          repo,
+          issue_number: pr,
+          body: body.body,
+          user: { login: 'infergate[bot]', type: 'Bot' },
+        }
+        this.comments.push(c)
+        return [201, this.#comment(c)]
+      }
+    }
+    if ((m = rest.match(/^\/issues\/comments\/(\d+)$/)) && method === 'PATCH') {
+      const c = this.comments.find((x) => x.repo === repo && x.id === Number(m![1]))
+      if (!c) return [404, { message: 'Not Found' }]
+      if (typeof body?.body !== 'string') return [422, { message: 'Validation Failed' }]
+      c.body = body.body
+      return [200, this.#comment(c)]
+    }
+    if ((m = rest.match(/^\/statuses\/([0-9a-f]+)$/)) && method === 'POST') {
+      const description = (body?.description as string | undefined) ?? null
+      if (!STATUS_STATES.has(String(body?.state)) || (description?.length ?? 0) > 140) {
+        return [422, { message: 'Validation Failed' }]
+      }
+      const s: Status = {
+        id: this.#nextId++,
+        repo,
+        sha: m[1]!,
+        state: String(body!.state),
+        context: String(body?.context ?? 'default'),
+        description,
+        target_url: (body?.target_url as string | undefined) ?? null,
+      }
+      this.statuses.push(s)
+      return [201, { ...s, url: `${this.url}/repos/${repo}/statuses/${s.sha}` }]
+    }
+    if (who.kind !== 'installation' && rest.includes('check-runs')) {
+      return [403, { message: 'You must authenticate via a GitHub App.' }]
+    }
+    if ((m = rest.match(/^\/commits\/([^/]+)\/check-runs$/)) && method === 'GET') {
+      let runs = this.checkRuns.filter((r) => r.repo === repo && r.head_sha === m![1])
+      const name = url.searchParams.get('check_name')
+      const appId = url.searchParams.get('app_id')
+      if (name) runs = runs.filter((r) => r.name === name)
+      if (appId) runs = runs.filter((r) => String(r.app_id) === appId)
+      // filter=latest (the default): the most recent run of each name.
+      runs = [...runs].reverse().filter((r, i, all) => all.findIndex((x) => x.name === r.name) === i)
+      return [200, { total_count: runs.length, check_runs: runs.map((r) => this.#checkRun(r)) }]
+    }
+    if (rest === '/check-runs' && method === 'POST') {
+      const r: CheckRun = {
+        id: this.#nextId++,
+        repo,
+        head_sha: String(body?.head_sha),
+        name: String(body?.name),
+        status: String(body?.status ?? 'queued'),
+        conclusion: (body?.conclusion as string | undefined) ?? null,
+        details_url: (body?.details_url as string | undefined) ?? null,
+        output: (body?.output as CheckRun['output'] | undefined) ?? {},
+        app_id: this.#options.app!.id,
+      }
+      if (r.status === 'completed' && !r.conclusion) return [422, { message: 'Validation Failed' }]
+      this.checkRuns.push(r)
+      return [201, this.#checkRun(r)]
+    }
+    if ((m = rest.match(/^\/check-runs\/(\d+)$/)) && method === 'PATCH') {
+      const r = this.checkRuns.find((x) => x.repo === repo && x.id === Number(m![1]))
+      if (!r) return [404, { message: 'Not Found' }]
+      Object.assign(r, {
+        ...(body?.status ? { status: body.status } : {}),
+        ...(body?.conclusion ? { conclusion: body.conclusion } : {}),
+        ...(body?.details_url ? { details_url: body.details_url } : {}),
+        ...(body?.output ? { output: body.output } : {}),
+      })
+      return [200, this.#checkRun(r)]
+    }
+    return [404, { message: 'Not Found', documentation_url: 'https://docs.github.com/rest' }]
+  }
+
+  #comment(c: Comment) {
+    return {
+      id: c.id,
+      body: c.body,
+      user: c.user,
+      html_url: `https://github.test/${c.repo}/pull/${c.issue_number}#issuecomment-${c.id}`,
+    }
+  }
+
+  #checkRun(r: CheckRun) {
+    return { ...r, html_url: `https://github.test/${r.repo}/runs/${r.id}` }
+  }
+}

@@ -1,0 +1,329 @@
+// GitHub reporting end to end: the service (real HTTP, real Octokit) against a fake GitHub REST
+// API on loopback. Reports go in through the API; what GitHub received is read from the fake's
+// record of calls and state.
+import { createHash, generateKeyPairSync } from 'node:crypto'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterEach, describe, expect, it } from 'vitest'
+import { commentMarker } from '../core/render/markdown.ts'
+import { parseReport, type Report } from '../core/report.ts'
+import { ServiceClient } from '../core/service-client.ts'
+import { DEFAULT_CONFIG, type ServiceConfig } from '../service/app.ts'
+import { type DatabaseTarget, openDatabase } from '../service/db/connect.ts'
+import type { GithubAuth } from '../service/github/config.ts'
+import type { Log } from '../service/log.ts'
+import { type NotificationView, notificationsOfRun } from '../service/notifications/outbox.ts'
+import type { OutboxSettings } from '../service/notifications/worker.ts'
+import { type RunningService, startService } from '../service/server.ts'
+import { engine, freshDatabase } from './db-helpers.ts'
+import { type FakeGithub as Fake, FakeGithub } from './fakes/github-api.ts'
+import { ciIdentity, makeReport } from './report-factory.ts'
+
+const ADMIN = 'admin-secret'
+const TOKEN = 'ghp_test_token'
+const FAST: OutboxSettings = {
+  pollMs: 50,
+  leaseMs: 10_000,
+  maxAttempts: 4,
+  backoffMs: 150,
+  maxBackoffMs: 2_000,
+}
+
+const sha = (n: number) => createHash('sha1').update(`commit ${n}`).digest('hex')
+
+let ciRun = 5000
+function report(seed: number, git: Partial<Report['git']>, tpot = 10): Report {
+  const r = makeReport(seed, [{ tpot, requests: 200 }], { benchmark: 'chat' })
+  return parseReport({
+    ...r,
+    git: { ...r.git, repository: 'acme/llm', sha: sha(seed), ...git },
+    ci: { ...ciIdentity(ciRun++), server_url: 'https://github.test' },
+  })
+}
+const onMain = (seed: number) => report(seed, { branch: 'main', event_name: 'push', ref: 'refs/heads/main' })
+const onPr = (seed: number, pr: number, tpot = 10) =>
+  report(
+    seed,
+    {
+      branch: 'feature',
+      base_branch: 'main',
+      pr_number: pr,
+      event_name: 'pull_request',
+      ref: `refs/pull/${pr}/merge`,
+    },
+    tpot,
+  )
+
+interface Harness {
+  service: RunningService
+  client: ServiceClient
+  logs: { level: string; msg: string; fields: Record<string, unknown> }[]
+  run(id: string): Promise<{ notifications: NotificationView[] }>
+  /** Waits until every notification of the run has left the pending state. */
+  settled(id: string, timeoutMs?: number): Promise<NotificationView[]>
+}
+
+const cleanups: (() => Promise<void>)[] = []
+afterEach(async () => {
+  while (cleanups.length) await cleanups.pop()!()
+})
+
+async function fakeGithub(
+  options: ConstructorParameters<typeof FakeGithub>[0] = { token: TOKEN },
+): Promise<Fake> {
+  const fake = await new FakeGithub(options).start()
+  cleanups.push(() => fake.close())
+  return fake
+}
+
+async function database(): Promise<DatabaseTarget> {
+  const fresh = await freshDatabase()
+  cleanups.push(fresh.drop)
+  return fresh.target
+}
+
+async function serve(
+  target: DatabaseTarget,
+  fake: Fake | null,
+  o: { auth?: GithubAuth; outbox?: Partial<OutboxSettings>; token?: string } = {},
+): Promise<Harness & { projectToken: string }> {
+  const logs: Harness['logs'] = []
+  const log: Log = (level, msg, fields = {}) => logs.push({ level, msg, fields })
+  const config: ServiceConfig = {
+    ...DEFAULT_CONFIG,
+    adminToken: ADMIN,
+    publicUrl: 'https://infergate.test',
+    github: fake
+      ? {
+          apiUrl: fake.url,
+          auth: o.auth ?? { kind: 'token', token: TOKEN },
+          timeoutMs: 400,
+          outbox: { ...FAST, ...o.outbox },
+        }
+      : null,
+  }
+  const service = await startService(target, config, { host: '127.0.0.1', port: 0 }, log)
+  let stopped = false
+  const stop = service.close
+  service.close = async () => {
+    if (stopped) return
+    stopped = true
+    await stop()
+  }
+  cleanups.push(() => service.close())
+  let projectToken = o.token
+  if (!projectToken) {
+    const res = await fetch(`${service.url}/api/v1/projects`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ owner: 'acme', repo: 'llm' }),
+    })
+    expect(res.status).toBe(201)
+    projectToken = ((await res.json()) as { token: string }).token
+  }
+  const client = new ServiceClient({ url: service.url, token: projectToken, attempts: 1 })
+  const run = async (id: string) =>
+    (await client.call<{ notifications: NotificationView[] }>('GET', `/api/v1/runs/${id}`)).body
+  const settled = async (id: string, timeoutMs = 15_000) => {
+    const until = Date.now() + timeoutMs
+    for (;;) {
+      const { notifications } = await run(id)
+      if (notifications.every((n) => n.state !== 'pending')) return notifications
+      if (Date.now() > until) throw new Error(`still pending: ${JSON.stringify(notifications)}`)
+      await new Promise((r) => setTimeout(r, 25))
+    }
+  }
+  return { service, client, logs, run, settled, projectToken }
+}
+
+/** Three runs on main, so that pull requests have a baseline. */
+async function baseline(h: Harness, first = 1): Promise<string[]> {
+  const ids: string[] = []
+  for (let i = 0; i < 3; i++) {
+    const posted = await h.client.postReport(onMain(first + i))
+    ids.push(posted.id)
+    await h.settled(posted.id)
+  }
+  return ids
+}
+
+/** A run's notifications read straight from the database, with no service running. */
+async function openRun(target: DatabaseTarget, runId: string): Promise<NotificationView[]> {
+  const db = openDatabase(target)
+  try {
+    return await notificationsOfRun(db, runId)
+  } finally {
+    await db.destroy()
+  }
+}
+
+describe(`GitHub reporting on ${engine}`, () => {
+  it('a base-branch run gets a commit status on its SHA and no comment', async () => {
+    const fake = await fakeGithub()
+    const h = await serve(await database(), fake)
+    const posted = await h.client.postReport(onMain(1))
+    const [status] = await h.settled(posted.id)
+    expect(status).toMatchObject({
+      kind: 'commit_verdict',
+      state: 'delivered',
+      attempts: 1,
+      last_error: null,
+    })
+    expect(fake.comments).toHaveLength(0)
+    expect(fake.statuses).toEqual([
+      expect.objectContaining({
+        repo: 'acme/llm',
+        sha: sha(1),
+        state: 'success',
+        context: 'infergate/chat',
+        description: 'No baseline yet: this run starts the history',
+        target_url: `https://infergate.test/api/v1/runs/${posted.id}/comparison`,
+      }),
+    ])
+    expect(fake.calls.every((c) => c.authorization === `token ${TOKEN}`)).toBe(true)
+  })
+
+  it('a PR gets one sticky comment, created then updated, and statuses on each head SHA', async () => {
+    const fake = await fakeGithub()
+    const h = await serve(await database(), fake)
+    const base = await baseline(h)
+    const first = await h.client.postReport(onPr(10, 7))
+    expect((await h.settled(first.id)).map((n) => [n.kind, n.state])).toEqual([
+      ['commit_verdict', 'delivered'],
+      ['pr_comment', 'delivered'],
+    ])
+    // The PR's second push decodes 25% slower.
+    const second = await h.client.postReport(onPr(11, 7, 12.5))
+    const notes = await h.settled(second.id)
+    expect(notes.map((n) => n.state)).toEqual(['delivered', 'delivered'])
+    expect(notes[1]!.result).toMatchObject({ action: 'updated' })
+
+    expect(fake.callsTo('POST', /\/issues\/7\/comments$/)).toHaveLength(1)
+    expect(fake.callsTo('PATCH', /\/issues\/comments\/\d+$/)).toHaveLength(1)
+    expect(fake.comments).toHaveLength(1)
+    const body = fake.comments[0]!.body
+    expect(body.startsWith(commentMarker('chat'))).toBe(true)
+    expect(body).toContain('🔴 regression')
+    expect(body).toContain('TPOT')
+    // The baseline runs are listed by the commits they measured.
+    for (const id of base) {
+      const sha7 = (
+        (await h.client.call<{ report: Report }>('GET', `/api/v1/runs/${id}`)).body.report.git.sha ?? ''
+      ).slice(0, 7)
+      expect(body).toContain(`\`${sha7}\``)
+    }
+    const prStatuses = fake.statuses.filter((s) => s.sha === sha(10) || s.sha === sha(11))
+    expect(prStatuses.map((s) => [s.sha, s.state])).toEqual([
+      [sha(10), 'success'],
+      [sha(11), 'failure'],
+    ])
+    expect(prStatuses[1]!.description).toMatch(/^Regression: TPOT \+2\d\.\d% \(concurrency-8\)$/)
+  })
+
+  it('finds its comment among hundreds by paging through them', async () => {
+    const fake = await fakeGithub()
+    const h = await serve(await database(), fake)
+    fake.seedComments(
+      'acme/llm',
+      9,
+      Array.from({ length: 230 }, (_, i) => `LGTM ${i}`),
+    )
+    await h.settled((await h.client.postReport(onPr(20, 9))).id)
+    fake.seedComments('acme/llm', 9, ['one more'])
+    await h.settled((await h.client.postReport(onPr(21, 9))).id)
+    const pages = fake
+      .callsTo('GET', /\/issues\/9\/comments$/)
+      .map((c) => [c.query.page ?? '1', c.query.per_page])
+    // First delivery: three pages without a marker, then a create; second: found on page 3.
+    expect(pages).toEqual([
+      ['1', '100'],
+      ['2', '100'],
+      ['3', '100'],
+      ['1', '100'],
+      ['2', '100'],
+      ['3', '100'],
+    ])
+    expect(fake.callsTo('POST', /\/issues\/9\/comments$/)).toHaveLength(1)
+    expect(fake.callsTo('PATCH', /\/issues\/comments\/\d+$/)).toHaveLength(1)
+  })
+
+  it('retries 5xx and timeouts with doubling back-off, and honours rate limits', async () => {
+    const fake = await fakeGithub()
+    const h = await serve(await database(), fake)
+    fake.fail({ method: 'POST', path: /\/statuses\// }, { status: 500 })
+    fake.fail({ method: 'POST', path: /\/statuses\// }, { hang: true })
+    fake.fail({ method: 'POST', path: /\/statuses\// }, { status: 502 })
+    const posted = await h.client.postReport(onMain(30))
+    const [note] = await h.settled(posted.id)
+    expect(note).toMatchObject({ state: 'delivered', attempts: 4, last_error: null })
+    const tries = fake.callsTo('POST', /\/statuses\//)
+    expect(tries.map((c) => c.status)).toEqual([500, -1, 502, 201])
+    // Attempt n+1 waits at least backoffMs·2^(n−1) after attempt n ended (a hang ends at the
+    // 400 ms timeout).
+    const gaps = tries.slice(1).map((c, i) => c.at - tries[i]!.at)
+    expect(gaps[0]).toBeGreaterThanOrEqual(FAST.backoffMs)
+    expect(gaps[1]).toBeGreaterThanOrEqual(400 + 2 * FAST.backoffMs)
+    expect(gaps[2]).toBeGreaterThanOrEqual(4 * FAST.backoffMs)
+    expect(h.logs.filter((l) => l.msg === 'notification will be retried')).toHaveLength(3)
+
+    // Primary rate limit: 403 with x-ratelimit-reset (epoch seconds); secondary: retry-after.
+    fake.fail({ method: 'POST', path: /\/statuses\// }, { rateLimitResetInS: 1 })
+    fake.fail({ method: 'POST', path: /\/statuses\// }, { retryAfterS: 1 })
+    const limited = await h.client.postReport(onMain(31))
+    const [after] = await h.settled(limited.id)
+    expect(after).toMatchObject({ state: 'delivered', attempts: 3 })
+    const [a, b, c] = fake.callsTo('POST', /\/statuses\//).slice(-3)
+    expect([a!.status, b!.status, c!.status]).toEqual([403, 403, 201])
+    // The reset is a whole second in the future (rounded up), retry-after is 1 s.
+    expect(b!.at - a!.at).toBeGreaterThanOrEqual(950)
+    expect(c!.at - b!.at).toBeGreaterThanOrEqual(1000)
+  })
+
+  it('gives up after the bounded attempts, or at once on a 404, and shows the last error', async () => {
+    const fake = await fakeGithub()
+    const h = await serve(await database(), fake)
+    fake.fail({ method: 'POST', path: /\/statuses\// }, { status: 500 }, FAST.maxAttempts)
+    fake.missingPrs.add('acme/llm#404')
+    const posted = await h.client.postReport(onPr(40, 404))
+    const [status, comment] = await h.settled(posted.id)
+    expect(status).toMatchObject({ kind: 'commit_verdict', state: 'failed', attempts: FAST.maxAttempts })
+    expect(status!.last_error).toMatch(/^POST \/repos\/acme\/llm\/statuses\/[0-9a-f]{40}: Server Error/)
+    expect(comment).toMatchObject({ kind: 'pr_comment', state: 'failed', attempts: 1 })
+    expect(comment!.last_error).toMatch(/GET \/repos\/acme\/llm\/issues\/404\/comments: Not Found/)
+    expect(fake.callsTo('POST', /\/statuses\//)).toHaveLength(FAST.maxAttempts)
+    expect(h.logs.filter((l) => l.msg === 'notification failed')).toHaveLength(2)
+  })
+
+  it('loses nothing across a restart: what was owed is delivered by the next start', async () => {
+    const fake = await fakeGithub()
+    // PGlite must be on disk to outlive its process; Postgres outlives it anyway.
+    let target = await database()
+    if (engine === 'pglite') {
+      const dir = mkdtempSync(join(tmpdir(), 'infergate-outbox-'))
+      cleanups.push(async () => rmSync(dir, { recursive: true, force: true }))
+      target = { dataDir: dir }
+    }
+    // GitHub is down for the first service's whole life.
+    const down = await fakeGithub()
+    down.fail({}, { status: 502 }, 1000)
+    const first = await serve(target, down, { outbox: { backoffMs: 300 } })
+    const posted = await first.client.postReport(onPr(50, 5))
+    const until = Date.now() + 10_000
+    while ((await first.run(posted.id)).notifications.some((n) => n.attempts === 0) && Date.now() < until) {
+      await new Promise((r) => setTimeout(r, 25))
+    }
+    await first.service.close()
+    const owed = (await openRun(target, posted.id)).map((n) => [n.state, n.last_error])
+    expect(owed).toEqual([
+      ['pending', expect.stringMatching(/Bad Gateway/)],
+      ['pending', expect.stringMatching(/Bad Gateway/)],
+    ])
+
+    const second = await serve(target, fake, { token: first.projectToken })
+    const delivered = await second.settled(posted.id)
+    expect(delivered.map((n) => n.state)).toEqual(['delivered', 'delivered'])
+    expect(fake.statuses.map((s) => s.sha)).toEqual([sha(50)])
+    expect(fake.callsTo('POST', /\/issues\/5\/comments$/)).toHaveLength(1)
+  })
+})
