@@ -15,7 +15,7 @@ import { githubFailure } from './failure.ts'
 
 // GitHub's limits: a comment body and a check run summary hold 65,536 characters.
 const MAX_BODY = 65_000
-const fit = (text: string) =>
+const withinLimit = (text: string) =>
   text.length <= MAX_BODY
     ? text
     : `${text.slice(0, MAX_BODY)}\n\n… (cut to GitHub's size limit; the full comparison is linked above)`
@@ -44,7 +44,7 @@ async function checkRun(gh: Octokit, appId: number, v: CommitVerdict) {
     repo: v.repo,
     name,
     ...(v.target_url ? { details_url: v.target_url } : {}),
-    output: { title: v.description || name, summary: fit(v.summary ?? v.description) },
+    output: { title: v.description || name, summary: withinLimit(v.summary ?? v.description) },
   }
   const done = v.state !== 'pending'
   if (done) {
@@ -80,7 +80,7 @@ async function checkRun(gh: Octokit, appId: number, v: CommitVerdict) {
 
 /** Finds the benchmark's comment by its marker, page by page, and updates it; else creates it. */
 async function stickyComment(gh: Octokit, c: PrComment) {
-  const body = fit(c.body)
+  const body = withinLimit(c.body)
   const pages = gh.paginate.iterator(gh.rest.issues.listComments, {
     owner: c.owner,
     repo: c.repo,
