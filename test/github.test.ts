@@ -66,7 +66,9 @@ interface Harness {
 
 const cleanups: (() => Promise<void>)[] = []
 afterEach(async () => {
-  while (cleanups.length) await cleanups.pop()!()
+  const errors: unknown[] = []
+  while (cleanups.length) await cleanups.pop()!().catch((e: unknown) => errors.push(e))
+  if (errors.length) throw new AggregateError(errors, 'cleanup failed')
 })
 
 async function fakeGithub(
@@ -325,5 +327,112 @@ describe(`GitHub reporting on ${engine}`, () => {
     expect(delivered.map((n) => n.state)).toEqual(['delivered', 'delivered'])
     expect(fake.statuses.map((s) => s.sha)).toEqual([sha(50)])
     expect(fake.callsTo('POST', /\/issues\/5\/comments$/)).toHaveLength(1)
+  })
+
+  it('announces pending before the benchmark, then the verdict on the same commit', async () => {
+    const fake = await fakeGithub()
+    const h = await serve(await database(), fake)
+    const head = sha(60)
+    const { queued } = await h.client.postStatus({
+      benchmark: 'chat',
+      sha: head,
+      state: 'pending',
+      target_url: 'https://github.test/acme/llm/actions/runs/1',
+    })
+    expect(queued).toBe(1)
+    const until = Date.now() + 10_000
+    while (fake.statuses.length === 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 20))
+    const r = report(60, { pr_number: 3, event_name: 'pull_request', base_branch: 'main', branch: 'f' })
+    await h.settled((await h.client.postReport(r)).id)
+    expect(fake.statuses.map((s) => [s.sha, s.context, s.state, s.description])).toEqual([
+      [head, 'infergate/chat', 'pending', 'Benchmarking…'],
+      [head, 'infergate/chat', 'success', 'No baseline yet: this run starts the history'],
+    ])
+    // Bad input is refused with the field named, and nothing is queued.
+    const bad = await fetch(`${h.service.url}/api/v1/statuses`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${h.projectToken}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ benchmark: 'chat', sha: 'not-a-sha', state: 'pending' }),
+    })
+    expect(bad.status).toBe(400)
+    expect(((await bad.json()) as { error: { message: string } }).error.message).toMatch(
+      /^invalid status: sha:/,
+    )
+    expect(fake.statuses).toHaveLength(2)
+  })
+
+  it('as a GitHub App: check runs instead of statuses, one installation token reused', async () => {
+    const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 })
+    const fake = await fakeGithub({
+      app: {
+        id: 4242,
+        publicKeyPem: publicKey.export({ type: 'spki', format: 'pem' }).toString(),
+        installations: { 'acme/llm': 77 },
+      },
+    })
+    // GitHub hands out PKCS#1 keys ("BEGIN RSA PRIVATE KEY").
+    const pem = privateKey.export({ type: 'pkcs1', format: 'pem' }).toString()
+    const h = await serve(await database(), fake, { auth: { kind: 'app', appId: 4242, privateKey: pem } })
+    const head = sha(70)
+    await h.client.postStatus({ benchmark: 'chat', sha: head, state: 'pending' })
+    const until = Date.now() + 10_000
+    while (fake.checkRuns.length === 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 20))
+    expect(fake.checkRuns.map((r) => [r.name, r.status, r.conclusion])).toEqual([
+      ['infergate/chat', 'in_progress', null],
+    ])
+    const r = report(70, { pr_number: 4, event_name: 'pull_request', base_branch: 'main', branch: 'f' })
+    const notes = await h.settled((await h.client.postReport(r)).id)
+    expect(notes.map((n) => n.state)).toEqual(['delivered', 'delivered'])
+    // The open check run is completed, with the comparison as its summary.
+    expect(fake.checkRuns).toHaveLength(1)
+    expect(fake.checkRuns[0]).toMatchObject({
+      head_sha: head,
+      status: 'completed',
+      conclusion: 'neutral',
+      app_id: 4242,
+    })
+    expect(fake.checkRuns[0]!.output.summary).toContain(commentMarker('chat'))
+    expect(fake.statuses).toHaveLength(0)
+    expect(fake.comments).toHaveLength(1)
+    // Three deliveries, one installation lookup and one token: the App's JWT only buys tokens.
+    expect(fake.callsTo('GET', /\/installation$/)).toHaveLength(1)
+    expect(fake.callsTo('POST', /\/access_tokens$/)).toHaveLength(1)
+    const repoCalls = fake.calls.filter(
+      (c) => c.path.startsWith('/repos/acme/llm/') && !c.path.endsWith('/installation'),
+    )
+    expect(repoCalls.every((c) => /^token ghs_/.test(c.authorization ?? ''))).toBe(true)
+  })
+
+  it('without credentials: said once at start, runs stored, nothing queued', async () => {
+    const h = await serve(await database(), null)
+    expect(h.logs.filter((l) => l.msg.startsWith('not reporting to GitHub'))).toHaveLength(1)
+    const posted = await h.client.postReport(onPr(80, 8))
+    expect((await h.run(posted.id)).notifications).toEqual([])
+    expect(await h.client.postStatus({ benchmark: 'chat', sha: sha(80), state: 'pending' })).toEqual({
+      queued: 0,
+    })
+  })
+
+  it.runIf(engine === 'postgres')('two replicas deliver each notification once', async () => {
+    const fake = await fakeGithub()
+    const target = await database()
+    const a = await serve(target, fake)
+    const b = await serve(target, fake, { token: a.projectToken })
+    // Six PRs, two pushes each, posted to both replicas at once.
+    const posted = await Promise.all(
+      Array.from({ length: 12 }, (_, i) => (i % 2 ? a : b).client.postReport(onPr(100 + i, 20 + (i % 6)))),
+    )
+    const notes = (await Promise.all(posted.map((p) => a.settled(p.id, 30_000)))).flat()
+    expect(notes.every((n) => n.state === 'delivered' || n.state === 'superseded')).toBe(true)
+    // Each PR has exactly one comment, created once, whatever the interleaving.
+    for (let pr = 20; pr < 26; pr++) {
+      expect(fake.callsTo('POST', new RegExp(`/issues/${pr}/comments$`))).toHaveLength(1)
+    }
+    expect(fake.comments).toHaveLength(6)
+    // Every status was sent once: one per commit, each by one replica.
+    expect(fake.statuses.map((s) => s.sha).sort()).toEqual(posted.map((_, i) => sha(100 + i)).sort())
+    const deliveries = [...a.logs, ...b.logs].filter((l) => l.msg === 'notification delivered')
+    expect(new Set(deliveries.map((d) => d.fields.id)).size).toBe(deliveries.length)
+    expect(new Set(deliveries.map((d) => a.logs.includes(d)))).toEqual(new Set([true, false]))
   })
 })

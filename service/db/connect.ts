@@ -30,6 +30,9 @@ export const isEmbedded = (db: Kysely<Database>) => embedded.has(db)
 export function openDatabase(target: DatabaseTarget): Kysely<Database> {
   if ('url' in target) {
     const pool = new pg.Pool({ connectionString: target.url, max: 10, connectionTimeoutMillis: 10_000 })
+    // An idle connection closed by the server (a restart, a failover) must not take the process
+    // down: the pool drops it and opens another when needed; queries in flight fail and say so.
+    pool.on('error', () => {})
     return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) })
   }
   const pglite = async () => {

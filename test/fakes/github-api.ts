@@ -65,6 +65,15 @@ export interface FakeGithubOptions {
 
 const STATUS_STATES = new Set(['error', 'failure', 'pending', 'success'])
 
+type Who = { kind: 'token' } | { kind: 'app' } | { kind: 'installation'; id: number }
+type Answer = [number, unknown, Record<string, string>?]
+interface Routed {
+  call: Call
+  url: URL
+  who: Who
+  m: RegExpMatchArray
+}
+
 export class FakeGithub {
   readonly calls: Call[] = []
   readonly comments: Comment[] = []
@@ -164,21 +173,23 @@ export class FakeGithub {
     if ('rateLimitResetInS' in fault) {
       call.status = 403
       const reset = Math.ceil(Date.now() / 1000 + fault.rateLimitResetInS)
-      return this.#send(
+      this.#send(
         res,
         403,
         { message: 'API rate limit exceeded for installation.' },
         { 'x-ratelimit-limit': '5000', 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': String(reset) },
       )
+      return
     }
     if ('retryAfterS' in fault) {
       call.status = 403
-      return this.#send(
+      this.#send(
         res,
         403,
         { message: 'You have exceeded a secondary rate limit.' },
         { 'retry-after': String(fault.retryAfterS) },
       )
+      return
     }
     call.status = fault.status
     const message = { 500: 'Server Error', 502: 'Bad Gateway', 404: 'Not Found', 422: 'Validation Failed' }
@@ -192,7 +203,7 @@ export class FakeGithub {
   }
 
   /** Who the Authorization header speaks for: the token, an App (JWT) or an installation. */
-  #who(call: Call): { kind: 'token' } | { kind: 'app' } | { kind: 'installation'; id: number } | null {
+  #who(call: Call): Who | null {
     const m = call.authorization?.match(/^(?:token|bearer)\s+(\S+)$/i)
     if (!m) return null
     const credential = m[1]!
@@ -216,135 +227,184 @@ export class FakeGithub {
     return String(claims.iss) === String(this.#options.app!.id) && (claims.exp ?? 0) * 1000 > Date.now()
   }
 
-  #route(call: Call, url: URL): [number, unknown, Record<string, string>?] {
+  #route(call: Call, url: URL): Answer {
     const who = this.#who(call)
     if (!who) return [401, { message: 'Bad credentials' }]
-    const { method, path, body } = call
-    let m: RegExpMatchArray | null
-    // GitHub App endpoints: the JWT only.
-    if ((m = path.match(/^\/repos\/([^/]+)\/([^/]+)\/installation$/)) && method === 'GET') {
-      if (who.kind !== 'app') return [401, { message: 'A JSON web token could not be decoded' }]
-      const id = this.#options.app?.installations[`${m[1]}/${m[2]}`]
-      return id === undefined ? [404, { message: 'Not Found' }] : [200, { id, app_id: this.#options.app!.id }]
-    }
-    if ((m = path.match(/^\/app\/installations\/(\d+)\/access_tokens$/)) && method === 'POST') {
-      if (who.kind !== 'app') return [401, { message: 'A JSON web token could not be decoded' }]
-      const token = `ghs_${randomBytes(12).toString('hex')}`
-      this.installationTokens.set(token, Number(m[1]))
-      const expires_at = new Date(Date.now() + 3600_000).toISOString().replace(/\.\d{3}Z$/, 'Z')
-      return [
-        201,
-        {
-          token,
-          expires_at,
-          permissions: { checks: 'write', pull_requests: 'write' },
-          repository_selection: 'all',
-        },
-      ]
-    }
-    m = path.match(/^\/repos\/([^/]+)\/([^/]+)(\/.*)$/)
-    if (!m) return [404, { message: 'Not Found' }]
-    const repo = `${m[1]}/${m[2]}`
-    const rest = m[3]!
-    if (who.kind === 'app')
-      return [403, { message: 'Apps act on repositories through an installation token' }]
-    if (who.kind === 'installation' && this.#options.app?.installations[repo] !== who.id) {
-      return [404, { message: 'Not Found' }]
-    }
-    if ((m = rest.match(/^\/issues\/(\d+)\/comments$/))) {
-      const pr = Number(m[1])
-      if (this.missingPrs.has(`${repo}#${pr}`)) return [404, { message: 'Not Found' }]
-      if (method === 'GET') {
-        const all = this.comments.filter((c) => c.repo === repo && c.issue_number === pr)
-        const perPage = Number(url.searchParams.get('per_page') ?? 30)
-        const page = Number(url.searchParams.get('page') ?? 1)
-        const slice = all.slice((page - 1) * perPage, page * perPage)
-        const headers: Record<string, string> = {}
-        if (page * perPage < all.length) {
-          const next = new URL(url)
-          next.searchParams.set('page', String(page + 1))
-          headers.link = `<${next}>; rel="next"`
-        }
-        return [200, slice.map((c) => this.#comment(c)), headers]
-      }
-      if (method === 'POST') {
-        if (typeof body?.body !== 'string') return [422, { message: 'Validation Failed' }]
-        const c: Comment = {
-          id: this.#nextId++,
-          repo,
-          issue_number: pr,
-          body: body.body,
-          user: { login: 'infergate[bot]', type: 'Bot' },
-        }
-        this.comments.push(c)
-        return [201, this.#comment(c)]
-      }
-    }
-    if ((m = rest.match(/^\/issues\/comments\/(\d+)$/)) && method === 'PATCH') {
-      const c = this.comments.find((x) => x.repo === repo && x.id === Number(m![1]))
-      if (!c) return [404, { message: 'Not Found' }]
-      if (typeof body?.body !== 'string') return [422, { message: 'Validation Failed' }]
-      c.body = body.body
-      return [200, this.#comment(c)]
-    }
-    if ((m = rest.match(/^\/statuses\/([0-9a-f]+)$/)) && method === 'POST') {
-      const description = (body?.description as string | undefined) ?? null
-      if (!STATUS_STATES.has(String(body?.state)) || (description?.length ?? 0) > 140) {
-        return [422, { message: 'Validation Failed' }]
-      }
-      const s: Status = {
-        id: this.#nextId++,
-        repo,
-        sha: m[1]!,
-        state: String(body!.state),
-        context: String(body?.context ?? 'default'),
-        description,
-        target_url: (body?.target_url as string | undefined) ?? null,
-      }
-      this.statuses.push(s)
-      return [201, { ...s, url: `${this.url}/repos/${repo}/statuses/${s.sha}` }]
-    }
-    if (who.kind !== 'installation' && rest.includes('check-runs')) {
-      return [403, { message: 'You must authenticate via a GitHub App.' }]
-    }
-    if ((m = rest.match(/^\/commits\/([^/]+)\/check-runs$/)) && method === 'GET') {
-      let runs = this.checkRuns.filter((r) => r.repo === repo && r.head_sha === m![1])
-      const name = url.searchParams.get('check_name')
-      const appId = url.searchParams.get('app_id')
-      if (name) runs = runs.filter((r) => r.name === name)
-      if (appId) runs = runs.filter((r) => String(r.app_id) === appId)
-      // filter=latest (the default): the most recent run of each name.
-      runs = [...runs].reverse().filter((r, i, all) => all.findIndex((x) => x.name === r.name) === i)
-      return [200, { total_count: runs.length, check_runs: runs.map((r) => this.#checkRun(r)) }]
-    }
-    if (rest === '/check-runs' && method === 'POST') {
-      const r: CheckRun = {
-        id: this.#nextId++,
-        repo,
-        head_sha: String(body?.head_sha),
-        name: String(body?.name),
-        status: String(body?.status ?? 'queued'),
-        conclusion: (body?.conclusion as string | undefined) ?? null,
-        details_url: (body?.details_url as string | undefined) ?? null,
-        output: (body?.output as CheckRun['output'] | undefined) ?? {},
-        app_id: this.#options.app!.id,
-      }
-      if (r.status === 'completed' && !r.conclusion) return [422, { message: 'Validation Failed' }]
-      this.checkRuns.push(r)
-      return [201, this.#checkRun(r)]
-    }
-    if ((m = rest.match(/^\/check-runs\/(\d+)$/)) && method === 'PATCH') {
-      const r = this.checkRuns.find((x) => x.repo === repo && x.id === Number(m![1]))
-      if (!r) return [404, { message: 'Not Found' }]
-      Object.assign(r, {
-        ...(body?.status ? { status: body.status } : {}),
-        ...(body?.conclusion ? { conclusion: body.conclusion } : {}),
-        ...(body?.details_url ? { details_url: body.details_url } : {}),
-        ...(body?.output ? { output: body.output } : {}),
-      })
-      return [200, this.#checkRun(r)]
+    for (const [method, pattern, handler] of this.#routes) {
+      const m = call.path.match(pattern)
+      if (m && call.method === method) return handler({ call, url, who, m })
     }
     return [404, { message: 'Not Found', documentation_url: 'https://docs.github.com/rest' }]
+  }
+
+  // GitHub App endpoints take the App's JWT; repository endpoints a token or an installation's.
+  readonly #routes: [string, RegExp, (r: Routed) => Answer][] = [
+    ['GET', /^\/repos\/([^/]+)\/([^/]+)\/installation$/, (r) => this.#installation(r)],
+    ['POST', /^\/app\/installations\/(\d+)\/access_tokens$/, (r) => this.#accessToken(r)],
+    [
+      'GET',
+      /^\/repos\/([^/]+)\/([^/]+)\/issues\/(\d+)\/comments$/,
+      (r) => this.#repo(r, () => this.#listComments(r)),
+    ],
+    [
+      'POST',
+      /^\/repos\/([^/]+)\/([^/]+)\/issues\/(\d+)\/comments$/,
+      (r) => this.#repo(r, () => this.#createComment(r)),
+    ],
+    [
+      'PATCH',
+      /^\/repos\/([^/]+)\/([^/]+)\/issues\/comments\/(\d+)$/,
+      (r) => this.#repo(r, () => this.#updateComment(r)),
+    ],
+    [
+      'POST',
+      /^\/repos\/([^/]+)\/([^/]+)\/statuses\/([0-9a-f]+)$/,
+      (r) => this.#repo(r, () => this.#createStatus(r)),
+    ],
+    [
+      'GET',
+      /^\/repos\/([^/]+)\/([^/]+)\/commits\/([^/]+)\/check-runs$/,
+      (r) => this.#checks(r, () => this.#listCheckRuns(r)),
+    ],
+    [
+      'POST',
+      /^\/repos\/([^/]+)\/([^/]+)\/check-runs$/,
+      (r) => this.#checks(r, () => this.#createCheckRun(r)),
+    ],
+    [
+      'PATCH',
+      /^\/repos\/([^/]+)\/([^/]+)\/check-runs\/(\d+)$/,
+      (r) => this.#checks(r, () => this.#updateCheckRun(r)),
+    ],
+  ]
+
+  #installation({ who, m }: Routed): Answer {
+    if (who.kind !== 'app') return [401, { message: 'A JSON web token could not be decoded' }]
+    const id = this.#options.app?.installations[`${m[1]}/${m[2]}`]
+    return id === undefined ? [404, { message: 'Not Found' }] : [200, { id, app_id: this.#options.app!.id }]
+  }
+
+  #accessToken({ who, m }: Routed): Answer {
+    if (who.kind !== 'app') return [401, { message: 'A JSON web token could not be decoded' }]
+    const token = `ghs_${randomBytes(12).toString('hex')}`
+    this.installationTokens.set(token, Number(m[1]))
+    const expires_at = new Date(Date.now() + 3600_000).toISOString().replace(/\.\d{3}Z$/, 'Z')
+    return [201, { token, expires_at, permissions: { checks: 'write', pull_requests: 'write' } }]
+  }
+
+  /** A repository endpoint: a token, or a token of the installation that holds the repository. */
+  #repo({ who, m }: Routed, then: () => Answer): Answer {
+    if (who.kind === 'app')
+      return [403, { message: 'Apps act on repositories through an installation token' }]
+    if (who.kind === 'installation' && this.#options.app?.installations[`${m[1]}/${m[2]}`] !== who.id) {
+      return [404, { message: 'Not Found' }]
+    }
+    return then()
+  }
+
+  /** Check runs: only a GitHub App may write them. */
+  #checks(r: Routed, then: () => Answer): Answer {
+    if (r.who.kind !== 'installation')
+      return this.#repo(r, () => [403, { message: 'You must authenticate via a GitHub App.' }])
+    return this.#repo(r, then)
+  }
+
+  #listComments({ url, m }: Routed): Answer {
+    const repo = `${m[1]}/${m[2]}`
+    const pr = Number(m[3])
+    if (this.missingPrs.has(`${repo}#${pr}`)) return [404, { message: 'Not Found' }]
+    const all = this.comments.filter((c) => c.repo === repo && c.issue_number === pr)
+    const perPage = Number(url.searchParams.get('per_page') ?? 30)
+    const page = Number(url.searchParams.get('page') ?? 1)
+    const headers: Record<string, string> = {}
+    if (page * perPage < all.length) {
+      const next = new URL(url)
+      next.searchParams.set('page', String(page + 1))
+      headers.link = `<${next}>; rel="next"`
+    }
+    return [200, all.slice((page - 1) * perPage, page * perPage).map((c) => this.#comment(c)), headers]
+  }
+
+  #createComment({ call, m }: Routed): Answer {
+    const repo = `${m[1]}/${m[2]}`
+    const pr = Number(m[3])
+    if (this.missingPrs.has(`${repo}#${pr}`)) return [404, { message: 'Not Found' }]
+    if (typeof call.body?.body !== 'string') return [422, { message: 'Validation Failed' }]
+    const c: Comment = {
+      id: this.#nextId++,
+      repo,
+      issue_number: pr,
+      body: call.body.body,
+      user: { login: 'infergate[bot]', type: 'Bot' },
+    }
+    this.comments.push(c)
+    return [201, this.#comment(c)]
+  }
+
+  #updateComment({ call, m }: Routed): Answer {
+    const c = this.comments.find((x) => x.repo === `${m[1]}/${m[2]}` && x.id === Number(m[3]))
+    if (!c) return [404, { message: 'Not Found' }]
+    if (typeof call.body?.body !== 'string') return [422, { message: 'Validation Failed' }]
+    c.body = call.body.body
+    return [200, this.#comment(c)]
+  }
+
+  #createStatus({ call, m }: Routed): Answer {
+    const body = call.body ?? {}
+    const description = (body.description as string | undefined) ?? null
+    if (!STATUS_STATES.has(String(body.state)) || (description?.length ?? 0) > 140) {
+      return [422, { message: 'Validation Failed' }]
+    }
+    const s: Status = {
+      id: this.#nextId++,
+      repo: `${m[1]}/${m[2]}`,
+      sha: m[3]!,
+      state: String(body.state),
+      context: String(body.context ?? 'default'),
+      description,
+      target_url: (body.target_url as string | undefined) ?? null,
+    }
+    this.statuses.push(s)
+    return [201, s]
+  }
+
+  #listCheckRuns({ url, m }: Routed): Answer {
+    let runs = this.checkRuns.filter((r) => r.repo === `${m[1]}/${m[2]}` && r.head_sha === m[3])
+    const name = url.searchParams.get('check_name')
+    const appId = url.searchParams.get('app_id')
+    if (name) runs = runs.filter((r) => r.name === name)
+    if (appId) runs = runs.filter((r) => String(r.app_id) === appId)
+    // filter=latest (GitHub's default): the most recent run of each name.
+    runs = [...runs].reverse().filter((r, i, all) => all.findIndex((x) => x.name === r.name) === i)
+    return [200, { total_count: runs.length, check_runs: runs.map((r) => this.#checkRun(r)) }]
+  }
+
+  #createCheckRun({ call, m }: Routed): Answer {
+    const body = call.body ?? {}
+    const r: CheckRun = {
+      id: this.#nextId++,
+      repo: `${m[1]}/${m[2]}`,
+      head_sha: String(body.head_sha),
+      name: String(body.name),
+      status: String(body.status ?? 'queued'),
+      conclusion: (body.conclusion as string | undefined) ?? null,
+      details_url: (body.details_url as string | undefined) ?? null,
+      output: (body.output as CheckRun['output'] | undefined) ?? {},
+      app_id: this.#options.app!.id,
+    }
+    if (r.status === 'completed' && !r.conclusion) return [422, { message: 'Validation Failed' }]
+    this.checkRuns.push(r)
+    return [201, this.#checkRun(r)]
+  }
+
+  #updateCheckRun({ call, m }: Routed): Answer {
+    const r = this.checkRuns.find((x) => x.repo === `${m[1]}/${m[2]}` && x.id === Number(m[3]))
+    if (!r) return [404, { message: 'Not Found' }]
+    const body = call.body ?? {}
+    for (const field of ['status', 'conclusion', 'details_url', 'output'] as const) {
+      if (body[field] !== undefined) Object.assign(r, { [field]: body[field] })
+    }
+    return [200, this.#checkRun(r)]
   }
 
   #comment(c: Comment) {
