@@ -19,6 +19,8 @@ export interface CommandSpec {
   usage: string
   flags: Record<string, FlagSpec>
   positionals?: { name: string; help: string }[]
+  /** Variables read only from the environment (secrets, mostly). */
+  environment?: { name: string; help: string }[]
   examples?: string[]
 }
 
@@ -82,6 +84,10 @@ export function helpText(spec: CommandSpec): string {
   lines.push('Options:')
   for (const [l, r] of rows) {
     lines.push(l.length >= width ? `  ${l}\n  ${' '.repeat(width)}${r}` : `  ${l.padEnd(width)}${r}`)
+  }
+  if (spec.environment?.length) {
+    const w = Math.max(...spec.environment.map((e) => e.name.length)) + 2
+    lines.push('', 'Environment:', ...spec.environment.map((e) => `  ${e.name.padEnd(w)}${e.help}`))
   }
   if (spec.examples?.length) lines.push('', 'Examples:', ...spec.examples.map((e) => `  ${e}`))
   return `${lines.join('\n')}\n`

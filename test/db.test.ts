@@ -42,6 +42,7 @@ describe(`database on ${engine}`, () => {
       '0002_run_comparison',
       '0003_pinned_baselines',
       '0004_packed_samples',
+      '0005_notifications',
     ])
     expect(await migrateToLatest(db)).toEqual([])
     const tables = await sql<{ table_name: string }>`
@@ -49,7 +50,7 @@ describe(`database on ${engine}`, () => {
       db,
     )
     expect(tables.rows.map((r) => r.table_name)).toEqual(
-      expect.arrayContaining(['api_tokens', 'projects', 'runs', 'trials']),
+      expect.arrayContaining(['api_tokens', 'notifications', 'projects', 'runs', 'trials']),
     )
     await db.destroy()
   })
@@ -65,6 +66,7 @@ describe(`database on ${engine}`, () => {
       '0002_run_comparison',
       '0003_pinned_baselines',
       '0004_packed_samples',
+      '0005_notifications',
     ])
     await Promise.all([a.destroy(), b.destroy()])
   })
@@ -111,7 +113,7 @@ describe(`database on ${engine}`, () => {
         ...samples,
       })
       .execute()
-    expect(await migrateToLatest(db)).toEqual(['0004_packed_samples'])
+    expect(await migrateToLatest(db)).toEqual(['0004_packed_samples', '0005_notifications'])
     const row = await db
       .selectFrom('trials')
       .selectAll()

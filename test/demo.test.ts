@@ -22,6 +22,9 @@ describe('infergate demo', () => {
     expect(r.stdout).toContain('<!-- infergate:comment benchmark=chat-latency -->')
     expect(r.stdout).toContain('### Infergate · `chat-latency`: 🔴 regression')
     expect(r.stdout).toMatch(
+      /The commit status on [0-9a-f]{7} \(infergate\/chat-latency\): failure — "Regression: TPOT \+2\d\.\d% \(concurrency-\d+\)"/,
+    )
+    expect(r.stdout).toMatch(
       /curl -H "Authorization: Bearer \$TOKEN" 'http:\/\/127\.0\.0\.1:\d+\/api\/v1\/runs\/[0-9a-f-]{36}\/comparison'/,
     )
     expect(existsSync(join(cwd, '.infergate', 'demo-db'))).toBe(true)

@@ -8,10 +8,11 @@ import { join } from 'node:path'
 import { createProgress } from '../../core/bench/progress.ts'
 import { runBenchmark } from '../../core/bench/run.ts'
 import type { Comparison } from '../../core/detect/comparison.ts'
-import { renderComparisonMarkdown } from '../../core/render/markdown.ts'
+import { renderComparisonMarkdown, statusDescription } from '../../core/render/markdown.ts'
 import type { GitContext, Report } from '../../core/report.ts'
 import { ServiceClient } from '../../core/service-client.ts'
 import { DEFAULT_CONFIG } from '../../service/app.ts'
+import { COMMIT_STATE, statusContext } from '../../service/notifications/notification.ts'
 import { startService } from '../../service/server.ts'
 import { bool, type CommandSpec, type FlagValues, num } from '../args.ts'
 import { spawnEngineSim } from '../spawn-sim.ts'
@@ -134,6 +135,14 @@ export async function demo(values: FlagValues): Promise<number> {
         baselineShas: Object.fromEntries(mainShas),
       }),
     )
+    const { state, conclusion } = COMMIT_STATE[posted.comparison.status]
+    out(
+      `The commit status on ${git.sha!.slice(0, 7)} (${statusContext(posted.comparison.benchmark)}): ${state} — "${statusDescription(posted.comparison)}"`,
+    )
+    out(
+      `(a check run concluding ${conclusion} when the service runs as a GitHub App). With GitHub credentials,`,
+    )
+    out('`infergate serve` posts both to the pull request itself: docs/github.md.\n')
     printUrls(service.url, body.token, posted.id, posted.comparison)
     if (bool(values, 'exit')) return 0
     out(`\nServing until Ctrl-C. Later: infergate serve --data-dir ${DATA_DIR}`)

@@ -57,6 +57,28 @@ export const serveSpec: CommandSpec = {
       default: String(DEFAULT_CONFIG.historyRuns),
     },
   },
+  environment: [
+    {
+      name: 'DATABASE_URL',
+      help: 'Postgres (postgres://user:password@host:5432/db); unset: embedded PGlite',
+    },
+    { name: 'INFERGATE_ADMIN_TOKEN', help: 'guards project creation; unset: no new projects' },
+    {
+      name: 'INFERGATE_GITHUB_TOKEN',
+      help: 'report to GitHub with a token: commit statuses and PR comments',
+    },
+    { name: 'INFERGATE_GITHUB_APP_ID', help: 'report as a GitHub App instead: check runs and PR comments' },
+    { name: 'INFERGATE_GITHUB_APP_PRIVATE_KEY', help: "the App's private key (PEM text), or" },
+    { name: 'INFERGATE_GITHUB_APP_PRIVATE_KEY_FILE', help: 'a file holding it' },
+    {
+      name: 'INFERGATE_GITHUB_API_URL',
+      help: 'GitHub Enterprise Server: https://HOST/api/v3 (default: https://api.github.com)',
+    },
+    {
+      name: 'INFERGATE_PUBLIC_URL',
+      help: "the service's address for links from GitHub; unset: links go to the CI run",
+    },
+  ],
   examples: [
     'INFERGATE_ADMIN_TOKEN=… infergate serve --port 8080',
     'DATABASE_URL=postgres://infergate@db/infergate infergate serve --host 0.0.0.0',

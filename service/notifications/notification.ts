@@ -53,7 +53,8 @@ export function parsePayload(kind: NewNotification['kind'], payload: unknown): C
   return kind === 'commit_verdict' ? CommitVerdict.parse(payload) : PrComment.parse(payload)
 }
 
-const STATE: Record<Comparison['status'], Pick<CommitVerdict, 'state' | 'conclusion'>> = {
+/** A verdict as a commit status state and a check run conclusion. */
+export const COMMIT_STATE: Record<Comparison['status'], Pick<CommitVerdict, 'state' | 'conclusion'>> = {
   regression: { state: 'failure', conclusion: 'failure' },
   improvement: { state: 'success', conclusion: 'success' },
   unchanged: { state: 'success', conclusion: 'success' },
@@ -94,7 +95,7 @@ export function runNotifications(run: RunForNotice, publicUrl: string | null): N
     repo,
     sha: git.sha,
     benchmark,
-    ...STATE[run.comparison.status],
+    ...COMMIT_STATE[run.comparison.status],
     description: statusDescription(run.comparison),
     target_url: comparisonUrl ?? ciRunUrl(run.report),
     summary: body,
