@@ -1,10 +1,12 @@
 // `infergate serve` as a process, through real HTTP: runs survive a restart.
 import { type ChildProcess, spawn } from 'node:child_process'
+import { generateKeyPairSync } from 'node:crypto'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { afterAll, describe, expect, it } from 'vitest'
 import { parseReport } from '../core/report.ts'
 import { engine, freshDatabase } from './db-helpers.ts'
+import { FakeGithub } from './fakes/github-api.ts'
 import { CLI, cli, tempDir } from './helpers.ts'
 import { makeReport } from './report-factory.ts'
 
@@ -23,6 +25,7 @@ async function databaseEnv(): Promise<{ env: NodeJS.ProcessEnv; args: string[] }
 function startServe(
   env: NodeJS.ProcessEnv,
   args: string[],
+  entry = CLI,
 ): Promise<{
   url: string
   child: ChildProcess
@@ -30,7 +33,7 @@ function startServe(
   stop(): Promise<number | null>
 }> {
   const logs: Record<string, unknown>[] = []
-  const child = spawn(process.execPath, [CLI, 'serve', '--port', '0', ...args], {
+  const child = spawn(process.execPath, [entry, 'serve', '--port', '0', ...args], {
     env: { ...process.env, INFERGATE_ADMIN_TOKEN: 'adm', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
@@ -121,9 +124,70 @@ describe(`infergate serve on ${engine}`, () => {
       child.once('exit', (code) => resolve({ code, out }))
     })
     expect(r.out).toContain(
-      `PGlite at ${dir}: applied 0001_initial, 0002_run_comparison, 0003_pinned_baselines, 0004_packed_samples`,
+      `PGlite at ${dir}: applied 0001_initial, 0002_run_comparison, 0003_pinned_baselines, 0004_packed_samples, 0005_notifications\n`,
     )
     expect(r.code).toBe(0)
+  })
+
+  it('the bundled service reports to GitHub as an App, configured from its environment', async () => {
+    const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 })
+    const github = await new FakeGithub({
+      app: {
+        id: 99,
+        publicKeyPem: publicKey.export({ type: 'spki', format: 'pem' }).toString(),
+        installations: { 'acme/llm': 5 },
+      },
+    }).start()
+    const { env, args } = await databaseEnv()
+    const s = await startServe(
+      {
+        ...env,
+        INFERGATE_GITHUB_APP_ID: '99',
+        INFERGATE_GITHUB_APP_PRIVATE_KEY: privateKey
+          .export({ type: 'pkcs1', format: 'pem' })
+          .toString()
+          .replaceAll('\n', '\\n'),
+        INFERGATE_GITHUB_API_URL: github.url,
+      },
+      args,
+      join(import.meta.dirname, '../dist/infergate.js'),
+    )
+    try {
+      expect(s.logs).toContainEqual(
+        expect.objectContaining({ msg: 'reporting to GitHub', as: 'GitHub App 99 (check runs)' }),
+      )
+      const created = await fetch(`${s.url}/api/v1/projects`, {
+        method: 'POST',
+        headers: { authorization: 'Bearer adm', 'content-type': 'application/json' },
+        body: JSON.stringify({ owner: 'acme', repo: 'llm' }),
+      })
+      const { token } = (await created.json()) as { token: string }
+      const r = makeReport(2, [{ requests: 30 }])
+      const git = {
+        ...r.git,
+        repository: 'acme/llm',
+        sha: 'a'.repeat(40),
+        pr_number: 12,
+        event_name: 'pull_request',
+      }
+      const posted = await fetch(`${s.url}/api/v1/runs`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify(parseReport({ ...r, git })),
+      })
+      expect(posted.status).toBe(201)
+      const until = Date.now() + 15_000
+      while ((github.checkRuns.length === 0 || github.comments.length === 0) && Date.now() < until) {
+        await new Promise((r) => setTimeout(r, 50))
+      }
+      expect(github.checkRuns.map((c) => [c.head_sha, c.name, c.conclusion])).toEqual([
+        ['a'.repeat(40), 'infergate/bench', 'neutral'],
+      ])
+      expect(github.comments.map((c) => c.issue_number)).toEqual([12])
+    } finally {
+      await s.stop()
+      await github.close()
+    }
   })
 
   it('settings from the environment are checked like flags, naming the variable', async () => {
@@ -133,6 +197,9 @@ describe(`infergate serve on ${engine}`, () => {
     const flag = await cli(['serve', '--baseline-runs', '0'], {})
     expect(flag.code).toBe(2)
     expect(flag.stderr).toContain('--baseline-runs')
+    const app = await cli(['serve'], { INFERGATE_GITHUB_APP_ID: '1' })
+    expect(app.code).toBe(1)
+    expect(app.stderr).toContain('INFERGATE_GITHUB_APP_ID is set but no private key')
   })
 
   it('infergate migrate applies the migrations once', async () => {
