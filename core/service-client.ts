@@ -38,6 +38,8 @@ export interface PostedRun {
   /** true when the service already had this run (a re-post). */
   duplicate: boolean
   comparison: Comparison
+  /** What the service queued for GitHub with the run (empty when it does not report there). */
+  notifications: { kind: string; state: string }[]
 }
 
 const RETRIED_STATUS = new Set([408, 429, 500, 502, 503, 504])
@@ -121,7 +123,11 @@ export class ServiceClient {
   }
 
   async postReport(report: Report): Promise<PostedRun> {
-    const { status, body } = await this.call<{ id: string; comparison: unknown }>(
+    const { status, body } = await this.call<{
+      id: string
+      comparison: unknown
+      notifications?: { kind: string; state: string }[]
+    }>(
       'POST',
       '/api/v1/runs',
       report,
@@ -134,7 +140,8 @@ export class ServiceClient {
         'POST /api/v1/runs: the answer is not a run and its comparison',
       )
     }
-    return { id: body.id, duplicate: status === 200, comparison: parsed.data }
+    const notifications = (body.notifications ?? []).map(({ kind, state }) => ({ kind, state }))
+    return { id: body.id, duplicate: status === 200, comparison: parsed.data, notifications }
   }
 
   /**

@@ -191,6 +191,8 @@ describe(`GitHub reporting on ${engine}`, () => {
     const h = await serve(await database(), fake)
     const base = await baseline(h)
     const first = await h.client.postReport(onPr(10, 7))
+    // Queued with the run, in its transaction.
+    expect(first.notifications.map((n) => n.kind)).toEqual(['commit_verdict', 'pr_comment'])
     expect((await h.settled(first.id)).map((n) => [n.kind, n.state])).toEqual([
       ['commit_verdict', 'delivered'],
       ['pr_comment', 'delivered'],
@@ -208,6 +210,8 @@ describe(`GitHub reporting on ${engine}`, () => {
     expect(body.startsWith(commentMarker('chat'))).toBe(true)
     expect(body).toContain('🔴 regression')
     expect(body).toContain('TPOT')
+    // It says which push it describes: the second.
+    expect(body).toContain(`<sub>commit \`${sha(11).slice(0, 7)}\` · `)
     // The baseline runs are listed by the commits they measured.
     for (const id of base) {
       const sha7 = (
@@ -407,6 +411,7 @@ describe(`GitHub reporting on ${engine}`, () => {
     const h = await serve(await database(), null)
     expect(h.logs.filter((l) => l.msg.startsWith('not reporting to GitHub'))).toHaveLength(1)
     const posted = await h.client.postReport(onPr(80, 8))
+    expect(posted.notifications).toEqual([])
     expect((await h.run(posted.id)).notifications).toEqual([])
     expect(await h.client.postStatus({ benchmark: 'chat', sha: sha(80), state: 'pending' })).toEqual({
       queued: 0,

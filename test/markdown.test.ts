@@ -32,7 +32,11 @@ describe('the comparison as markdown', () => {
   it('a regression: the verdict first, the change that matters, tables, environment, baseline, link', async () => {
     const c = compareRuns(run('pr', 7, { ttft: 50, tpot: 12 }, { engineVersion: '0.11.1' }), base, h)
     expect(c.status).toBe('regression')
-    const md = renderComparisonMarkdown(c, { comparisonUrl: url, baselineShas: shas })
+    const md = renderComparisonMarkdown(c, {
+      comparisonUrl: url,
+      baselineShas: shas,
+      commit: '9f3c2a1d'.padEnd(40, '0'),
+    })
     expect(md.startsWith(commentMarker('llama3-8b-chat'))).toBe(true)
     await expect(md).toMatchFileSnapshot('snapshots/comparison-regression.md')
     const status = statusDescription(c)

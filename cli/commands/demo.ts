@@ -133,6 +133,7 @@ export async function demo(values: FlagValues): Promise<number> {
       renderComparisonMarkdown(posted.comparison, {
         comparisonUrl: `${service.url}/api/v1/runs/${posted.id}/comparison`,
         baselineShas: Object.fromEntries(mainShas),
+        commit: git.sha,
       }),
     )
     const { state, conclusion } = COMMIT_STATE[posted.comparison.status]

@@ -8,6 +8,8 @@ export interface RenderOptions {
   comparisonUrl?: string | null
   /** Commit SHAs of the baseline runs, by run id, to list them. */
   baselineShas?: Record<string, string | null>
+  /** The commit measured: a sticky comment is rewritten on every push, so it says which one. */
+  commit?: string | null
 }
 
 /** The hidden marker that identifies a benchmark's sticky comment. */
@@ -149,6 +151,7 @@ export function renderComparisonMarkdown(c: Comparison, o: RenderOptions = {}): 
     out.push(`Baseline: ${c.baseline_run_ids.length} runs (${shas.map((s) => `\`${s}\``).join(', ')}).`, '')
   }
   const footer = [
+    o.commit ? `commit \`${o.commit.slice(0, 7)}\`` : null,
     `p: the p-value the verdict turned on; a verdict needs p < ${c.settings.alpha} and a change of at least ${c.settings.min_effect_pct}%`,
     o.comparisonUrl ? `[full comparison](${o.comparisonUrl})` : null,
   ].filter(Boolean)

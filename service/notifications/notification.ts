@@ -89,7 +89,11 @@ export function runNotifications(run: RunForNotice, publicUrl: string | null): N
   if (!git.repository || !git.sha) return []
   const [owner = '', repo = ''] = git.repository.split('/')
   const comparisonUrl = publicUrl ? `${publicUrl.replace(/\/$/, '')}/api/v1/runs/${run.id}/comparison` : null
-  const body = renderComparisonMarkdown(run.comparison, { comparisonUrl, baselineShas: run.baselineShas })
+  const body = renderComparisonMarkdown(run.comparison, {
+    comparisonUrl,
+    baselineShas: run.baselineShas,
+    commit: git.sha,
+  })
   const verdict: CommitVerdict = {
     owner,
     repo,
