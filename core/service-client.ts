@@ -127,11 +127,7 @@ export class ServiceClient {
       id: string
       comparison: unknown
       notifications?: { kind: string; state: string }[]
-    }>(
-      'POST',
-      '/api/v1/runs',
-      report,
-    )
+    }>('POST', '/api/v1/runs', report)
     const parsed = Comparison.safeParse(body?.comparison)
     if (!parsed.success || typeof body?.id !== 'string') {
       throw new ServiceError(
