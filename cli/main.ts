@@ -9,6 +9,7 @@ import { compare, compareSpec } from './commands/compare.ts'
 import { demo, demoSpec } from './commands/demo.ts'
 import { engineSim, engineSimSpec } from './commands/engine-sim.ts'
 import { migrateCommand, migrateSpec, serveCommand, serveSpec } from './commands/serve.ts'
+import { validate, validateSpec } from './commands/validate.ts'
 
 interface Command {
   spec: CommandSpec
@@ -19,6 +20,7 @@ const commands: Command[] = [
   { spec: benchSpec, run: bench },
   { spec: engineSimSpec, run: engineSim },
   { spec: compareSpec, run: compare },
+  { spec: validateSpec, run: validate },
   { spec: serveSpec, run: serveCommand },
   { spec: migrateSpec, run: migrateCommand },
   { spec: demoSpec, run: demo },

@@ -1,0 +1,89 @@
+// Reads infergate.yaml: YAML syntax, then the schema, then the rules. Every issue carries the
+// key's path and its line in the file, for `infergate validate` and the Action's annotations.
+import { readFileSync } from 'node:fs'
+import { isNode, LineCounter, parseDocument } from 'yaml'
+import { formatPath } from '../validation.ts'
+import { type ConfigIssue, checkConfig } from './rules.ts'
+import { Config } from './schema.ts'
+
+export interface LocatedIssue extends ConfigIssue {
+  /** 1-based; null when the key is absent from the file (a required key missing). */
+  line: number | null
+  column: number | null
+}
+
+export interface LoadedConfig {
+  /** Null when there are errors. */
+  config: Config | null
+  issues: LocatedIssue[]
+}
+
+export function parseConfig(text: string): LoadedConfig {
+  const lines = new LineCounter()
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true })
+  if (doc.errors.length) {
+    return {
+      config: null,
+      issues: doc.errors.map((e) => {
+        const at = lines.linePos(e.pos[0])
+        return {
+          severity: 'error',
+          path: [],
+          message: `YAML: ${e.message.split('\n')[0]}`,
+          line: at.line,
+          column: at.col,
+        }
+      }),
+    }
+  }
+  // The line of the deepest key of `path` that the file has.
+  const locate = (path: ConfigIssue['path']) => {
+    for (let n = path.length; n > 0; n--) {
+      const node = doc.getIn(path.slice(0, n), true)
+      if (isNode(node) && node.range) {
+        const at = lines.linePos(node.range[0])
+        return { line: at.line, column: at.col }
+      }
+    }
+    return { line: null, column: null }
+  }
+  const parsed = Config.safeParse(doc.toJS() ?? {}, {
+    error: (i) => (i.input === undefined && i.code === 'invalid_type' ? 'required' : undefined),
+  })
+  if (!parsed.success) {
+    return {
+      config: null,
+      issues: parsed.error.issues.map((i) => {
+        const path = i.path.map((k) => (typeof k === 'number' ? k : String(k)))
+        // An unknown key is reported on its parent; point at the key itself.
+        const keys = i.code === 'unrecognized_keys' ? i.keys : []
+        const where = keys.length ? [...path, keys[0]!] : path
+        return { severity: 'error', path: where, message: i.message, ...locate(where) }
+      }),
+    }
+  }
+  const issues = checkConfig(parsed.data).map((i) => ({ ...i, ...locate(i.path) }))
+  return { config: issues.some((i) => i.severity === 'error') ? null : parsed.data, issues }
+}
+
+export function loadConfig(path: string): LoadedConfig {
+  let text: string
+  try {
+    text = readFileSync(path, 'utf8')
+  } catch (e) {
+    const reason = (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message
+    return {
+      config: null,
+      issues: [
+        { severity: 'error', path: [], message: `cannot read ${path}: ${reason}`, line: null, column: null },
+      ],
+    }
+  }
+  return parseConfig(text)
+}
+
+/** `infergate.yaml:12:3: error: engine.tensor_parallel: …` */
+export function formatIssue(file: string, i: LocatedIssue): string {
+  const where = i.line === null ? file : `${file}:${i.line}:${i.column}`
+  return `${where}: ${i.severity}: ${i.path.length ? `${formatPath(i.path)}: ` : ''}${i.message}`
+}
