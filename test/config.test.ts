@@ -1,0 +1,173 @@
+// infergate.yaml: the schema, the known-bad combinations with their lines, the vLLM flags, the
+// workload read as `infergate bench` reads it, and `infergate validate` as a user runs it.
+import { writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { benchOptions } from '../cli/commands/bench.ts'
+import { formatIssue, parseConfig } from '../core/config/load.ts'
+import { benchFlagsOf } from '../core/config/workload.ts'
+import { vllm } from '../core/engines/vllm.ts'
+import { cli, tempDir } from './helpers.ts'
+
+const BASE = `benchmark: llama3-8b-chat
+model:
+  name: llama-3-8b
+  storage_uri: hf://meta-llama/Llama-3.1-8B-Instruct
+resources:
+  gpus: 1
+`
+
+const issues = (text: string) => parseConfig(text).issues.map((i) => formatIssue('f.yaml', i))
+
+describe('infergate.yaml', () => {
+  it('a minimal file gets every default', () => {
+    const { config, issues: found } = parseConfig(`${BASE}workload:\n  concurrency: [1, 4]\n`)
+    expect(found).toEqual([])
+    expect(config).toMatchObject({
+      engine: { name: 'vllm', tensor_parallel: 1, pipeline_parallel: 1, extra_args: [] },
+      kserve: { model_format: 'huggingface', deployment_mode: 'RawDeployment' },
+      workload: {
+        endpoint: 'completions',
+        input_tokens: 512,
+        output_tokens: 128,
+        ignore_eos: true,
+        trials: 1,
+      },
+    })
+  })
+
+  it('schema errors name the key and its line; typos are errors, not defaults', () => {
+    expect(issues(`${BASE}engine:\n  tensor_paralel: 2\n`)).toEqual([
+      'f.yaml:8:19: error: engine.tensor_paralel: Unrecognized key: "tensor_paralel"',
+    ])
+    expect(issues(BASE.replace('  gpus: 1\n', '  gpus: two\n'))).toEqual([
+      'f.yaml:6:9: error: resources.gpus: Invalid input: expected number, received string',
+    ])
+    expect(issues('benchmark: x\nmodel:\n  name: m\n  storage_uri: hf://a/b\n')).toEqual([
+      'f.yaml: error: resources: required',
+    ])
+    expect(issues('benchmark: [x\n')[0]).toMatch(/^f\.yaml:2:1: error: YAML: /)
+    expect(issues(BASE.replace('hf://meta-llama', 'meta-llama'))[0]).toMatch(
+      /^f\.yaml:4:16: error: model\.storage_uri: expected a URI such as hf:\/\/org\/model/,
+    )
+  })
+
+  it('refuses the combinations that would fail or mislead', () => {
+    const text = `${BASE.replace('gpus: 1', 'gpus: 4')}engine:
+  tensor_parallel: 2
+  quantization: awq
+  gpu_memory_utilization: 0
+  max_num_seqs: 16
+kserve:
+  logger: {mode: all}
+workload:
+  concurrency: [1, 64]
+`
+    expect(issues(text)).toEqual([
+      'f.yaml:8:20: error: engine.tensor_parallel: tensor_parallel × pipeline_parallel = 2 × 1 = 2, but resources.gpus = 4: vLLM uses exactly that many GPUs',
+      'f.yaml:9:17: error: engine.quantization: awq needs a checkpoint already quantized with AWQ; hf://meta-llama/Llama-3.1-8B-Instruct does not look like one (set model.quantized: awq if it is, or use fp8 to quantize at load time)',
+      "f.yaml:10:27: error: engine.gpu_memory_utilization: must lie in (0, 1] (a fraction of each GPU's memory), got 0",
+      "f.yaml:11:17: warning: engine.max_num_seqs: 16 is below the highest concurrency tested (64): requests beyond it wait in vLLM's queue, and the run measures queueing",
+      "f.yaml:13:11: error: kserve.logger: KServe's request logger buffers each streamed answer in its sidecar: the first token arrives with the last and TTFT collapses into E2E latency. Remove it for benchmarks",
+    ])
+    expect(parseConfig(text).config).toBeNull()
+    expect(issues(BASE.replace('gpus: 1', 'gpus: 0'))[0]).toMatch(/resources\.gpus: no GPU requested/)
+    // A pre-quantized checkpoint, by name or declared, is fine.
+    const awq = `${BASE.replace('Llama-3.1-8B-Instruct', 'Llama-3.1-8B-Instruct-AWQ')}engine:\n  quantization: awq_marlin\n`
+    expect(parseConfig(awq).issues.filter((i) => i.severity === 'error')).toEqual([])
+    const declared = `${BASE.replace('  storage_uri', '  quantized: gptq\n  storage_uri')}engine:\n  quantization: gptq\n`
+    expect(parseConfig(declared).issues.filter((i) => i.severity === 'error')).toEqual([])
+  })
+
+  it('maps engine settings to vLLM flags', () => {
+    const { config } = parseConfig(`benchmark: llama3-8b-chat
+model:
+  name: llama-3-8b
+  storage_uri: hf://meta-llama/Llama-3.1-8B-Instruct
+  revision: abc123
+engine:
+  tensor_parallel: 2
+  pipeline_parallel: 2
+  quantization: fp8
+  kv_cache_dtype: fp8
+  max_model_len: 8192
+  gpu_memory_utilization: 0.92
+  enable_prefix_caching: false
+  max_num_seqs: 128
+  speculative: {model: meta-llama/Llama-3.2-1B, num_speculative_tokens: 5}
+  extra_args: [--enforce-eager]
+resources:
+  gpus: 4
+`)
+    expect(config).not.toBeNull()
+    expect(vllm.args(config!)).toEqual([
+      '--served-model-name=llama-3-8b',
+      '--revision=abc123',
+      '--tensor-parallel-size=2',
+      '--pipeline-parallel-size=2',
+      '--quantization=fp8',
+      '--kv-cache-dtype=fp8',
+      '--max-model-len=8192',
+      '--gpu-memory-utilization=0.92',
+      '--no-enable-prefix-caching',
+      '--max-num-seqs=128',
+      '--speculative-config={"model":"meta-llama/Llama-3.2-1B","num_speculative_tokens":5}',
+      '--enforce-eager',
+    ])
+  })
+
+  it('the workload is read exactly as infergate bench reads its flags', () => {
+    const { config } = parseConfig(`${BASE}workload:
+  endpoint: chat
+  input_tokens: {mean: 256, stddev: 32}
+  output_tokens: 64
+  rate: [2, inf]
+  requests: 50
+  trials: 3
+slo: {ttft_ms: 500, tpot_ms: 40}
+gpu_hourly_cost: 2.5
+`)
+    const o = benchOptions({ ...benchFlagsOf(config!), url: 'http://127.0.0.1:9/v1' }, {})
+    expect(o).toMatchObject({
+      name: 'llama3-8b-chat',
+      model: 'llama-3-8b',
+      api: 'chat',
+      input: { mean: 256, stddev: 32 },
+      output: { mean: 64 },
+      rates: [2, null],
+      concurrency: [],
+      requests: 50,
+      trials: 3,
+      slo: { ttft_ms: 500, tpot_ms: 40 },
+      gpus: 1,
+      gpuHourlyCostUsd: 2.5,
+      engine: 'vllm',
+    })
+  })
+})
+
+describe('infergate validate', () => {
+  it('exit 0 and what would be deployed; exit 2 with every error on stderr', async () => {
+    const dir = tempDir()
+    writeFileSync(
+      join(dir, 'infergate.yaml'),
+      `${BASE}engine:\n  max_num_seqs: 8\nworkload:\n  concurrency: [1, 16]\n`,
+    )
+    const ok = await cli(['validate'], {}, dir)
+    expect(ok.code).toBe(0)
+    expect(ok.stdout).toContain('infergate.yaml: valid (1 warning)')
+    expect(ok.stdout).toContain('vllm       --served-model-name=llama-3-8b --max-num-seqs=8')
+    expect(ok.stdout).toContain('scenarios  concurrency-1, concurrency-16')
+    expect(ok.stderr).toContain('infergate.yaml:8:17: warning: engine.max_num_seqs: 8 is below')
+
+    writeFileSync(join(dir, 'bad.yaml'), `${BASE}workload:\n  burstiness: 2\n  concurrency: [1]\n`)
+    const bad = await cli(['validate', 'bad.yaml'], {}, dir)
+    expect(bad.code).toBe(2)
+    expect(bad.stderr).toContain(
+      'bad.yaml: error: workload: --arrival, --burstiness and --max-concurrency apply to open-loop runs: add --rate',
+    )
+    const missing = await cli(['validate', 'nope.yaml'], {}, dir)
+    expect(missing.code).toBe(2)
+    expect(missing.stderr).toContain('nope.yaml: error: cannot read nope.yaml: no such file')
+  })
+})
