@@ -1,0 +1,350 @@
+// A Kubernetes API server on loopback for the Action's tests, spoken to by the real
+// @kubernetes/client-node: REST and the watch protocol (JSON lines of {type, object}) for
+// KServe InferenceServices, and pods, events, pod logs and nodes. It plays the KServe
+// controller too: for each InferenceService it starts an engine-sim and, after a delay, sets
+// status.url and the Ready condition — or fails in one of the ways real clusters fail.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { resolve } from 'node:path'
+import { type SimProcess, spawnEngineSim } from '../../cli/spawn-sim.ts'
+
+export type Failure = 'OOMKilled' | 'CrashLoopBackOff' | 'ImagePullBackOff' | 'Unschedulable' | 'FailedToLoad'
+
+export interface FakeKubeOptions {
+  /** The bearer token clients must present. */
+  token: string
+  /** How long the "controller" takes to make a service Ready. */
+  readyAfterMs?: number
+  /** engine-sim flags per service (default: fast and steady). */
+  simArgs?: string[]
+  /** Close every watch after this long, as API servers do (client must re-list). */
+  watchLifetimeMs?: number
+  /** The node's GPU labels. */
+  node?: { name: string; product: string; count: number }
+}
+
+interface Stored {
+  object: Record<string, any>
+  sim: SimProcess | null
+  timer: NodeJS.Timeout | null
+}
+
+const CLI = resolve(import.meta.dirname, '../../cli/main.ts')
+
+export class FakeKube {
+  readonly calls: { method: string; path: string; query: Record<string, string> }[] = []
+  readonly services = new Map<string, Stored>()
+  /** Every InferenceService ever created, by name (kept after deletion). */
+  readonly created: Record<string, any>[] = []
+  readonly deleted: string[] = []
+  url = ''
+  /** The next service created fails this way. */
+  failNext: Failure | null = null
+  #server: Server | null = null
+  #watchers = new Set<{ res: ServerResponse; name: string | null; ns: string }>()
+  #rv = 1
+  readonly #o: FakeKubeOptions
+
+  constructor(o: FakeKubeOptions) {
+    this.#o = o
+  }
+
+  async start(): Promise<this> {
+    this.#server = createServer((req, res) => {
+      this.#handle(req, res).catch((e) => this.#json(res, 500, status(500, String(e))))
+    })
+    await new Promise<void>((r) => this.#server!.listen(0, '127.0.0.1', r))
+    this.url = `http://127.0.0.1:${(this.#server!.address() as AddressInfo).port}`
+    return this
+  }
+
+  async close(): Promise<void> {
+    for (const w of this.#watchers) w.res.end()
+    for (const s of this.services.values()) {
+      if (s.timer) clearTimeout(s.timer)
+      await s.sim?.stop()
+    }
+    this.#server?.closeAllConnections()
+    await new Promise<void>((r) => this.#server?.close(() => r()) ?? r())
+  }
+
+  /** A kubeconfig for this server, as the `kubeconfig` input carries it. */
+  kubeconfig(namespace = 'default'): string {
+    return [
+      'apiVersion: v1',
+      'kind: Config',
+      'clusters:',
+      '- name: fake',
+      // Plain HTTP on loopback: client-node allows it only with TLS verification off.
+      `  cluster: {server: "${this.url}", insecure-skip-tls-verify: true}`,
+      'users:',
+      '- name: runner',
+      `  user: {token: "${this.#o.token}"}`,
+      'contexts:',
+      '- name: fake',
+      `  context: {cluster: fake, user: runner, namespace: ${namespace}}`,
+      'current-context: fake',
+      '',
+    ].join('\n')
+  }
+
+  async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', this.url)
+    this.calls.push({
+      method: req.method ?? 'GET',
+      path: url.pathname,
+      query: Object.fromEntries(url.searchParams),
+    })
+    if (req.headers.authorization !== `Bearer ${this.#o.token}`)
+      return this.#json(res, 401, status(401, 'Unauthorized'))
+    const chunks: Buffer[] = []
+    for await (const c of req) chunks.push(c as Buffer)
+    const body = chunks.length ? JSON.parse(Buffer.concat(chunks).toString('utf8')) : null
+    const p = url.pathname
+    let m: RegExpMatchArray | null = p.match(
+      /^\/apis\/serving\.kserve\.io\/v1beta1\/namespaces\/([^/]+)\/inferenceservices(?:\/([^/]+))?$/,
+    )
+    if (m) return this.#isvc(req.method ?? 'GET', m[1]!, m[2] ?? null, url, body, res)
+    m = p.match(/^\/api\/v1\/namespaces\/([^/]+)\/pods$/)
+    if (m) {
+      const selector = url.searchParams.get('labelSelector') ?? ''
+      const name = selector.match(/serving\.kserve\.io\/inferenceservice=([^,]+)/)?.[1]
+      const items = [...this.services.values()]
+        .filter((s) => s.object.metadata.namespace === m![1] && (!name || s.object.metadata.name === name))
+        .map((s) => this.#pod(s.object))
+      return this.#json(res, 200, { apiVersion: 'v1', kind: 'PodList', metadata: {}, items })
+    }
+    m = p.match(/^\/api\/v1\/namespaces\/([^/]+)\/pods\/([^/]+)\/log$/)
+    if (m) {
+      const svc = [...this.services.values()].find((s) => `${s.object.metadata.name}-predictor-0` === m![2])
+      if (!svc) return this.#json(res, 404, status(404, 'pod not found'))
+      if (svc.object.failure === 'ImagePullBackOff' || svc.object.failure === 'Unschedulable') {
+        const why = 'container "kserve-container" in pod is waiting to start: trying and failing to pull image'
+        return this.#json(res, 400, status(400, why))
+      }
+      res.writeHead(200, { 'content-type': 'text/plain' })
+      return void res.end(logOf(svc.object.failure as Failure | undefined))
+    }
+    m = p.match(/^\/api\/v1\/namespaces\/([^/]+)\/events$/)
+    if (m) {
+      const items = [...this.services.values()].flatMap((s) => eventsOf(s.object))
+      return this.#json(res, 200, { apiVersion: 'v1', kind: 'EventList', metadata: {}, items })
+    }
+    m = p.match(/^\/api\/v1\/nodes\/([^/]+)$/)
+    if (m) {
+      const node = this.#o.node
+      if (!node || node.name !== m[1]) return this.#json(res, 404, status(404, 'node not found'))
+      return this.#json(res, 200, {
+        apiVersion: 'v1',
+        kind: 'Node',
+        metadata: {
+          name: node.name,
+          labels: { 'nvidia.com/gpu.product': node.product, 'nvidia.com/gpu.count': String(node.count) },
+        },
+      })
+    }
+    return this.#json(res, 404, status(404, `the server could not find the requested resource (${p})`))
+  }
+
+  async #isvc(method: string, ns: string, name: string | null, url: URL, body: any, res: ServerResponse) {
+    const key = (n: string) => `${ns}/${n}`
+    if (method === 'POST' && !name) {
+      const n = body?.metadata?.name
+      if (this.services.has(key(n)))
+        return this.#json(res, 409, status(409, `inferenceservices "${n}" already exists`))
+      const object = {
+        ...body,
+        metadata: {
+          ...body.metadata,
+          namespace: ns,
+          uid: `uid-${n}`,
+          resourceVersion: String(this.#rv++),
+          creationTimestamp: new Date().toISOString(),
+        },
+        status: { conditions: [{ type: 'Ready', status: 'Unknown', reason: 'Pending' }] },
+        failure: this.failNext ?? undefined,
+      }
+      this.failNext = null
+      const stored: Stored = { object, sim: null, timer: null }
+      this.services.set(key(n), stored)
+      this.created.push(structuredClone(body))
+      this.#emit('ADDED', object)
+      this.#control(stored)
+      return this.#json(res, 201, strip(object))
+    }
+    if (method === 'GET' && name) {
+      const s = this.services.get(key(name))
+      return s
+        ? this.#json(res, 200, strip(s.object))
+        : this.#json(res, 404, status(404, `inferenceservices "${name}" not found`))
+    }
+    if (method === 'GET' && url.searchParams.get('watch') === 'true') {
+      const field = url.searchParams.get('fieldSelector')?.match(/^metadata\.name=(.+)$/)?.[1] ?? null
+      res.writeHead(200, { 'content-type': 'application/json', 'transfer-encoding': 'chunked' })
+      const w = { res, name: field, ns }
+      this.#watchers.add(w)
+      res.on('close', () => this.#watchers.delete(w))
+      if (this.#o.watchLifetimeMs) setTimeout(() => res.end(), this.#o.watchLifetimeMs).unref()
+      return
+    }
+    if (method === 'DELETE' && name) {
+      const s = this.services.get(key(name))
+      if (!s) return this.#json(res, 404, status(404, `inferenceservices "${name}" not found`))
+      this.services.delete(key(name))
+      this.deleted.push(name)
+      if (s.timer) clearTimeout(s.timer)
+      await s.sim?.stop()
+      this.#emit('DELETED', s.object)
+      return this.#json(res, 200, status(200, 'Success'))
+    }
+    return this.#json(res, 405, status(405, 'method not allowed'))
+  }
+
+  /** The controller: Ready with an engine-sim behind status.url, or the configured failure. */
+  #control(s: Stored): void {
+    s.timer = setTimeout(async () => {
+      s.timer = null
+      const o = s.object
+      if (o.failure) {
+        o.status =
+          o.failure === 'FailedToLoad'
+            ? {
+                conditions: [{ type: 'Ready', status: 'False', reason: 'ModelLoadFailed' }],
+                modelStatus: {
+                  states: { activeModelState: 'FailedToLoad', targetModelState: 'FailedToLoad' },
+                  lastFailureInfo: {
+                    reason: 'ModelLoadFailed',
+                    message:
+                      'ValueError: Unknown quantization method: awq (checkpoint has no quantization_config)',
+                  },
+                },
+              }
+            : { conditions: [{ type: 'Ready', status: 'False', reason: 'PredictorNotReady' }] }
+        o.metadata.resourceVersion = String(this.#rv++)
+        return this.#emit('MODIFIED', o)
+      }
+      s.sim = await spawnEngineSim(CLI, this.#o.simArgs ?? ['--ttft-ms', '5', '--itl-ms', '1'])
+      if (!this.services.has(`${o.metadata.namespace}/${o.metadata.name}`)) return void (await s.sim.stop())
+      o.status = {
+        // KServe's URL is the service's address, without a path.
+        url: new URL(s.sim.url).origin,
+        conditions: [
+          { type: 'PredictorReady', status: 'True' },
+          { type: 'Ready', status: 'True' },
+        ],
+        modelStatus: { states: { activeModelState: 'Loaded', targetModelState: 'Loaded' } },
+      }
+      o.metadata.resourceVersion = String(this.#rv++)
+      this.#emit('MODIFIED', o)
+    }, this.#o.readyAfterMs ?? 300)
+  }
+
+  #pod(isvc: Record<string, any>): Record<string, any> {
+    const name = `${isvc.metadata.name}-predictor-0`
+    const failure = isvc.failure as Failure | undefined
+    const failed = failure && isvc.status?.conditions?.some((c: any) => c.status === 'False')
+    const container = (state: Record<string, any>, last: Record<string, any> = {}, restarts = 0) => ({
+      name: 'kserve-container',
+      ready: false,
+      restartCount: restarts,
+      image: 'kserve/huggingfaceserver:v0.15.0',
+      imageID: '',
+      state,
+      lastState: last,
+    })
+    const statuses: Record<Failure, Record<string, any>> = {
+      OOMKilled: container(
+        { waiting: { reason: 'CrashLoopBackOff', message: 'back-off 40s restarting failed container' } },
+        { terminated: { reason: 'OOMKilled', exitCode: 137 } },
+        3,
+      ),
+      CrashLoopBackOff: container(
+        { waiting: { reason: 'CrashLoopBackOff', message: 'back-off 40s restarting failed container' } },
+        { terminated: { reason: 'Error', exitCode: 1 } },
+        4,
+      ),
+      ImagePullBackOff: container({
+        waiting: { reason: 'ImagePullBackOff', message: 'Back-off pulling image "vllm/vllm-openai:v9.9.9"' },
+      }),
+      Unschedulable: {},
+      FailedToLoad: container({ running: { startedAt: new Date().toISOString() } }),
+    }
+    return {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: {
+        name,
+        namespace: isvc.metadata.namespace,
+        labels: { 'serving.kserve.io/inferenceservice': isvc.metadata.name },
+      },
+      spec: {
+        nodeName: failure === 'Unschedulable' ? undefined : this.#o.node?.name,
+        containers: [{ name: 'kserve-container' }],
+      },
+      status: {
+        phase: failed ? 'Pending' : 'Running',
+        conditions:
+          failed && failure === 'Unschedulable'
+            ? [
+                {
+                  type: 'PodScheduled',
+                  status: 'False',
+                  reason: 'Unschedulable',
+                  message: '0/3 nodes are available: 3 Insufficient nvidia.com/gpu.',
+                },
+              ]
+            : [{ type: 'PodScheduled', status: 'True' }],
+        containerStatuses: failed && failure !== 'Unschedulable' ? [statuses[failure]] : [],
+      },
+    }
+  }
+
+  #emit(type: string, object: Record<string, any>): void {
+    const line = `${JSON.stringify({ type, object: strip(object) })}\n`
+    for (const w of this.#watchers) {
+      if (w.ns === object.metadata.namespace && (!w.name || w.name === object.metadata.name))
+        w.res.write(line)
+    }
+  }
+
+  #json(res: ServerResponse, code: number, body: unknown): void {
+    res.writeHead(code, { 'content-type': 'application/json' })
+    res.end(JSON.stringify(body))
+  }
+}
+
+const strip = ({ failure: _failure, ...o }: Record<string, any>) => o
+
+function status(code: number, message: string) {
+  return {
+    kind: 'Status',
+    apiVersion: 'v1',
+    metadata: {},
+    status: code < 400 ? 'Success' : 'Failure',
+    message,
+    code,
+  }
+}
+
+function eventsOf(isvc: Record<string, any>): Record<string, any>[] {
+  if (isvc.failure !== 'Unschedulable' || !isvc.status?.conditions?.some((c: any) => c.status === 'False'))
+    return []
+  return [
+    {
+      metadata: { name: `${isvc.metadata.name}.1` },
+      type: 'Warning',
+      reason: 'FailedScheduling',
+      message: '0/3 nodes are available: 3 Insufficient nvidia.com/gpu.',
+      involvedObject: { kind: 'Pod', name: `${isvc.metadata.name}-predictor-0` },
+      lastTimestamp: new Date().toISOString(),
+    },
+  ]
+}
+
+function logOf(failure: Failure | undefined): string {
+  if (failure === 'OOMKilled') return 'INFO Loading model weights\nINFO Model loading took 14.2 GiB\nKilled\n'
+  if (failure === 'CrashLoopBackOff')
+    return 'Traceback (most recent call last):\nValueError: --tensor-parallel-size 2 exceeds the 1 visible GPU\n'
+  if (failure === 'FailedToLoad') return 'ERROR ValueError: Unknown quantization method: awq\n'
+  return 'INFO Uvicorn running on http://0.0.0.0:8080\n'
+}
