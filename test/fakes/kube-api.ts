@@ -119,7 +119,8 @@ export class FakeKube {
       const svc = [...this.services.values()].find((s) => `${s.object.metadata.name}-predictor-0` === m![2])
       if (!svc) return this.#json(res, 404, status(404, 'pod not found'))
       if (svc.object.failure === 'ImagePullBackOff' || svc.object.failure === 'Unschedulable') {
-        const why = 'container "kserve-container" in pod is waiting to start: trying and failing to pull image'
+        const why =
+          'container "kserve-container" in pod is waiting to start: trying and failing to pull image'
         return this.#json(res, 400, status(400, why))
       }
       res.writeHead(200, { 'content-type': 'text/plain' })
