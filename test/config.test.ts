@@ -43,9 +43,15 @@ describe('infergate.yaml', () => {
     expect(issues(BASE.replace('  gpus: 1\n', '  gpus: two\n'))).toEqual([
       'f.yaml:6:9: error: resources.gpus: Invalid input: expected number, received string',
     ])
-    expect(issues('benchmark: x\nmodel:\n  name: m\n  storage_uri: hf://a/b\n')).toEqual([
-      'f.yaml: error: resources: required',
+    expect(issues('benchmark: x\nresources: {gpus: 1}\n')).toEqual(['f.yaml: error: model: required'])
+    // Deploying needs to know where the model is and how many GPUs it gets; benchmarking an
+    // existing service does not.
+    const bare = 'benchmark: x\nmodel: {name: m}\nworkload: {concurrency: [1]}\n'
+    expect(issues(bare)).toEqual([
+      'f.yaml:2:8: error: model.storage_uri: required to deploy: where KServe fetches the model (hf://org/model, s3://…, pvc://…)',
+      'f.yaml: error: resources.gpus: no GPU limit: vLLM needs at least one nvidia.com/gpu, and a pod without a GPU limit may land on any node',
     ])
+    expect(parseConfig(bare, 'existing')).toMatchObject({ issues: [], config: { model: { name: 'm' } } })
     expect(issues('benchmark: [x\n')[0]).toMatch(/^f\.yaml:2:1: error: YAML: /)
     expect(issues(BASE.replace('hf://meta-llama', 'meta-llama'))[0]).toMatch(
       /^f\.yaml:4:16: error: model\.storage_uri: expected a URI such as hf:\/\/org\/model/,
@@ -71,7 +77,7 @@ workload:
       "f.yaml:13:11: error: kserve.logger: KServe's request logger buffers each streamed answer in its sidecar: the first token arrives with the last and TTFT collapses into E2E latency. Remove it for benchmarks",
     ])
     expect(parseConfig(text).config).toBeNull()
-    expect(issues(BASE.replace('gpus: 1', 'gpus: 0'))[0]).toMatch(/resources\.gpus: no GPU requested/)
+    expect(issues(BASE.replace('gpus: 1', 'gpus: 0'))[0]).toMatch(/resources\.gpus: no GPU limit/)
     // A pre-quantized checkpoint, by name or declared, is fine.
     const awq = `${BASE.replace('Llama-3.1-8B-Instruct', 'Llama-3.1-8B-Instruct-AWQ')}engine:\n  quantization: awq_marlin\n`
     expect(parseConfig(awq).issues.filter((i) => i.severity === 'error')).toEqual([])

@@ -65,7 +65,8 @@ export function inferenceService(
   o: { name: string; namespace: string; runId: string },
 ): InferenceService {
   const { resources, kserve } = config
-  const gpu = { 'nvidia.com/gpu': String(resources.gpus) }
+  // validate (deploy mode) guarantees both.
+  const gpu = { 'nvidia.com/gpu': String(resources.gpus ?? 0) }
   const requests: Record<string, string> = { ...gpu }
   const limits: Record<string, string> = { ...gpu }
   if (resources.cpu !== undefined) requests.cpu = String(resources.cpu)
@@ -94,7 +95,7 @@ export function inferenceService(
           modelFormat: { name: kserve.model_format },
           ...(kserve.runtime ? { runtime: kserve.runtime } : {}),
           ...(kserve.image ? { image: kserve.image } : {}),
-          storageUri: config.model.storage_uri,
+          storageUri: config.model.storage_uri ?? '',
           args: runtimeArgs(config),
           resources: { requests, limits },
         },

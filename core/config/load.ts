@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs'
 import { isNode, LineCounter, parseDocument } from 'yaml'
 import { formatPath } from '../validation.ts'
-import { type ConfigIssue, checkConfig } from './rules.ts'
+import { type ConfigIssue, checkConfig, type Mode } from './rules.ts'
 import { Config } from './schema.ts'
 
 export interface LocatedIssue extends ConfigIssue {
@@ -18,7 +18,7 @@ export interface LoadedConfig {
   issues: LocatedIssue[]
 }
 
-export function parseConfig(text: string): LoadedConfig {
+export function parseConfig(text: string, mode: Mode = 'deploy'): LoadedConfig {
   const lines = new LineCounter()
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true })
   if (doc.errors.length) {
@@ -62,11 +62,11 @@ export function parseConfig(text: string): LoadedConfig {
       }),
     }
   }
-  const issues = checkConfig(parsed.data).map((i) => ({ ...i, ...locate(i.path) }))
+  const issues = checkConfig(parsed.data, mode).map((i) => ({ ...i, ...locate(i.path) }))
   return { config: issues.some((i) => i.severity === 'error') ? null : parsed.data, issues }
 }
 
-export function loadConfig(path: string): LoadedConfig {
+export function loadConfig(path: string, mode: Mode = 'deploy'): LoadedConfig {
   let text: string
   try {
     text = readFileSync(path, 'utf8')
@@ -79,7 +79,7 @@ export function loadConfig(path: string): LoadedConfig {
       ],
     }
   }
-  return parseConfig(text)
+  return parseConfig(text, mode)
 }
 
 /** `infergate.yaml:12:3: error: engine.tensor_parallel: …` */

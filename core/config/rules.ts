@@ -11,7 +11,10 @@ export interface ConfigIssue {
 
 const PRE_QUANTIZED = /\b(awq|gptq)\b/i
 
-export function checkConfig(c: Config): ConfigIssue[] {
+/** Deploy: Infergate creates the InferenceService. Existing: it benchmarks one already serving. */
+export type Mode = 'deploy' | 'existing'
+
+export function checkConfig(c: Config, mode: Mode = 'deploy'): ConfigIssue[] {
   const issues: ConfigIssue[] = []
   const error = (path: ConfigIssue['path'], message: string) =>
     issues.push({ severity: 'error', path, message })
@@ -19,12 +22,18 @@ export function checkConfig(c: Config): ConfigIssue[] {
     issues.push({ severity: 'warning', path, message })
   const { engine, resources, model, workload, kserve } = c
 
-  if (resources.gpus === 0) {
+  if (mode === 'deploy' && !model.storage_uri) {
+    error(
+      ['model', 'storage_uri'],
+      'required to deploy: where KServe fetches the model (hf://org/model, s3://…, pvc://…)',
+    )
+  }
+  if (mode === 'deploy' && !resources.gpus) {
     error(
       ['resources', 'gpus'],
-      'no GPU requested: vLLM needs at least one nvidia.com/gpu, and a pod without a GPU limit may land on any node',
+      'no GPU limit: vLLM needs at least one nvidia.com/gpu, and a pod without a GPU limit may land on any node',
     )
-  } else if (engine.tensor_parallel * engine.pipeline_parallel !== resources.gpus) {
+  } else if (resources.gpus && engine.tensor_parallel * engine.pipeline_parallel !== resources.gpus) {
     error(
       ['engine', 'tensor_parallel'],
       `tensor_parallel × pipeline_parallel = ${engine.tensor_parallel} × ${engine.pipeline_parallel} = ${engine.tensor_parallel * engine.pipeline_parallel}, but resources.gpus = ${resources.gpus}: vLLM uses exactly that many GPUs`,
@@ -34,12 +43,12 @@ export function checkConfig(c: Config): ConfigIssue[] {
   if (q && /^(awq|gptq)/.test(q)) {
     const declared = model.quantized?.startsWith(q.replace(/_marlin$/, ''))
     const named =
-      PRE_QUANTIZED.exec(`${model.name} ${model.storage_uri}`)?.[1]?.toLowerCase() ===
+      PRE_QUANTIZED.exec(`${model.name} ${model.storage_uri ?? ''}`)?.[1]?.toLowerCase() ===
       q.replace(/_marlin$/, '')
     if (!declared && !named) {
       error(
         ['engine', 'quantization'],
-        `${q} needs a checkpoint already quantized with ${q.replace(/_marlin$/, '').toUpperCase()}; ${model.storage_uri} does not look like one (set model.quantized: ${q.replace(/_marlin$/, '')} if it is, or use fp8 to quantize at load time)`,
+        `${q} needs a checkpoint already quantized with ${q.replace(/_marlin$/, '').toUpperCase()}; ${model.storage_uri ?? model.name} does not look like one (set model.quantized: ${q.replace(/_marlin$/, '')} if it is, or use fp8 to quantize at load time)`,
       )
     }
   }

@@ -30,7 +30,8 @@ export const Model = z.strictObject({
   /** Where KServe's storage initializer fetches it: hf://org/model, s3://…, gs://…, pvc://… */
   storage_uri: z
     .string()
-    .regex(/^[a-z][a-z0-9+.-]*:\/\/\S+$/, 'expected a URI such as hf://org/model or s3://bucket/path'),
+    .regex(/^[a-z][a-z0-9+.-]*:\/\/\S+$/, 'expected a URI such as hf://org/model or s3://bucket/path')
+    .optional(),
   /** A Hugging Face revision (commit, tag or branch): baselines are compared across it. */
   revision: z.string().min(1).optional(),
   /** The checkpoint's own quantization, for weights that were quantized before upload. */
@@ -70,8 +71,8 @@ export const Toleration = z.strictObject({
 })
 
 export const Resources = z.strictObject({
-  /** nvidia.com/gpu requested and limited. */
-  gpus: z.number().int().min(0),
+  /** nvidia.com/gpu requested and limited (required to deploy). */
+  gpus: z.number().int().min(0).optional(),
   cpu: quantity.optional(),
   memory: quantity.optional(),
   node_selector: z.record(z.string(), z.string()).default({}),
@@ -128,7 +129,8 @@ export const Config = z.strictObject({
   benchmark: z.string().regex(BENCHMARK_NAME, "1-100 letters, digits, '.', '_' or '-'"),
   model: Model,
   engine: Engine.prefault({}),
-  resources: Resources,
+  /** What the deployment gets; in existing mode, what the target has (for cost and the report). */
+  resources: Resources.prefault({}),
   kserve: Kserve.prefault({}),
   workload: Workload.prefault({}),
   slo: Slo.strict().optional(),

@@ -42,7 +42,7 @@ export function benchFlagsOf(c: Config): Flags {
     timeout: String(w.timeout_s),
     seed: String(w.seed),
     slo: slo || undefined,
-    gpus: c.resources.gpus > 0 ? String(c.resources.gpus) : undefined,
+    gpus: c.resources.gpus ? String(c.resources.gpus) : undefined,
     'gpu-hourly-cost': opt(c.gpu_hourly_cost),
     engine: c.engine.name,
   }
