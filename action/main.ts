@@ -1,60 +1,261 @@
-// The Action's main entry. For now it benchmarks an existing OpenAI-compatible endpoint
-// (`url`) with the same engine and options as `infergate bench`, writes the report file and
-// the job summary. Deployment on KServe, posting and gating build on this.
-import { writeFileSync } from 'node:fs'
+// The Action's main step: validate the config, announce the run, deploy the InferenceService (or
+// find the existing one), benchmark it, keep the report as a file, post it, write the job
+// summary, set the outputs, gate the PR. The post step (post.ts) deletes what this created.
+import { randomBytes } from 'node:crypto'
 import * as core from '@actions/core'
-import { benchOptions } from '../cli/commands/bench.ts'
+import type { KubeConfig } from '@kubernetes/client-node'
+import { benchOptions, writeFileAtomic } from '../cli/commands/bench.ts'
+import { validateConfig } from '../cli/commands/validate.ts'
 import { createProgress } from '../core/bench/progress.ts'
 import { runBenchmark } from '../core/bench/run.ts'
-import { renderTable } from '../core/bench/table.ts'
+import { ciContextFromEnv, gitContextFromEnv } from '../core/ci-context.ts'
+import { formatIssue } from '../core/config/load.ts'
+import type { Config } from '../core/config/schema.ts'
+import { benchFlagsOf } from '../core/config/workload.ts'
+import type { Comparison } from '../core/detect/comparison.ts'
+import { statusDescription } from '../core/render/markdown.ts'
+import { ServiceClient } from '../core/service-client.ts'
+import { type Inputs, readInputs } from './inputs.ts'
+import {
+  createService,
+  gpuOfService,
+  isReady,
+  readService,
+  type Target,
+  waitUntilReady,
+} from './kserve/deploy.ts'
+import { loadKubeConfig } from './kserve/kubeconfig.ts'
+import { inferenceService, runtimeArgs, serviceName } from './kserve/manifest.ts'
+import { writeSummary } from './summary.ts'
+import { type Deployment, rememberDeployment, tearDown } from './teardown.ts'
 
-/** Inputs named like `infergate bench`'s flags, so the two can never drift apart. */
-const PASSED_THROUGH = [
-  'url',
-  'model',
-  'endpoint',
-  'api-key',
-  'name',
-  'input-tokens',
-  'output-tokens',
-  'concurrency',
-  'rate',
-  'requests',
-  'duration',
-  'trials',
-  'warmup',
-  'timeout',
-  'slo',
-  'gpus',
-  'gpu-model',
-  'gpu-hourly-cost',
-  'seed',
-] as const
+/** The config, with every issue as an annotation on its line; errors stop the run. */
+function readConfig(inputs: Inputs): Config {
+  const { config, issues } = validateConfig(inputs.config, inputs.mode)
+  for (const i of issues) {
+    const props = {
+      file: inputs.config,
+      ...(i.line ? { startLine: i.line, startColumn: i.column ?? undefined } : {}),
+    }
+    const text = formatIssue(inputs.config, i)
+    if (i.severity === 'error') core.error(text, props)
+    else core.warning(text, props)
+  }
+  if (!config) throw new Error(`${inputs.config} is not valid: see the annotations`)
+  return config
+}
+
+/** The model server answers its OpenAI API (a route may lag behind Ready): retried for a minute. */
+async function probeModels(baseUrl: string, apiKey: string | null, timeoutMs = 60_000): Promise<void> {
+  const until = Date.now() + timeoutMs
+  let last = ''
+  for (;;) {
+    try {
+      const res = await fetch(`${baseUrl}/models`, {
+        headers: apiKey ? { authorization: `Bearer ${apiKey}` } : {},
+        signal: AbortSignal.timeout(10_000),
+      })
+      if (res.ok) return
+      last = `HTTP ${res.status}`
+    } catch (e) {
+      last = (e as Error & { cause?: { code?: string } }).cause?.code ?? (e as Error).message
+    }
+    if (Date.now() > until)
+      throw new Error(`GET ${baseUrl}/models did not answer within ${timeoutMs / 1000} s (${last})`)
+    await new Promise((r) => setTimeout(r, 2000))
+  }
+}
+
+interface Target0 {
+  /** The OpenAI-compatible base URL (…/openai/v1). */
+  url: string
+  deployment: (Deployment & { readyS: number }) | null
+  gpu: { model: string | null; count: number | null } | null
+  kc: KubeConfig | null
+}
+
+async function deploy(
+  inputs: Inputs,
+  config: Config,
+  onCreated: (kc: KubeConfig, d: Deployment) => void,
+): Promise<Target0> {
+  const kc = loadKubeConfig(inputs.kubeconfig)
+  const namespace = inputs.namespace ?? kc.getContextObject(kc.getCurrentContext())?.namespace ?? 'default'
+  const runId = `${process.env.GITHUB_RUN_ID ?? 'local'}-${process.env.GITHUB_RUN_ATTEMPT ?? '1'}`
+  const name = serviceName(config.benchmark, randomBytes(4).toString('hex'))
+  const d = { name, namespace }
+  const t: Target = { kc, namespace }
+  // Remembered before it exists: a create that times out may still have happened.
+  rememberDeployment(d)
+  onCreated(kc, d)
+  core.info(`creating InferenceService ${namespace}/${name} (${runtimeArgs(config).join(' ')})`)
+  const started = Date.now()
+  await createService(
+    t,
+    inferenceService(config, { name, namespace, runId: runId.replace(/[^A-Za-z0-9_.-]/g, '-') }),
+  )
+  const { url } = await core.group(`waiting for ${name} to be Ready`, () =>
+    waitUntilReady(t, name, { timeoutMs: inputs.readyTimeoutS * 1000 }),
+  )
+  const readyS = (Date.now() - started) / 1000
+  core.info(`${name} is Ready at ${url} after ${readyS.toFixed(0)} s`)
+  return {
+    url: `${url.replace(/\/$/, '')}/openai/v1`,
+    deployment: { ...d, readyS },
+    gpu: await gpuOfService(t, name),
+    kc,
+  }
+}
+
+async function existing(inputs: Inputs): Promise<Target0> {
+  if (inputs.url) return { url: inputs.url.replace(/\/$/, ''), deployment: null, gpu: null, kc: null }
+  const kc = loadKubeConfig(inputs.kubeconfig)
+  const namespace = inputs.namespace ?? kc.getContextObject(kc.getCurrentContext())?.namespace ?? 'default'
+  const t: Target = { kc, namespace }
+  const isvc = await readService(t, inputs.inferenceService!)
+  if (!isvc) throw new Error(`InferenceService ${namespace}/${inputs.inferenceService} not found`)
+  if (!isReady(isvc)) throw new Error(`InferenceService ${namespace}/${inputs.inferenceService} is not Ready`)
+  return {
+    url: `${isvc.status!.url!.replace(/\/$/, '')}/openai/v1`,
+    deployment: null,
+    gpu: await gpuOfService(t, inputs.inferenceService!),
+    kc,
+  }
+}
+
+function serviceClient(inputs: Inputs): ServiceClient | null {
+  if (!inputs.serviceUrl || !inputs.serviceToken) return null
+  return new ServiceClient({
+    url: inputs.serviceUrl,
+    token: inputs.serviceToken,
+    timeoutMs: 60_000,
+    attempts: 5,
+    onRetry: (r) => core.info(`service: ${r.reason}; retrying in ${(r.delayMs / 1000).toFixed(1)} s`),
+  })
+}
 
 export async function run(): Promise<void> {
+  let announce: ((state: 'error') => Promise<void>) | null = null
+  let cancelled = false
   try {
-    const values: Record<string, string | boolean | string[]> = {}
-    for (const name of PASSED_THROUGH) {
-      const v = core.getInput(name)
-      if (v !== '') values[name] = v
+    const inputs = readInputs()
+    const config = readConfig(inputs)
+    const git = gitContextFromEnv()
+    const ci = ciContextFromEnv()
+    const service = serviceClient(inputs)
+    const runUrl =
+      ci?.server_url && git.repository
+        ? `${ci.server_url}/${git.repository}/actions/runs/${ci.run_id}`
+        : undefined
+    if (service && git.sha) {
+      const say = async (state: 'pending' | 'error') => {
+        try {
+          await service.postStatus({
+            benchmark: config.benchmark,
+            sha: git.sha!,
+            state,
+            ...(runUrl ? { target_url: runUrl } : {}),
+          })
+        } catch (e) {
+          core.warning(`the regression service did not take the ${state} status: ${(e as Error).message}`)
+        }
+      }
+      await say('pending')
+      announce = say
     }
-    if (core.getBooleanInput('ignore-eos')) values['ignore-eos'] = true
-    const headers = core.getMultilineInput('headers')
-    if (headers.length) values.header = headers
-    const apiKey = core.getInput('api-key')
-    if (apiKey) core.setSecret(apiKey)
 
-    const report = await runBenchmark(benchOptions(values), createProgress('lines'))
-    const path = core.getInput('report-path') || 'infergate-report.json'
-    writeFileSync(path, `${JSON.stringify(report)}\n`)
-    core.setOutput('report-path', path)
-    await core.summary
-      .addHeading(`Infergate: ${report.benchmark}`, 3)
-      .addRaw(`Model \`${report.environment.model}\` at \`${report.environment.endpoint.url}\`\n\n`)
-      .addCodeBlock(renderTable(report), 'text')
-      .write()
+    // A cancelled job (SIGTERM, then SIGKILL a few seconds later) deletes what it created now:
+    // the post step may never come.
+    let created: { kc: KubeConfig; d: Deployment } | null = null
+    const onSignal = (signal: NodeJS.Signals) => {
+      cancelled = true
+      core.warning(
+        `${signal}: the run was cancelled${created && !inputs.keepDeployment ? `; deleting ${created.d.name}` : ''}`,
+      )
+      const done = () => process.exit(signal === 'SIGINT' ? 130 : 143)
+      if (created && !inputs.keepDeployment) tearDown(created.kc, created.d, 5_000).then(done, done)
+      else done()
+    }
+    process.once('SIGTERM', onSignal)
+    process.once('SIGINT', onSignal)
+
+    const target =
+      inputs.mode === 'deploy'
+        ? await deploy(inputs, config, (kc, d) => {
+            created = { kc, d }
+          })
+        : await existing(inputs)
+    await probeModels(target.url, inputs.apiKey)
+
+    const flags = {
+      ...benchFlagsOf(config),
+      url: target.url,
+      ...(inputs.apiKey ? { 'api-key': inputs.apiKey } : {}),
+      ...(target.gpu?.model ? { 'gpu-model': target.gpu.model } : {}),
+      // The pod's own GPUs (the config's limit), else what the node has.
+      ...(!config.resources.gpus && target.gpu?.count ? { gpus: String(target.gpu.count) } : {}),
+    }
+    const options = benchOptions(flags, {})
+    options.config = {
+      ...(config.model.revision ? { model_revision: config.model.revision } : {}),
+      ...(config.model.storage_uri ? { storage_uri: config.model.storage_uri } : {}),
+      engine: { ...config.engine },
+      ...(target.deployment
+        ? {
+            kserve: {
+              inference_service: `${target.deployment.namespace}/${target.deployment.name}`,
+              runtime: config.kserve.runtime ?? null,
+              image: config.kserve.image ?? null,
+              args: runtimeArgs(config),
+              ready_s: Math.round(target.deployment.readyS * 10) / 10,
+            },
+          }
+        : {}),
+    }
+    const report = await runBenchmark(options, createProgress('lines'))
+    // The file first: whatever happens to the service, the measurement is kept.
+    writeFileAtomic(inputs.reportPath, `${JSON.stringify(report)}\n`)
+    core.setOutput('report-path', inputs.reportPath)
+
+    let comparison: Comparison | null = null
+    let comparisonUrl: string | null = null
+    let notCompared: string | null = service
+      ? null
+      : 'No regression service configured (inputs service-url and service-token)'
+    if (service) {
+      try {
+        const posted = await service.postReport(report)
+        comparison = posted.comparison
+        comparisonUrl = `${service.url}/api/v1/runs/${posted.id}/comparison`
+        core.info(
+          `posted run ${posted.id}${posted.duplicate ? ' (already stored)' : ''}: ${comparison.status}`,
+        )
+      } catch (e) {
+        notCompared = `The regression service could not be reached: ${(e as Error).message}`
+        core.warning(notCompared)
+      }
+    } else {
+      core.warning(notCompared!)
+    }
+    await writeSummary({
+      report,
+      reportPath: inputs.reportPath,
+      comparison,
+      comparisonUrl,
+      notCompared,
+      deployment: target.deployment,
+    })
+    core.setOutput('status', comparison?.status ?? 'not_compared')
+    core.setOutput('comparison-url', comparisonUrl ?? '')
+    if (comparison?.status === 'regression') {
+      const message = `${config.benchmark}: ${statusDescription(comparison)}`
+      if (inputs.failOnRegression) core.setFailed(message)
+      else core.warning(`${message} (fail-on-regression is off)`)
+    }
   } catch (error) {
+    core.setOutput('status', 'error')
     core.setFailed(error instanceof Error ? error.message : String(error))
+    if (announce && !cancelled) await announce('error')
   }
 }
 

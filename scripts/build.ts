@@ -27,4 +27,9 @@ await build({
   external: ['@electric-sql/pglite'],
   banner, // cli/main.ts's own shebang is kept by esbuild
 })
-await build({ ...common, entryPoints: { 'action/main': 'action/main.ts' }, outdir: 'dist', banner })
+await build({
+  ...common,
+  entryPoints: { 'action/main': 'action/main.ts', 'action/post': 'action/post.ts' },
+  outdir: 'dist',
+  banner,
+})

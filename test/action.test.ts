@@ -1,63 +1,304 @@
-// The bundled Action, run the way GitHub's runner runs it: node on dist/action/main.js with
-// INPUT_* variables, and the GITHUB_OUTPUT and GITHUB_STEP_SUMMARY files.
-import { execFile } from 'node:child_process'
+// The bundled Action run the way GitHub's runner runs it: node on dist/action/main.js with
+// INPUT_* and GITHUB_* variables and the GITHUB_OUTPUT, GITHUB_STEP_SUMMARY and GITHUB_STATE
+// files, then dist/action/post.js with the saved state — against a fake Kubernetes API that
+// plays KServe, a real `infergate serve`, and the fake GitHub API.
+import { type ChildProcess, spawn } from 'node:child_process'
 import { readFileSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
-import { describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it } from 'vitest'
 import { parseReport } from '../core/report.ts'
+import { DEFAULT_CONFIG } from '../service/app.ts'
+import { type RunningService, startService } from '../service/server.ts'
+import { FakeGithub } from './fakes/github-api.ts'
+import { FakeKube } from './fakes/kube-api.ts'
 import { tempDir, withSim } from './helpers.ts'
 
-const MAIN = resolve(import.meta.dirname, '../dist/action/main.js')
+const DIST = resolve(import.meta.dirname, '../dist/action')
 
-function runAction(inputs: Record<string, string>, dir: string) {
-  const files = { GITHUB_OUTPUT: join(dir, 'output'), GITHUB_STEP_SUMMARY: join(dir, 'summary') }
+interface StepResult {
+  code: number | null
+  stdout: string
+  output: Record<string, string>
+  summary: string
+  state: Record<string, string>
+}
+
+/** GitHub's file commands: `name<<delimiter\nvalue\ndelimiter` blocks. */
+function fileCommands(text: string): Record<string, string> {
+  const out: Record<string, string> = {}
+  for (const m of text.matchAll(/^([^\n<]+)<<(\S+)\n([\s\S]*?)\n\2$/gm)) out[m[1]!] = m[3]!
+  return out
+}
+
+function step(
+  entry: 'main' | 'post',
+  inputs: Record<string, string>,
+  env: NodeJS.ProcessEnv,
+  dir: string,
+  onStart?: (child: ChildProcess) => void,
+): Promise<StepResult> {
+  const files = {
+    GITHUB_OUTPUT: join(dir, `${entry}-output`),
+    GITHUB_STEP_SUMMARY: join(dir, `${entry}-summary`),
+    GITHUB_STATE: join(dir, `${entry}-state`),
+  }
   for (const f of Object.values(files)) writeFileSync(f, '')
-  const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, ...files }
-  for (const [k, v] of Object.entries(inputs)) env[`INPUT_${k.toUpperCase()}`] = v
-  return new Promise<{ code: number; stdout: string; output: string; summary: string }>((done) => {
-    execFile(process.execPath, [MAIN], { env, cwd: dir }, (error, stdout) => {
-      done({
-        code: error ? ((error as { code?: number }).code ?? 1) : 0,
-        stdout,
-        output: readFileSync(files.GITHUB_OUTPUT, 'utf8'),
-        summary: readFileSync(files.GITHUB_STEP_SUMMARY, 'utf8'),
-      })
+  const all: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: dir, ...env, ...files }
+  for (const [k, v] of Object.entries(inputs)) all[`INPUT_${k.toUpperCase()}`] = v
+  return new Promise((done) => {
+    const child = spawn(process.execPath, [join(DIST, `${entry}.js`)], { env: all, cwd: dir })
+    let stdout = ''
+    child.stdout.on('data', (c: Buffer) => {
+      stdout += c
     })
+    child.stderr.on('data', (c: Buffer) => {
+      stdout += c
+    })
+    onStart?.(child)
+    child.once('exit', (code, signal) =>
+      done({
+        code: code ?? (signal ? 128 : null),
+        stdout,
+        output: fileCommands(readFileSync(files.GITHUB_OUTPUT, 'utf8')),
+        summary: readFileSync(files.GITHUB_STEP_SUMMARY, 'utf8'),
+        state: fileCommands(readFileSync(files.GITHUB_STATE, 'utf8')),
+      }),
+    )
   })
 }
 
+/** The post step, given what the main step saved (the runner passes it as STATE_*). */
+function postStep(main: StepResult, inputs: Record<string, string>, env: NodeJS.ProcessEnv, dir: string) {
+  const state = Object.fromEntries(Object.entries(main.state).map(([k, v]) => [`STATE_${k}`, v]))
+  return step('post', inputs, { ...env, ...state }, dir)
+}
+
+const CONFIG = `benchmark: chat
+model:
+  name: sim-llama
+  storage_uri: hf://acme/sim-llama
+resources:
+  gpus: 1
+  memory: 24Gi
+workload:
+  concurrency: [4]
+  requests: 48
+  output_tokens: 24
+  input_tokens: 64
+`
+
+const cleanups: (() => Promise<unknown>)[] = []
+afterEach(async () => {
+  while (cleanups.length) await cleanups.pop()!()
+})
+
+async function kube(o: Partial<ConstructorParameters<typeof FakeKube>[0]> = {}): Promise<FakeKube> {
+  const k = await new FakeKube({
+    token: 'runner-token',
+    node: { name: 'gpu-1', product: 'NVIDIA-L4', count: 4 },
+    ...o,
+  }).start()
+  cleanups.push(() => k.close())
+  return k
+}
+
+function workspace(config = CONFIG): string {
+  const dir = tempDir()
+  writeFileSync(join(dir, 'infergate.yaml'), config)
+  return dir
+}
+
 describe('the bundled Action', () => {
-  it('benchmarks the url, writes the report, the output and the job summary', async () => {
-    const dir = tempDir()
-    await withSim(['--ttft-ms', '5', '--itl-ms', '1'], async (s) => {
-      const r = await runAction(
-        {
-          url: s.url,
-          name: 'action-test',
-          concurrency: '1,2',
-          requests: '4',
-          'output-tokens': '4',
-          'ignore-eos': 'true',
-          'report-path': 'out.json',
-        },
-        dir,
-      )
+  it('mode existing with a url, no service: measured, kept as a file, summary says why not compared', async () => {
+    const dir = workspace(
+      `benchmark: chat\nmodel: {name: sim}\nworkload: {concurrency: [1, 2], requests: 4, output_tokens: 4}\n`,
+    )
+    await withSim(['--ttft-ms', '5', '--itl-ms', '1', '--model', 'sim'], async (s) => {
+      const r = await step('main', { mode: 'existing', url: s.url, 'report-path': 'out.json' }, {}, dir)
       expect(r.code).toBe(0)
-      expect(r.output).toMatch(/^report-path<<.*\nout\.json\n/m)
+      expect(r.output).toEqual({ 'report-path': 'out.json', status: 'not_compared', 'comparison-url': '' })
       const report = parseReport(JSON.parse(readFileSync(join(dir, 'out.json'), 'utf8')))
-      expect(report.benchmark).toBe('action-test')
       expect(report.scenarios.map((x) => x.name)).toEqual(['concurrency-1', 'concurrency-2'])
-      expect(r.summary).toContain('Infergate: action-test')
+      expect(r.stdout).toContain('::warning::No regression service configured')
+      expect(r.summary).toContain('### Infergate · `chat`: not compared')
+      expect(r.summary).toContain('the report is `out.json`')
       expect(r.summary).toMatch(/concurrency-2\s+4\s+0/)
     })
   })
 
-  it('fails the step with the flag named on bad input', async () => {
-    const r = await runAction(
-      { url: 'http://127.0.0.1:9/v1', concurrency: 'zero', 'ignore-eos': 'false' },
-      tempDir(),
-    )
+  it('refuses a bad config before any cluster call, with annotations on its lines', async () => {
+    const k = await kube()
+    const dir = workspace(`${CONFIG}engine:
+  tensor_parallel: 2
+  gpu_memory_utilization: 2
+`)
+    const r = await step('main', { kubeconfig: k.kubeconfig() }, {}, dir)
     expect(r.code).toBe(1)
-    expect(r.stdout).toContain('::error::--concurrency: expected an integer ≥ 1, got "zero"')
+    expect(r.stdout).toContain(
+      '::error file=infergate.yaml,line=14,col=20::infergate.yaml:14:20: error: engine.tensor_parallel:',
+    )
+    expect(r.stdout).toContain('::error file=infergate.yaml,line=15,col=27::')
+    expect(r.stdout).toContain('::error::infergate.yaml is not valid: see the annotations')
+    expect(k.calls).toEqual([])
+    const bad = await step('main', { mode: 'sideways' }, {}, dir)
+    expect(bad.stdout).toContain('::error::input mode: expected deploy or existing, got "sideways"')
+  })
+
+  it('deploys on KServe, benchmarks it, records the cold start and the GPU, and the post step deletes it', async () => {
+    const k = await kube({ readyAfterMs: 300 })
+    const dir = workspace()
+    const main = await step('main', { kubeconfig: k.kubeconfig('models') }, {}, dir)
+    expect(main.code, main.stdout).toBe(0)
+    expect(k.created).toHaveLength(1)
+    const isvc = k.created[0]!
+    expect(isvc.metadata.namespace).toBe('models')
+    expect(isvc.metadata.labels).toMatchObject({
+      'app.kubernetes.io/managed-by': 'infergate',
+      'infergate.dev/benchmark': 'chat',
+    })
+    const report = parseReport(JSON.parse(readFileSync(join(dir, 'infergate-report.json'), 'utf8')))
+    expect(report.environment.gpu).toEqual({ model: 'NVIDIA-L4', count: 1 })
+    const kserve = report.environment.config.kserve as { inference_service: string; ready_s: number }
+    expect(kserve.inference_service).toBe(`models/${isvc.metadata.name}`)
+    expect(kserve.ready_s).toBeGreaterThan(0.2)
+    expect(main.summary).toMatch(
+      new RegExp(
+        `Deployed InferenceService \`models/${isvc.metadata.name}\`: ready in \\d+ s \\(cold start\\)`,
+      ),
+    )
+    expect(k.deleted).toEqual([])
+    expect(JSON.parse(main.state.deployment!)).toEqual({ name: isvc.metadata.name, namespace: 'models' })
+
+    const post = await postStep(main, { kubeconfig: k.kubeconfig('models') }, {}, dir)
+    expect(post.code).toBe(0)
+    expect(k.deleted).toEqual([isvc.metadata.name])
+    expect(post.stdout).toContain(`deleted InferenceService models/${isvc.metadata.name}`)
+  })
+
+  it('a deployment that cannot come up is explained, and still deleted', async () => {
+    const k = await kube({ readyAfterMs: 100 })
+    k.failNext = 'OOMKilled'
+    const dir = workspace()
+    const main = await step('main', { kubeconfig: k.kubeconfig() }, {}, dir)
+    expect(main.code).toBe(1)
+    expect(main.stdout).toMatch(
+      /::error::InferenceService ig-chat-[0-9a-f]{8} failed: OOMKilled: container kserve-container ran out of memory/,
+    )
+    const post = await postStep(main, { kubeconfig: k.kubeconfig() }, {}, dir)
+    expect(post.code).toBe(0)
+    expect(k.deleted).toHaveLength(1)
+  })
+
+  it('cancelled mid-benchmark (SIGTERM): deletes what it created before exiting', async () => {
+    const k = await kube({ readyAfterMs: 100 })
+    const dir = workspace(CONFIG.replace('  requests: 48', '  duration_s: 60'))
+    const main = await step('main', { kubeconfig: k.kubeconfig() }, {}, dir, (child) => {
+      // Progress goes to stderr, as with infergate bench.
+      child.stderr!.on('data', (c: Buffer) => {
+        if (c.toString().includes('benchmarking sim-llama')) child.kill('SIGTERM')
+      })
+    })
+    expect(main.code).toBe(143)
+    expect(main.stdout).toMatch(/::warning::SIGTERM: the run was cancelled; deleting ig-chat-/)
+    expect(k.deleted).toHaveLength(1)
+    // The post step runs anyway and finds nothing left to do.
+    const post = await postStep(main, { kubeconfig: k.kubeconfig() }, {}, dir)
+    expect(post.code).toBe(0)
+    expect(post.stdout).toContain('was already gone')
+  })
+})
+
+describe('end to end: fake cluster, real service, fake GitHub', () => {
+  it('deploy → benchmark → post → comment and failure status on the head SHA → deleted', async () => {
+    const k = await kube({
+      readyAfterMs: 100,
+      simArgs: ['--ttft-ms', '10', '--itl-ms', '8', '--jitter', '0.05'],
+    })
+    const github = await new FakeGithub({ token: 'ghp_e2e' }).start()
+    cleanups.push(() => github.close())
+    const service: RunningService = await startService(
+      { memory: true },
+      {
+        ...DEFAULT_CONFIG,
+        adminToken: 'adm',
+        github: {
+          apiUrl: github.url,
+          auth: { kind: 'token', token: 'ghp_e2e' },
+          timeoutMs: 2000,
+          outbox: { pollMs: 50, leaseMs: 10_000, maxAttempts: 3, backoffMs: 100, maxBackoffMs: 1000 },
+        },
+      },
+      { host: '127.0.0.1', port: 0 },
+    )
+    cleanups.push(() => service.close())
+    const created = await fetch(`${service.url}/api/v1/projects`, {
+      method: 'POST',
+      headers: { authorization: 'Bearer adm', 'content-type': 'application/json' },
+      body: JSON.stringify({ owner: 'acme', repo: 'llm' }),
+    })
+    const { token } = (await created.json()) as { token: string }
+    const dir = workspace()
+    const inputs = { kubeconfig: k.kubeconfig(), 'service-url': service.url, 'service-token': token }
+    const github_env = (run: number, sha: string): NodeJS.ProcessEnv => ({
+      GITHUB_REPOSITORY: 'acme/llm',
+      GITHUB_RUN_ID: String(run),
+      GITHUB_RUN_ATTEMPT: '1',
+      GITHUB_SERVER_URL: 'https://github.test',
+      GITHUB_SHA: sha,
+    })
+    // Three nightly runs on main: the baseline.
+    for (let i = 0; i < 3; i++) {
+      const env = {
+        ...github_env(100 + i, `${i}`.repeat(40)),
+        GITHUB_EVENT_NAME: 'schedule',
+        GITHUB_REF: 'refs/heads/main',
+        GITHUB_REF_NAME: 'main',
+      }
+      const main = await step('main', inputs, env, dir)
+      expect(main.code, main.stdout).toBe(0)
+      await postStep(main, inputs, env, dir)
+    }
+    // The PR's engine decodes 50% slower.
+    k.simArgs = ['--ttft-ms', '10', '--itl-ms', '12', '--jitter', '0.05']
+    const head = 'f'.repeat(40)
+    writeFileSync(
+      join(dir, 'event.json'),
+      JSON.stringify({
+        pull_request: { number: 42, head: { sha: head, ref: 'slow' }, base: { ref: 'main' } },
+      }),
+    )
+    const prEnv = {
+      ...github_env(200, 'e'.repeat(40)), // the merge commit: statuses must not go there
+      GITHUB_EVENT_NAME: 'pull_request',
+      GITHUB_EVENT_PATH: join(dir, 'event.json'),
+      GITHUB_REF: 'refs/pull/42/merge',
+      GITHUB_HEAD_REF: 'slow',
+      GITHUB_BASE_REF: 'main',
+    }
+    const pr = await step('main', inputs, prEnv, dir)
+    expect(pr.code, pr.stdout).toBe(1)
+    expect(pr.stdout).toMatch(/::error::chat: Regression: TPOT \+\d+\.\d%25 \(concurrency-4\)/)
+    expect(pr.output.status).toBe('regression')
+    expect(pr.output['comparison-url']).toMatch(
+      new RegExp(`^${service.url}/api/v1/runs/[0-9a-f-]{36}/comparison$`),
+    )
+    expect(pr.summary).toContain('### Infergate · `chat`: 🔴 regression')
+    const post = await postStep(pr, inputs, prEnv, dir)
+    expect(post.code).toBe(0)
+    expect(k.services.size).toBe(0)
+    expect(k.deleted).toHaveLength(4)
+
+    // The service tells GitHub: a pending status first, then the verdict, on the PR's head SHA.
+    const until = Date.now() + 10_000
+    while (github.comments.length === 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 50))
+    const onHead = github.statuses.filter((s) => s.sha === head)
+    expect(onHead.map((s) => [s.context, s.state])).toEqual([
+      ['infergate/chat', 'pending'],
+      ['infergate/chat', 'failure'],
+    ])
+    expect(github.statuses.some((s) => s.sha === 'e'.repeat(40))).toBe(false)
+    expect(github.comments).toHaveLength(1)
+    expect(github.comments[0]).toMatchObject({ issue_number: 42 })
+    expect(github.comments[0]!.body).toContain('🔴 regression')
   })
 })

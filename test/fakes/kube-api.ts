@@ -40,6 +40,8 @@ export class FakeKube {
   url = ''
   /** The next service created fails this way. */
   failNext: Failure | null = null
+  /** engine-sim flags for services created from now on (a PR's slower engine). */
+  simArgs: string[]
   #server: Server | null = null
   #watchers = new Set<{ res: ServerResponse; name: string | null; ns: string }>()
   #rv = 1
@@ -47,6 +49,7 @@ export class FakeKube {
 
   constructor(o: FakeKubeOptions) {
     this.#o = o
+    this.simArgs = o.simArgs ?? ['--ttft-ms', '5', '--itl-ms', '1']
   }
 
   async start(): Promise<this> {
@@ -164,6 +167,7 @@ export class FakeKube {
         },
         status: { conditions: [{ type: 'Ready', status: 'Unknown', reason: 'Pending' }] },
         failure: this.failNext ?? undefined,
+        simArgs: this.simArgs,
       }
       this.failNext = null
       const stored: Stored = { object, sim: null, timer: null }
@@ -224,7 +228,11 @@ export class FakeKube {
         o.metadata.resourceVersion = String(this.#rv++)
         return this.#emit('MODIFIED', o)
       }
-      s.sim = await spawnEngineSim(CLI, this.#o.simArgs ?? ['--ttft-ms', '5', '--itl-ms', '1'])
+      // The runtime serves the model under its --model_name, as KServe's Hugging Face server does.
+      const served = (o.spec?.predictor?.model?.args as string[] | undefined)
+        ?.find((a) => a.startsWith('--model_name='))
+        ?.slice('--model_name='.length)
+      s.sim = await spawnEngineSim(CLI, [...o.simArgs, ...(served ? ['--model', served] : [])])
       if (!this.services.has(`${o.metadata.namespace}/${o.metadata.name}`)) return void (await s.sim.stop())
       o.status = {
         // KServe's URL is the service's address, without a path.
@@ -314,7 +322,7 @@ export class FakeKube {
   }
 }
 
-const strip = ({ failure: _failure, ...o }: Record<string, any>) => o
+const strip = ({ failure: _failure, simArgs: _simArgs, ...o }: Record<string, any>) => o
 
 function status(code: number, message: string) {
   return {

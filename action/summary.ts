@@ -1,0 +1,54 @@
+// The job summary: the comparison through the shared renderer (the same markdown as the PR
+// comment), the deployment, and the plain results; without a comparison, the results and why.
+import * as core from '@actions/core'
+import { renderTable } from '../core/bench/table.ts'
+import type { Comparison } from '../core/detect/comparison.ts'
+import { renderComparisonMarkdown } from '../core/render/markdown.ts'
+import type { Report } from '../core/report.ts'
+
+export interface SummaryInput {
+  report: Report
+  reportPath: string
+  comparison: Comparison | null
+  comparisonUrl: string | null
+  /** Why there is no comparison (no service configured, service unreachable). */
+  notCompared: string | null
+  deployment: { name: string; namespace: string; readyS: number } | null
+}
+
+export function summaryMarkdown(s: SummaryInput): string {
+  const parts: string[] = []
+  if (s.comparison) {
+    parts.push(
+      renderComparisonMarkdown(s.comparison, { comparisonUrl: s.comparisonUrl, commit: s.report.git.sha }),
+    )
+  } else {
+    parts.push(
+      `### Infergate · \`${s.report.benchmark}\`: not compared`,
+      '',
+      `> [!WARNING]\n> ${s.notCompared ?? 'no comparison'}. Nothing measured is lost: the report is \`${s.reportPath}\`; keep it with \`actions/upload-artifact\` and post it later.`,
+      '',
+    )
+  }
+  const d = s.deployment
+  if (d)
+    parts.push(
+      `Deployed InferenceService \`${d.namespace}/${d.name}\`: ready in ${d.readyS.toFixed(0)} s (cold start).`,
+      '',
+    )
+  parts.push(
+    `<details${s.comparison ? '' : ' open'}><summary>results: ${s.report.environment.model} on ${s.report.environment.gpu.count ?? '?'} × ${s.report.environment.gpu.model ?? 'GPU'}</summary>`,
+    '',
+    '```text',
+    renderTable(s.report).trimEnd(),
+    '```',
+    '',
+    '</details>',
+    '',
+  )
+  return parts.join('\n')
+}
+
+export async function writeSummary(s: SummaryInput): Promise<void> {
+  await core.summary.addRaw(summaryMarkdown(s)).write()
+}
