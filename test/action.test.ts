@@ -6,6 +6,7 @@ import { type ChildProcess, spawn } from 'node:child_process'
 import { readFileSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
+import { parseAllDocuments } from 'yaml'
 import { parseReport } from '../core/report.ts'
 import { DEFAULT_CONFIG } from '../service/app.ts'
 import { type RunningService, startService } from '../service/server.ts'
@@ -205,6 +206,71 @@ describe('the bundled Action', () => {
     const post = await postStep(main, { kubeconfig: k.kubeconfig() }, {}, dir)
     expect(post.code).toBe(0)
     expect(post.stdout).toContain('was already gone')
+  })
+})
+
+/** RBAC's view of an API call: the resource and the verb it needs. */
+function permissionOf(c: { method: string; path: string; query: Record<string, string> }): string {
+  const m = c.path.match(
+    /^\/(?:api\/v1|apis\/([^/]+)\/[^/]+)(?:\/namespaces\/[^/]+)?\/([^/]+)(\/[^/]+)?(\/[^/]+)?$/,
+  )
+  if (!m) return `unknown ${c.method} ${c.path}`
+  const group = m[1] ?? ''
+  const resource = m[4] ? `${m[2]}${m[4]}` : m[2]!
+  const verb =
+    c.method === 'POST'
+      ? 'create'
+      : c.method === 'DELETE'
+        ? 'delete'
+        : m[3]
+          ? 'get'
+          : c.query.watch === 'true'
+            ? 'watch'
+            : 'list'
+  return `${group}/${resource}:${verb}`
+}
+
+function grantedByRunnerDoc(): Set<string> {
+  const doc = readFileSync(resolve(import.meta.dirname, '../docs/runner.md'), 'utf8')
+  const granted = new Set<string>()
+  for (const block of doc.matchAll(/```yaml\n([\s\S]*?)```/g)) {
+    for (const o of parseAllDocuments(block[1]!).map(
+      (d) =>
+        d.toJS() as { kind: string; rules?: { apiGroups: string[]; resources: string[]; verbs: string[] }[] },
+    )) {
+      if (o.kind !== 'Role' && o.kind !== 'ClusterRole') continue
+      for (const r of o.rules ?? [])
+        for (const g of r.apiGroups)
+          for (const res of r.resources) for (const v of r.verbs) granted.add(`${g}/${res}:${v}`)
+    }
+  }
+  return granted
+}
+
+describe('the Role in docs/runner.md', () => {
+  it('grants every call a run makes, deployments that fail included', async () => {
+    const k = await kube({ readyAfterMs: 100 })
+    const dir = workspace()
+    const inputs = { kubeconfig: k.kubeconfig(), 'ready-timeout': '2' }
+    for (const failure of [null, 'OOMKilled', 'Unschedulable'] as const) {
+      k.failNext = failure
+      const main = await step('main', inputs, {}, dir)
+      expect(main.code).toBe(failure ? 1 : 0)
+      await postStep(main, inputs, {}, dir)
+    }
+    const used = new Set(k.calls.map(permissionOf))
+    // (Events are read only when the pods say nothing; the Role grants them too.)
+    expect([...used].sort()).toEqual([
+      '/nodes:get',
+      '/pods/log:get',
+      '/pods:list',
+      'serving.kserve.io/inferenceservices:create',
+      'serving.kserve.io/inferenceservices:delete',
+      'serving.kserve.io/inferenceservices:get',
+      'serving.kserve.io/inferenceservices:watch',
+    ])
+    // Exactly what is used: nothing missing, nothing more.
+    expect([...grantedByRunnerDoc()].sort()).toEqual([...used, '/events:list'].sort())
   })
 })
 

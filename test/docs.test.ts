@@ -1,18 +1,28 @@
 // The README is the CLI's reference: every flag of every command must be in it, and the
 // version the CLI reports must be the package's.
-import { readFileSync } from 'node:fs'
+import { readdirSync, readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
+import { parse, parseDocument } from 'yaml'
 import { benchSpec } from '../cli/commands/bench.ts'
 import { compareSpec } from '../cli/commands/compare.ts'
 import { demoSpec } from '../cli/commands/demo.ts'
 import { engineSimSpec } from '../cli/commands/engine-sim.ts'
 import { migrateSpec, serveSpec } from '../cli/commands/serve.ts'
+import { validateSpec } from '../cli/commands/validate.ts'
 import { INFERGATE_VERSION } from '../core/version.ts'
 
 const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8')
 
 describe('README', () => {
-  for (const spec of [benchSpec, engineSimSpec, compareSpec, serveSpec, migrateSpec, demoSpec]) {
+  for (const spec of [
+    benchSpec,
+    engineSimSpec,
+    compareSpec,
+    validateSpec,
+    serveSpec,
+    migrateSpec,
+    demoSpec,
+  ]) {
     it(`documents every flag of infergate ${spec.name}`, () => {
       const section = readme.slice(readme.indexOf(`### \`infergate ${spec.name}\``))
       for (const flag of Object.keys(spec.flags)) expect(section, flag).toContain(`--${flag}`)
@@ -33,4 +43,55 @@ describe('README', () => {
 it('the CLI reports the package version', () => {
   const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'))
   expect(INFERGATE_VERSION).toBe(pkg.version)
+})
+
+const action = parse(readFileSync(new URL('../action.yml', import.meta.url), 'utf8')) as {
+  inputs: Record<string, { default?: string }>
+  outputs: Record<string, unknown>
+  runs: { using: string; main: string; post: string }
+}
+
+describe('the Action', () => {
+  it('runs on node24 with a main and a post entry', () => {
+    expect(action.runs).toEqual({ using: 'node24', main: 'dist/action/main.js', post: 'dist/action/post.js' })
+  })
+
+  it('documents every input and output in the README and docs/action.md', () => {
+    const doc = readFileSync(new URL('../docs/action.md', import.meta.url), 'utf8')
+    for (const name of [...Object.keys(action.inputs), ...Object.keys(action.outputs)]) {
+      expect(doc, name).toMatch(new RegExp(`^\\| \`${name}\` \\|`, 'm'))
+      expect(readme, name).toContain(`\`${name}\``)
+    }
+  })
+
+  it("the docs' workflows are valid YAML, use only the Action's inputs and grant what it needs", () => {
+    const dir = new URL('../docs/workflows/', import.meta.url)
+    const files = readdirSync(dir).filter((f) => f.endsWith('.yml'))
+    expect(files.sort()).toEqual(['nightly.yml', 'pr-gate.yml'])
+    for (const f of files) {
+      const doc = parseDocument(readFileSync(new URL(f, dir), 'utf8'))
+      expect(doc.errors, f).toEqual([])
+      const wf = doc.toJS() as {
+        on: Record<string, unknown>
+        permissions: Record<string, string>
+        jobs: Record<
+          string,
+          { 'runs-on': unknown; steps: { uses?: string; with?: Record<string, unknown> }[] }
+        >
+      }
+      expect(wf.permissions, f).toMatchObject({ statuses: 'write', checks: 'write' })
+      const steps = Object.values(wf.jobs).flatMap((j) => j.steps)
+      const ours = steps.filter((s) => s.uses?.startsWith('infergate/infergate@'))
+      expect(ours, f).toHaveLength(1)
+      for (const key of Object.keys(ours[0]!.with ?? {}))
+        expect(Object.keys(action.inputs), `${f}: ${key}`).toContain(key)
+    }
+    const pr = parse(readFileSync(new URL('pr-gate.yml', dir), 'utf8')) as { on: object; permissions: object }
+    expect(Object.keys(pr.on)).toContain('pull_request')
+    expect(pr.permissions).toMatchObject({ 'pull-requests': 'write' })
+    const nightly = parse(readFileSync(new URL('nightly.yml', dir), 'utf8')) as {
+      on: { schedule: unknown[] }
+    }
+    expect(nightly.on.schedule).toHaveLength(1)
+  })
 })
