@@ -18,6 +18,7 @@ import { ServiceClient } from '../core/service-client.ts'
 import { type Inputs, readInputs } from './inputs.ts'
 import {
   createService,
+  DeployError,
   gpuOfService,
   isReady,
   readService,
@@ -123,13 +124,13 @@ async function existing(inputs: Inputs): Promise<Target0> {
   }
 }
 
-function serviceClient(inputs: Inputs): ServiceClient | null {
+function serviceClient(inputs: Inputs, attempts = 5): ServiceClient | null {
   if (!inputs.serviceUrl || !inputs.serviceToken) return null
   return new ServiceClient({
     url: inputs.serviceUrl,
     token: inputs.serviceToken,
     timeoutMs: 60_000,
-    attempts: 5,
+    attempts,
     onRetry: (r) => core.info(`service: ${r.reason}; retrying in ${(r.delayMs / 1000).toFixed(1)} s`),
   })
 }
@@ -148,9 +149,11 @@ export async function run(): Promise<void> {
         ? `${ci.server_url}/${git.repository}/actions/runs/${ci.run_id}`
         : undefined
     if (service && git.sha) {
+      // A status is worth a short wait, not the benchmark's time: two attempts.
+      const quick = serviceClient(inputs, 2)!
       const say = async (state: 'pending' | 'error') => {
         try {
-          await service.postStatus({
+          await quick.postStatus({
             benchmark: config.benchmark,
             sha: git.sha!,
             state,
@@ -231,7 +234,7 @@ export async function run(): Promise<void> {
           `posted run ${posted.id}${posted.duplicate ? ' (already stored)' : ''}: ${comparison.status}`,
         )
       } catch (e) {
-        notCompared = `The regression service could not be reached: ${(e as Error).message}`
+        notCompared = `The regression service did not take the report: ${(e as Error).message}`
         core.warning(notCompared)
       }
     } else {
@@ -255,6 +258,11 @@ export async function run(): Promise<void> {
   } catch (error) {
     core.setOutput('status', 'error')
     core.setFailed(error instanceof Error ? error.message : String(error))
+    if (error instanceof DeployError && error.diagnosis.logTail) {
+      core.startGroup(`the last lines of ${error.diagnosis.pod ?? 'the container'}'s log`)
+      core.info(error.diagnosis.logTail)
+      core.endGroup()
+    }
     if (announce && !cancelled) await announce('error')
   }
 }

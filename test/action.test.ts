@@ -190,6 +190,65 @@ describe('the bundled Action', () => {
     expect(k.deleted).toHaveLength(1)
   })
 
+  it('mode existing by name: benchmarks the InferenceService already serving, deletes nothing', async () => {
+    const k = await kube({ readyAfterMs: 50 })
+    const dir = workspace()
+    // Someone else's deployment, made by an earlier run that kept it.
+    const first = await step('main', { kubeconfig: k.kubeconfig(), 'keep-deployment': 'true' }, {}, dir)
+    expect(first.code).toBe(0)
+    const name = k.created[0]!.metadata.name as string
+    const r = await step(
+      'main',
+      { kubeconfig: k.kubeconfig(), mode: 'existing', 'inference-service': name },
+      {},
+      dir,
+    )
+    expect(r.code, r.stdout).toBe(0)
+    expect(k.created).toHaveLength(1)
+    const post = await postStep(r, { kubeconfig: k.kubeconfig() }, {}, dir)
+    expect(post.stdout).toContain('nothing was deployed')
+    const kept = await postStep(first, { kubeconfig: k.kubeconfig(), 'keep-deployment': 'true' }, {}, dir)
+    expect(kept.stdout).toContain(`keep-deployment: InferenceService default/${name} is left running`)
+    expect(k.deleted).toEqual([])
+    const missing = await step(
+      'main',
+      { kubeconfig: k.kubeconfig(), mode: 'existing', 'inference-service': 'nope' },
+      {},
+      dir,
+    )
+    expect(missing.stdout).toContain('::error::InferenceService default/nope not found')
+  })
+
+  it('a service that refuses the report: a warning, the report kept, the summary says why', async () => {
+    const service = await startService(
+      { memory: true },
+      { ...DEFAULT_CONFIG, adminToken: 'adm' },
+      { host: '127.0.0.1', port: 0 },
+    )
+    cleanups.push(() => service.close())
+    const dir = workspace(
+      `benchmark: chat\nmodel: {name: sim}\nworkload: {concurrency: [1], requests: 4, output_tokens: 4}\n`,
+    )
+    await withSim(['--ttft-ms', '5', '--itl-ms', '1', '--model', 'sim'], async (s) => {
+      const inputs = {
+        mode: 'existing',
+        url: s.url,
+        'service-url': service.url,
+        'service-token': 'igt_wrong',
+      }
+      const r = await step('main', inputs, { GITHUB_REPOSITORY: 'acme/llm', GITHUB_SHA: 'a'.repeat(40) }, dir)
+      expect(r.code).toBe(0)
+      expect(r.stdout).toContain(
+        '::warning::The regression service did not take the report: POST /api/v1/runs: 401 unknown token',
+      )
+      expect(r.output.status).toBe('not_compared')
+      expect(r.summary).toContain('the report is `infergate-report.json`')
+      expect(
+        parseReport(JSON.parse(readFileSync(join(dir, 'infergate-report.json'), 'utf8'))).benchmark,
+      ).toBe('chat')
+    })
+  })
+
   it('cancelled mid-benchmark (SIGTERM): deletes what it created before exiting', async () => {
     const k = await kube({ readyAfterMs: 100 })
     const dir = workspace(CONFIG.replace('  requests: 48', '  duration_s: 60'))
@@ -366,5 +425,26 @@ describe('end to end: fake cluster, real service, fake GitHub', () => {
     expect(github.comments).toHaveLength(1)
     expect(github.comments[0]).toMatchObject({ issue_number: 42 })
     expect(github.comments[0]!.body).toContain('🔴 regression')
+
+    // A run that fails after announcing itself says so: error, not an everlasting pending.
+    k.failNext = 'ImagePullBackOff'
+    const broken = { ...prEnv, GITHUB_RUN_ID: '201' }
+    writeFileSync(
+      join(dir, 'event.json'),
+      JSON.stringify({
+        pull_request: { number: 42, head: { sha: 'd'.repeat(40), ref: 'slow' }, base: { ref: 'main' } },
+      }),
+    )
+    const failed = await step('main', inputs, broken, dir)
+    expect(failed.code).toBe(1)
+    await postStep(failed, inputs, broken, dir)
+    const until2 = Date.now() + 10_000
+    while (github.statuses.filter((s) => s.sha === 'd'.repeat(40)).length < 2 && Date.now() < until2) {
+      await new Promise((r) => setTimeout(r, 50))
+    }
+    expect(github.statuses.filter((s) => s.sha === 'd'.repeat(40)).map((s) => s.state)).toEqual([
+      'pending',
+      'error',
+    ])
   })
 })
