@@ -136,9 +136,9 @@ describe('the bundled Action', () => {
     const r = await step('main', { kubeconfig: k.kubeconfig() }, {}, dir)
     expect(r.code).toBe(1)
     expect(r.stdout).toContain(
-      '::error file=infergate.yaml,line=14,col=20::infergate.yaml:14:20: error: engine.tensor_parallel:',
+      '::error file=infergate.yaml,line=14,col=3::infergate.yaml:14:3: error: engine.tensor_parallel:',
     )
-    expect(r.stdout).toContain('::error file=infergate.yaml,line=15,col=27::')
+    expect(r.stdout).toContain('::error file=infergate.yaml,line=15,col=3::')
     expect(r.stdout).toContain('::error::infergate.yaml is not valid: see the annotations')
     expect(k.calls).toEqual([])
     const bad = await step('main', { mode: 'sideways' }, {}, dir)

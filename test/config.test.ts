@@ -1,13 +1,14 @@
 // infergate.yaml: the schema, the known-bad combinations with their lines, the vLLM flags, the
 // workload read as `infergate bench` reads it, and `infergate validate` as a user runs it.
-import { writeFileSync } from 'node:fs'
+import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { benchOptions } from '../cli/commands/bench.ts'
 import { formatIssue, parseConfig } from '../core/config/load.ts'
 import { benchFlagsOf } from '../core/config/workload.ts'
 import { vllm } from '../core/engines/vllm.ts'
-import { cli, tempDir } from './helpers.ts'
+import { parseReport } from '../core/report.ts'
+import { cli, tempDir, withSim } from './helpers.ts'
 
 const BASE = `benchmark: llama3-8b-chat
 model:
@@ -38,23 +39,23 @@ describe('infergate.yaml', () => {
 
   it('schema errors name the key and its line; typos are errors, not defaults', () => {
     expect(issues(`${BASE}engine:\n  tensor_paralel: 2\n`)).toEqual([
-      'f.yaml:8:19: error: engine.tensor_paralel: Unrecognized key: "tensor_paralel"',
+      'f.yaml:8:3: error: engine.tensor_paralel: Unrecognized key: "tensor_paralel"',
     ])
     expect(issues(BASE.replace('  gpus: 1\n', '  gpus: two\n'))).toEqual([
-      'f.yaml:6:9: error: resources.gpus: Invalid input: expected number, received string',
+      'f.yaml:6:3: error: resources.gpus: Invalid input: expected number, received string',
     ])
     expect(issues('benchmark: x\nresources: {gpus: 1}\n')).toEqual(['f.yaml: error: model: required'])
     // Deploying needs to know where the model is and how many GPUs it gets; benchmarking an
     // existing service does not.
     const bare = 'benchmark: x\nmodel: {name: m}\nworkload: {concurrency: [1]}\n'
     expect(issues(bare)).toEqual([
-      'f.yaml:2:8: error: model.storage_uri: required to deploy: where KServe fetches the model (hf://org/model, s3://…, pvc://…)',
+      'f.yaml:2:1: error: model.storage_uri: required to deploy: where KServe fetches the model (hf://org/model, s3://…, pvc://…)',
       'f.yaml: error: resources.gpus: no GPU limit: vLLM needs at least one nvidia.com/gpu, and a pod without a GPU limit may land on any node',
     ])
     expect(parseConfig(bare, 'existing')).toMatchObject({ issues: [], config: { model: { name: 'm' } } })
     expect(issues('benchmark: [x\n')[0]).toMatch(/^f\.yaml:2:1: error: YAML: /)
     expect(issues(BASE.replace('hf://meta-llama', 'meta-llama'))[0]).toMatch(
-      /^f\.yaml:4:16: error: model\.storage_uri: expected a URI such as hf:\/\/org\/model/,
+      /^f\.yaml:4:3: error: model\.storage_uri: expected a URI such as hf:\/\/org\/model/,
     )
   })
 
@@ -70,11 +71,11 @@ workload:
   concurrency: [1, 64]
 `
     expect(issues(text)).toEqual([
-      'f.yaml:8:20: error: engine.tensor_parallel: tensor_parallel × pipeline_parallel = 2 × 1 = 2, but resources.gpus = 4: vLLM uses exactly that many GPUs',
-      'f.yaml:9:17: error: engine.quantization: awq needs a checkpoint already quantized with AWQ; hf://meta-llama/Llama-3.1-8B-Instruct does not look like one (set model.quantized: awq if it is, or use fp8 to quantize at load time)',
-      "f.yaml:10:27: error: engine.gpu_memory_utilization: must lie in (0, 1] (a fraction of each GPU's memory), got 0",
-      "f.yaml:11:17: warning: engine.max_num_seqs: 16 is below the highest concurrency tested (64): requests beyond it wait in vLLM's queue, and the run measures queueing",
-      "f.yaml:13:11: error: kserve.logger: KServe's request logger buffers each streamed answer in its sidecar: the first token arrives with the last and TTFT collapses into E2E latency. Remove it for benchmarks",
+      'f.yaml:8:3: error: engine.tensor_parallel: tensor_parallel × pipeline_parallel = 2 × 1 = 2, but resources.gpus = 4: vLLM uses exactly that many GPUs',
+      'f.yaml:9:3: error: engine.quantization: awq needs a checkpoint already quantized with AWQ; hf://meta-llama/Llama-3.1-8B-Instruct does not look like one (set model.quantized: awq if it is, or use fp8 to quantize at load time)',
+      "f.yaml:10:3: error: engine.gpu_memory_utilization: must lie in (0, 1] (a fraction of each GPU's memory), got 0",
+      "f.yaml:11:3: warning: engine.max_num_seqs: 16 is below the highest concurrency tested (64): requests beyond it wait in vLLM's queue, and the run measures queueing",
+      "f.yaml:13:3: error: kserve.logger: KServe's request logger buffers each streamed answer in its sidecar: the first token arrives with the last and TTFT collapses into E2E latency. Remove it for benchmarks",
     ])
     expect(parseConfig(text).config).toBeNull()
     expect(issues(BASE.replace('gpus: 1', 'gpus: 0'))[0]).toMatch(/resources\.gpus: no GPU limit/)
@@ -152,6 +153,37 @@ gpu_hourly_cost: 2.5
   })
 })
 
+describe('infergate bench --config', () => {
+  it("runs the config's workload against any server; flags win", async () => {
+    const dir = tempDir()
+    writeFileSync(
+      join(dir, 'infergate.yaml'),
+      'benchmark: cfg\nmodel: {name: sim}\nworkload: {concurrency: [1, 2], requests: 6, output_tokens: 4}\n',
+    )
+    await withSim(['--ttft-ms', '2', '--itl-ms', '1', '--model', 'sim'], async (s) => {
+      const r = await cli(
+        ['bench', '--config', 'infergate.yaml', '--url', s.url, '--requests', '3', '--out', 'r.json'],
+        {},
+        dir,
+      )
+      expect(r.code, r.stderr).toBe(0)
+      const report = parseReport(JSON.parse(readFileSync(join(dir, 'r.json'), 'utf8')))
+      expect(report.benchmark).toBe('cfg')
+      expect(report.scenarios.map((x) => [x.name, x.stop.requests])).toEqual([
+        ['concurrency-1', 3],
+        ['concurrency-2', 3],
+      ])
+      expect(report.workload.output_tokens?.mean).toBe(4)
+    })
+    writeFileSync(join(dir, 'bad.yaml'), 'benchmark: cfg\nmodel: {name: sim}\nworkload: {concurency: [1]}\n')
+    const bad = await cli(['bench', '--config', 'bad.yaml', '--url', 'http://127.0.0.1:9/v1'], {}, dir)
+    expect(bad.code).toBe(2)
+    expect(bad.stderr).toContain(
+      '--config: bad.yaml:3:12: error: workload.concurency: Unrecognized key: "concurency"',
+    )
+  })
+})
+
 describe('infergate validate', () => {
   it('exit 0 and what would be deployed; exit 2 with every error on stderr', async () => {
     const dir = tempDir()
@@ -164,7 +196,7 @@ describe('infergate validate', () => {
     expect(ok.stdout).toContain('infergate.yaml: valid (1 warning)')
     expect(ok.stdout).toContain('vllm       --served-model-name=llama-3-8b --max-num-seqs=8')
     expect(ok.stdout).toContain('scenarios  concurrency-1, concurrency-16')
-    expect(ok.stderr).toContain('infergate.yaml:8:17: warning: engine.max_num_seqs: 8 is below')
+    expect(ok.stderr).toContain('infergate.yaml:8:3: warning: engine.max_num_seqs: 8 is below')
 
     writeFileSync(join(dir, 'bad.yaml'), `${BASE}workload:\n  burstiness: 2\n  concurrency: [1]\n`)
     const bad = await cli(['validate', 'bad.yaml'], {}, dir)

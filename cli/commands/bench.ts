@@ -5,6 +5,8 @@ import { BenchError } from '../../core/bench/errors.ts'
 import { createProgress, type ProgressMode } from '../../core/bench/progress.ts'
 import { type BenchOptions, runBenchmark, scenarioLoads } from '../../core/bench/run.ts'
 import { renderTable } from '../../core/bench/table.ts'
+import { formatIssue, loadConfig } from '../../core/config/load.ts'
+import { benchFlagsOf } from '../../core/config/workload.ts'
 import { BENCHMARK_NAME, type Slo, type TokenDistribution } from '../../core/report.ts'
 import {
   bool,
@@ -23,6 +25,11 @@ export const benchSpec: CommandSpec = {
   summary: 'load-test an OpenAI-compatible streaming endpoint and write a report',
   usage: 'infergate bench --url URL [options]',
   flags: {
+    config: {
+      type: 'string',
+      value: 'FILE',
+      help: 'take the workload, benchmark name, model, SLOs and cost from an infergate.yaml (flags override)',
+    },
     url: {
       type: 'string',
       value: 'URL',
@@ -122,6 +129,7 @@ export const benchSpec: CommandSpec = {
     'infergate bench --url http://127.0.0.1:8000/v1 --concurrency 1,8,32 --requests 200 --out report.json',
     'infergate bench --url http://127.0.0.1:8000/v1 --rate 10,50 --duration 60 --slo ttft:500,tpot:50',
     "infergate bench --url http://gw.example/openai/v1 --header 'Host: llama.models.example.com' --endpoint chat",
+    'infergate bench --config infergate.yaml --url http://127.0.0.1:8000/v1 --out report.json',
   ],
 }
 
@@ -262,8 +270,23 @@ export function writeFileAtomic(path: string, text: string): void {
   renameSync(tmp, path)
 }
 
+/**
+ * The flags, over the workload of an infergate.yaml when --config names one: the Action's run,
+ * reproduced against any server. Flags given on the command line win.
+ */
+export function withConfig(values: FlagValues): FlagValues {
+  const path = str(values, 'config')
+  if (!path) return values
+  const { config, issues } = loadConfig(path, 'existing')
+  const errors = issues.filter((i) => i.severity === 'error')
+  if (!config) throw new UsageError(`--config: ${errors.map((i) => formatIssue(path, i)).join('; ')}`)
+  for (const i of issues) process.stderr.write(`${formatIssue(path, i)}\n`)
+  const given = Object.fromEntries(Object.entries(values).filter(([, v]) => v !== undefined && v !== false))
+  return { ...benchFlagsOf(config), ...given }
+}
+
 export async function bench(values: FlagValues): Promise<number> {
-  const options = benchOptions(values)
+  const options = benchOptions(withConfig(values))
   const progress = createProgress(
     oneOf(values, 'progress', ['auto', 'bar', 'lines', 'off'] as const satisfies readonly ProgressMode[]) ??
       'auto',

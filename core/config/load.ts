@@ -1,7 +1,7 @@
 // Reads infergate.yaml: YAML syntax, then the schema, then the rules. Every issue carries the
 // key's path and its line in the file, for `infergate validate` and the Action's annotations.
 import { readFileSync } from 'node:fs'
-import { isNode, LineCounter, parseDocument } from 'yaml'
+import { isMap, isNode, isScalar, isSeq, LineCounter, parseDocument } from 'yaml'
 import { formatPath } from '../validation.ts'
 import { type ConfigIssue, checkConfig, type Mode } from './rules.ts'
 import { Config } from './schema.ts'
@@ -36,10 +36,14 @@ export function parseConfig(text: string, mode: Mode = 'deploy'): LoadedConfig {
       }),
     }
   }
-  // The line of the deepest key of `path` that the file has.
+  // Where the deepest key of `path` that the file has is written (the key, not its value).
   const locate = (path: ConfigIssue['path']) => {
     for (let n = path.length; n > 0; n--) {
-      const node = doc.getIn(path.slice(0, n), true)
+      const parent = n === 1 ? doc.contents : doc.getIn(path.slice(0, n - 1), true)
+      const key = path[n - 1]
+      let node: unknown = null
+      if (isMap(parent)) node = parent.items.find((p) => isScalar(p.key) && p.key.value === key)?.key
+      else if (isSeq(parent) && typeof key === 'number') node = parent.items[key]
       if (isNode(node) && node.range) {
         const at = lines.linePos(node.range[0])
         return { line: at.line, column: at.col }
