@@ -20,7 +20,8 @@ export interface Inputs {
 
 const optional = (name: string) => core.getInput(name) || null
 
-function bool(name: string, fallback: boolean): boolean {
+/** A yes/no input, read the same way by the main and the post step. */
+export function bool(name: string, fallback: boolean): boolean {
   const raw = core.getInput(name)
   if (raw === '') return fallback
   if (/^(true|yes|1)$/i.test(raw)) return true

@@ -78,7 +78,7 @@ interface Target0 {
 async function deploy(
   inputs: Inputs,
   config: Config,
-  onCreated: (kc: KubeConfig, d: Deployment) => void,
+  onCreating: (kc: KubeConfig, d: Deployment, creation: Promise<void>) => void,
 ): Promise<Target0> {
   const kc = loadKubeConfig(inputs.kubeconfig)
   const namespace = inputs.namespace ?? kc.getContextObject(kc.getCurrentContext())?.namespace ?? 'default'
@@ -88,13 +88,11 @@ async function deploy(
   const t: Target = { kc, namespace }
   // Remembered before it exists: a create that times out may still have happened.
   rememberDeployment(d)
-  onCreated(kc, d)
   core.info(`creating InferenceService ${namespace}/${name} (${runtimeArgs(config).join(' ')})`)
   const started = Date.now()
-  await createService(
-    t,
-    inferenceService(config, { name, namespace, runId: runId.replace(/[^A-Za-z0-9_.-]/g, '-') }),
-  )
+  const creation = createService(t, inferenceService(config, { name, namespace, runId }))
+  onCreating(kc, d, creation)
+  await creation
   const { url } = await core.group(`waiting for ${name} to be Ready`, () =>
     waitUntilReady(t, name, { timeoutMs: inputs.readyTimeoutS * 1000 }),
   )
@@ -138,6 +136,8 @@ function serviceClient(inputs: Inputs, attempts = 5): ServiceClient | null {
 export async function run(): Promise<void> {
   let announce: ((state: 'error') => Promise<void>) | null = null
   let cancelled = false
+  // Once the service has the report, its verdict stands: a later failure must not overwrite it.
+  let posted = false
   try {
     const inputs = readInputs()
     const config = readConfig(inputs)
@@ -167,25 +167,36 @@ export async function run(): Promise<void> {
       announce = say
     }
 
-    // A cancelled job (SIGTERM, then SIGKILL a few seconds later) deletes what it created now:
-    // the post step may never come.
-    let created: { kc: KubeConfig; d: Deployment } | null = null
+    // A cancelled job (the runner sends SIGINT, SIGTERM 7.5 s later, then SIGKILL) deletes what
+    // it created now, since the post step may never come, and says error instead of pending.
+    let created: { kc: KubeConfig; d: Deployment; creation: Promise<void> } | null = null
     const onSignal = (signal: NodeJS.Signals) => {
+      if (cancelled) return // the second signal of a cancellation already being handled
       cancelled = true
-      core.warning(
-        `${signal}: the run was cancelled${created && !inputs.keepDeployment ? `; deleting ${created.d.name}` : ''}`,
-      )
-      const done = () => process.exit(signal === 'SIGINT' ? 130 : 143)
-      if (created && !inputs.keepDeployment) tearDown(created.kc, created.d, 5_000).then(done, done)
-      else done()
+      const c = created as typeof created
+      const removing = c && !inputs.keepDeployment
+      core.warning(`${signal}: the run was cancelled${removing ? `; deleting ${c.d.name}` : ''}`)
+      const cleanup = async () => {
+        if (removing) {
+          // A create still in flight may land after a delete: wait for its answer first.
+          await Promise.race([c.creation.catch(() => {}), new Promise((r) => setTimeout(r, 3_000))])
+          await tearDown(c.kc, c.d, 4_000).catch((e: Error) =>
+            core.warning(`could not delete ${c.d.name}: ${e.message}`),
+          )
+        }
+      }
+      const said = announce
+        ? Promise.race([announce('error'), new Promise((r) => setTimeout(r, 3_000))])
+        : null
+      Promise.allSettled([cleanup(), said]).then(() => process.exit(signal === 'SIGINT' ? 130 : 143))
     }
-    process.once('SIGTERM', onSignal)
-    process.once('SIGINT', onSignal)
+    process.on('SIGTERM', onSignal)
+    process.on('SIGINT', onSignal)
 
     const target =
       inputs.mode === 'deploy'
-        ? await deploy(inputs, config, (kc, d) => {
-            created = { kc, d }
+        ? await deploy(inputs, config, (kc, d, creation) => {
+            created = { kc, d, creation }
           })
         : await existing(inputs)
     await probeModels(target.url, inputs.apiKey)
@@ -195,8 +206,8 @@ export async function run(): Promise<void> {
       url: target.url,
       ...(inputs.apiKey ? { 'api-key': inputs.apiKey } : {}),
       ...(target.gpu?.model ? { 'gpu-model': target.gpu.model } : {}),
-      // The pod's own GPUs (the config's limit), else what the node has.
-      ...(!config.resources.gpus && target.gpu?.count ? { gpus: String(target.gpu.count) } : {}),
+      // What the serving pod was given (its nvidia.com/gpu limit), else the config's count.
+      ...(target.gpu?.count ? { gpus: String(target.gpu.count) } : {}),
     }
     const options = benchOptions(flags, {})
     options.config = {
@@ -227,12 +238,11 @@ export async function run(): Promise<void> {
       : 'No regression service configured (inputs service-url and service-token)'
     if (service) {
       try {
-        const posted = await service.postReport(report)
-        comparison = posted.comparison
-        comparisonUrl = `${service.url}/api/v1/runs/${posted.id}/comparison`
-        core.info(
-          `posted run ${posted.id}${posted.duplicate ? ' (already stored)' : ''}: ${comparison.status}`,
-        )
+        const run = await service.postReport(report)
+        posted = true
+        comparison = run.comparison
+        comparisonUrl = `${service.url}/api/v1/runs/${run.id}/comparison`
+        core.info(`posted run ${run.id}${run.duplicate ? ' (already stored)' : ''}: ${comparison.status}`)
       } catch (e) {
         notCompared = `The regression service did not take the report: ${(e as Error).message}`
         core.warning(notCompared)
@@ -263,7 +273,7 @@ export async function run(): Promise<void> {
       core.info(error.diagnosis.logTail)
       core.endGroup()
     }
-    if (announce && !cancelled) await announce('error')
+    if (announce && !cancelled && !posted) await announce('error')
   }
 }
 

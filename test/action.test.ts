@@ -142,6 +142,7 @@ describe('the bundled Action', () => {
     expect(r.stdout).toContain('::error::infergate.yaml is not valid: see the annotations')
     expect(k.calls).toEqual([])
     const bad = await step('main', { mode: 'sideways' }, {}, dir)
+    expect(bad.code).toBe(1)
     expect(bad.stdout).toContain('::error::input mode: expected deploy or existing, got "sideways"')
   })
 
@@ -306,20 +307,39 @@ function grantedByRunnerDoc(): Set<string> {
   return granted
 }
 
+describe('cancellation while waiting for Ready', () => {
+  it("SIGINT (the runner's first signal): deleted before exiting, a later SIGTERM changes nothing", async () => {
+    const k = await kube({ readyAfterMs: 30_000 })
+    const dir = workspace()
+    const main = await step('main', { kubeconfig: k.kubeconfig() }, {}, dir, (child) => {
+      child.stdout!.on('data', (c: Buffer) => {
+        if (c.toString().includes('::group::waiting for')) {
+          child.kill('SIGINT')
+          setTimeout(() => child.kill('SIGTERM'), 20)
+        }
+      })
+    })
+    expect(main.code).toBe(130)
+    expect(main.stdout).toMatch(/::warning::SIGINT: the run was cancelled; deleting ig-chat-[0-9a-f]{8}/)
+    expect(k.deleted).toHaveLength(1)
+    expect(k.services.size).toBe(0)
+  })
+})
+
 describe('the Role in docs/runner.md', () => {
   it('grants every call a run makes, deployments that fail included', async () => {
     const k = await kube({ readyAfterMs: 100 })
     const dir = workspace()
     const inputs = { kubeconfig: k.kubeconfig(), 'ready-timeout': '2' }
-    for (const failure of [null, 'OOMKilled', 'Unschedulable'] as const) {
+    for (const failure of [null, 'OOMKilled', 'Unschedulable', 'QuotaExceeded'] as const) {
       k.failNext = failure
       const main = await step('main', inputs, {}, dir)
       expect(main.code).toBe(failure ? 1 : 0)
       await postStep(main, inputs, {}, dir)
     }
     const used = new Set(k.calls.map(permissionOf))
-    // (Events are read only when the pods say nothing; the Role grants them too.)
     expect([...used].sort()).toEqual([
+      '/events:list',
       '/nodes:get',
       '/pods/log:get',
       '/pods:list',
@@ -329,7 +349,7 @@ describe('the Role in docs/runner.md', () => {
       'serving.kserve.io/inferenceservices:watch',
     ])
     // Exactly what is used: nothing missing, nothing more.
-    expect([...grantedByRunnerDoc()].sort()).toEqual([...used, '/events:list'].sort())
+    expect([...grantedByRunnerDoc()].sort()).toEqual([...used].sort())
   })
 })
 

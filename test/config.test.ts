@@ -174,6 +174,15 @@ describe('infergate bench --config', () => {
         ['concurrency-2', 3],
       ])
       expect(report.workload.output_tokens?.mean).toBe(4)
+      // Scenarios on the command line replace the config's, whatever their kind.
+      const open = await cli(
+        ['bench', '--config', 'infergate.yaml', '--url', s.url, '--rate', '50', '--out', 'o.json'],
+        {},
+        dir,
+      )
+      expect(open.code, open.stderr).toBe(0)
+      const rated = parseReport(JSON.parse(readFileSync(join(dir, 'o.json'), 'utf8')))
+      expect(rated.scenarios.map((x) => x.load.mode)).toEqual(['open'])
     })
     writeFileSync(join(dir, 'bad.yaml'), 'benchmark: cfg\nmodel: {name: sim}\nworkload: {concurency: [1]}\n')
     const bad = await cli(['bench', '--config', 'bad.yaml', '--url', 'http://127.0.0.1:9/v1'], {}, dir)

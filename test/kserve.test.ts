@@ -1,6 +1,8 @@
 // Deploying on KServe through the real @kubernetes/client-node against a fake API server that
 // plays the KServe controller: the manifest, Ready through a watch (re-listed when the server
 // closes it), each way a deployment fails explained, deletion, GPU labels, credentials.
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import {
   createService,
@@ -108,15 +110,17 @@ describe('deploying on KServe', () => {
     expect(
       fake!.calls.some((c) => c.query.watch === 'true' && c.query.fieldSelector === `metadata.name=${name}`),
     ).toBe(true)
-    expect(await gpuOfService(t, name)).toEqual({ model: 'NVIDIA-L4', count: 4 })
+    // The pod's own GPUs (its limit: 2), not the node's 4.
+    expect(await gpuOfService(t, name)).toEqual({ model: 'NVIDIA-L4', count: 2 })
     expect(await deleteService(t, name)).toBe(true)
     expect(await readService(t, name)).toBeNull()
     expect(await deleteService(t, name)).toBe(false)
     expect(fake!.deleted).toEqual([name])
   })
 
-  it('re-lists and watches again when the server closes the watch', async () => {
+  it('re-lists and watches again when the server closes the watch or answers 410 Gone', async () => {
     const t = await cluster({ readyAfterMs: 1200, watchLifetimeMs: 300 })
+    fake!.goneWatches = 2
     await createService(
       t,
       inferenceService(CONFIG, { name: 'ig-relist', namespace: t.namespace, runId: 'r2' }),
@@ -148,6 +152,11 @@ describe('deploying on KServe', () => {
       /Unknown quantization method/,
     ],
     [
+      'QuotaExceeded',
+      /was not ready within 2 s: InternalError: fails to reconcile predictor: pods "ig-broken-predictor-0" is forbidden: exceeded quota: gpu-quota/,
+      null,
+    ],
+    [
       'Unschedulable',
       /was not ready within 2 s: Unschedulable: 0\/3 nodes are available: 3 Insufficient nvidia\.com\/gpu\./,
       null,
@@ -170,7 +179,8 @@ describe('deploying on KServe', () => {
       if (log) expect((error as DeployError).diagnosis.logTail).toMatch(log)
       else expect((error as DeployError).diagnosis.logTail).toBeNull()
       // A failure waiting cannot fix is reported at once, not at the timeout.
-      if (failure !== 'Unschedulable') expect(Date.now() - started).toBeLessThan(1500)
+      if (failure !== 'Unschedulable' && failure !== 'QuotaExceeded')
+        expect(Date.now() - started).toBeLessThan(1500)
     })
   }
 })
@@ -182,5 +192,24 @@ describe('cluster credentials', () => {
       /^no Kubernetes credentials: set the kubeconfig input, KUBECONFIG \(\/nonexistent\/config\) or .*\.kube\/config, or run in a pod with a service account$/,
     )
     expect(() => loadKubeConfig('not: [a kubeconfig')).toThrow(/^kubeconfig: not a kubeconfig file/)
+  })
+
+  it("KUBECONFIG's files that exist are used, merged; a broken one is named", async () => {
+    const t = await cluster()
+    const dir = tempDir()
+    writeFileSync(join(dir, 'real'), fake!.kubeconfig('models'))
+    const kc = loadKubeConfig(null, { HOME: dir, KUBECONFIG: `${join(dir, 'missing')}:${join(dir, 'real')}` })
+    expect(kc.getCurrentCluster()?.server).toBe(fake!.url)
+    expect(await readService({ kc, namespace: t.namespace }, 'none')).toBeNull()
+    writeFileSync(join(dir, 'broken'), 'clusters: [')
+    expect(() => loadKubeConfig(null, { HOME: dir, KUBECONFIG: join(dir, 'broken') })).toThrow(
+      new RegExp(`^${join(dir, 'broken')}: not a kubeconfig file`),
+    )
+    // ~/.kube/config when KUBECONFIG names nothing that exists.
+    mkdirSync(join(dir, '.kube'))
+    writeFileSync(join(dir, '.kube', 'config'), fake!.kubeconfig())
+    expect(loadKubeConfig(null, { HOME: dir, KUBECONFIG: '/nope' }).getCurrentCluster()?.server).toBe(
+      fake!.url,
+    )
   })
 })

@@ -1,7 +1,14 @@
 // Deploying an InferenceService and waiting for it: created with @kubernetes/client-node, watched
 // until Ready (re-listed whenever the watch ends), and when it will not come up, explained from
 // its pods' states and events — the reason, one line, and the container's last log lines.
-import { CoreV1Api, CustomObjectsApi, type KubeConfig, type V1Pod, Watch } from '@kubernetes/client-node'
+import {
+  CoreV1Api,
+  type CoreV1Event,
+  CustomObjectsApi,
+  type KubeConfig,
+  type V1Pod,
+  Watch,
+} from '@kubernetes/client-node'
 import { GROUP, type InferenceService, PLURAL, VERSION } from './manifest.ts'
 
 export interface Target {
@@ -168,10 +175,17 @@ export async function diagnose(t: Target, name: string): Promise<(Diagnosis & { 
     }
   }
   // Nothing in the pods: the latest warning event about the service or its pods, if any.
-  const names = new Set([name, ...pods.map((p) => p.metadata?.name ?? '')])
-  const events = (await core(t).listNamespacedEvent({ namespace: t.namespace })).items
-    .filter((e) => e.type === 'Warning' && names.has(e.involvedObject?.name ?? ''))
-    .sort((a, b) => String(a.lastTimestamp ?? '').localeCompare(String(b.lastTimestamp ?? '')))
+  const names = [name, ...pods.flatMap((p) => p.metadata?.name ?? [])]
+  const lists = await Promise.all(
+    names.map((n) =>
+      core(t).listNamespacedEvent({ namespace: t.namespace, fieldSelector: `involvedObject.name=${n}` }),
+    ),
+  )
+  const when = (e: CoreV1Event) => new Date(e.lastTimestamp ?? e.eventTime ?? 0).getTime()
+  const events = lists
+    .flatMap((l) => l.items)
+    .filter((e) => e.type === 'Warning')
+    .sort((a, b) => when(a) - when(b))
   const last = events.at(-1)
   if (last)
     return {
@@ -200,96 +214,164 @@ export interface WaitOptions {
   checkMs?: number
 }
 
+/** Bounds a call: client-node's requests have no deadline of their own. */
+function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  return Promise.race([
+    p.finally(() => clearTimeout(timer)),
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`${what}: no answer within ${ms / 1000} s`)), ms)
+    }),
+  ])
+}
+
 /**
  * Waits for Ready with a watch, re-listing each time the watch ends (API servers close watches
- * after a while). Fails at once on a failure waiting cannot fix (a crash loop, an image that
- * cannot be pulled, OOM, a model that failed to load), else at the timeout with the best
- * explanation found.
+ * after a while), backing off while the API server errs. Fails at once on a failure waiting
+ * cannot fix (a crash loop, an image that cannot be pulled, OOM, a model that failed to load, a
+ * credential refused), else at the timeout with the best explanation found.
  */
 export async function waitUntilReady(t: Target, name: string, o: WaitOptions): Promise<{ url: string }> {
   const deadline = Date.now() + o.timeoutMs
   const watch = new Watch(t.kc)
+  const timers = new Set<NodeJS.Timeout>()
+  const later = (f: () => void, ms: number) => {
+    const timer = setTimeout(() => {
+      timers.delete(timer)
+      f()
+    }, ms)
+    timers.add(timer)
+  }
   let abort: AbortController | null = null
-  let timer: NodeJS.Timeout | null = null
+  let settled = false
+  let lastDiagnosis: Diagnosis | null = null
+  let apiError: string | null = null
   try {
     return await new Promise<{ url: string }>((resolve, reject) => {
-      let settled = false
       const finish = (f: () => void) => {
         if (settled) return
         settled = true
         f()
       }
-      const check = async () => {
-        const d = await diagnose(t, name)
-        if (d?.fatal) finish(() => reject(new DeployError(name, d, 'failed')))
-        else if (Date.now() >= deadline) {
-          const why = d ?? {
-            reason: 'Timeout',
-            message: 'no failure reported by its pods or events',
+      const refused = (e: unknown) => {
+        const code =
+          (e as { code?: number; statusCode?: number }).code ?? (e as { statusCode?: number }).statusCode
+        return code === 401 || code === 403
+      }
+      const fail = (e: unknown) => {
+        if (refused(e))
+          finish(() =>
+            reject(new Error(`the Kubernetes API refused the credential: ${(e as Error).message}`)),
+          )
+        else apiError = (e as Error).message
+      }
+      const timeout = async () => {
+        // One last look, so the explanation is as fresh as the deadline.
+        const d = await within(diagnose(t, name), 5_000, 'diagnosis').catch(() => null)
+        const why = d ??
+          lastDiagnosis ?? {
+            reason: apiError ? 'APIError' : 'Timeout',
+            message: apiError ?? 'no failure reported by its pods or events',
             pod: null,
             logTail: null,
           }
-          finish(() =>
-            reject(new DeployError(name, why, `was not ready within ${Math.round(o.timeoutMs / 1000)} s`)),
-          )
+        const what = d?.fatal ? 'failed' : `was not ready within ${Math.round(o.timeoutMs / 1000)} s`
+        finish(() => reject(new DeployError(name, why, what)))
+      }
+      // A hard deadline, whatever the API server does.
+      later(() => void timeout(), o.timeoutMs)
+      const check = async () => {
+        try {
+          const d = await within(diagnose(t, name), 15_000, 'diagnosis')
+          if (d) lastDiagnosis = d
+          if (d?.fatal) finish(() => reject(new DeployError(name, d, 'failed')))
+        } catch (e) {
+          fail(e)
         }
+        if (!settled)
+          later(() => void check(), Math.max(0, Math.min(o.checkMs ?? 3000, deadline - Date.now())))
       }
-      const poll = () => {
-        timer = setTimeout(
-          () => {
-            check().then(
-              () => !settled && poll(),
-              (e) => finish(() => reject(e)),
-            )
-          },
-          Math.max(0, Math.min(o.checkMs ?? 3000, deadline - Date.now())),
+      let failures = 0
+      const backoff = () => Math.min(5000, 200 * 2 ** failures++)
+      const again = (ms: number) =>
+        later(
+          () =>
+            void relist().catch((e: unknown) => {
+              fail(e)
+              if (!settled) again(backoff())
+            }),
+          ms,
         )
-      }
-      const relist = async () => {
+      const relist = async (): Promise<void> => {
         if (settled) return
-        const current = await readService(t, name)
+        let current: InferenceService | null
+        try {
+          current = await within(readService(t, name), 15_000, `GET ${name}`)
+        } catch (e) {
+          fail(e)
+          return again(backoff())
+        }
+        if (settled) return
         if (!current)
           return finish(() => reject(new Error(`InferenceService ${name} was deleted while waiting for it`)))
         if (isReady(current)) return finish(() => resolve({ url: current.status!.url! }))
-        abort = await watch.watch(
+        const opened = await watch.watch(
           `/apis/${GROUP}/${VERSION}/namespaces/${t.namespace}/${PLURAL}`,
           { fieldSelector: `metadata.name=${name}`, resourceVersion: current.metadata.resourceVersion },
           (type, obj: InferenceService) => {
+            failures = 0
             if (type === 'DELETED')
               finish(() => reject(new Error(`InferenceService ${name} was deleted while waiting for it`)))
-            else if (isReady(obj)) finish(() => resolve({ url: obj.status!.url! }))
+            else if (type !== 'ERROR' && isReady(obj)) finish(() => resolve({ url: obj.status!.url! }))
           },
-          () => {
-            // The watch ended (closed by the server, or an error): look again and watch again.
-            if (!settled) setTimeout(() => relist().catch((e) => finish(() => reject(e))), 200)
+          (err: unknown) => {
+            // The watch ended: closed by the server (look again at once), or refused (back off).
+            if (err) fail(err)
+            if (!settled) again(err ? backoff() : 0)
           },
         )
+        // The wait may have ended while the watch was being opened.
+        if (settled) opened.abort()
+        else abort = opened
       }
-      poll()
-      relist().catch((e) => finish(() => reject(e)))
+      void check()
+      again(0)
     })
   } finally {
-    if (timer) clearTimeout(timer)
+    settled = true
+    for (const timer of timers) clearTimeout(timer)
     ;(abort as AbortController | null)?.abort()
   }
 }
 
-/** GPU model and count from the labels of the node serving the pod (NVIDIA's GPU feature discovery). */
+/**
+ * The GPUs serving it: the count from its pod's nvidia.com/gpu limits (what it was given, not
+ * what the node has), the model from its node's label (NVIDIA's GPU feature discovery sets
+ * nvidia.com/gpu.product). Null parts when unreadable: nodes need a cluster-scoped permission.
+ */
 export async function gpuOfService(
   t: Target,
   name: string,
 ): Promise<{ model: string | null; count: number | null } | null> {
+  let pods: V1Pod[]
   try {
-    const node = (await podsOf(t, name)).find((p) => p.spec?.nodeName)?.spec?.nodeName
-    if (!node) return null
-    const labels = (await core(t).readNode({ name: node })).metadata?.labels ?? {}
-    const count = Number(labels['nvidia.com/gpu.count'])
-    return {
-      model: labels['nvidia.com/gpu.product'] ?? null,
-      count: Number.isInteger(count) && count > 0 ? count : null,
-    }
+    pods = await podsOf(t, name)
   } catch {
-    // Reading nodes is a cluster-scoped permission the runner may not have: use the config.
     return null
   }
+  const pod = pods.find((p) => p.spec?.nodeName) ?? pods[0]
+  if (!pod) return null
+  const limits = (pod.spec?.containers ?? []).map((c) => Number(c.resources?.limits?.['nvidia.com/gpu'] ?? 0))
+  const count = limits.reduce((a, b) => a + (Number.isFinite(b) ? b : 0), 0)
+  let model: string | null = null
+  if (pod.spec?.nodeName) {
+    try {
+      model =
+        (await core(t).readNode({ name: pod.spec.nodeName })).metadata?.labels?.['nvidia.com/gpu.product'] ??
+        null
+    } catch {
+      // No permission to read nodes: the model stays unknown.
+    }
+  }
+  return { model, count: count > 0 ? count : null }
 }

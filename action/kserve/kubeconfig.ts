@@ -8,8 +8,19 @@ import { KubeConfig } from '@kubernetes/client-node'
 
 const SERVICE_ACCOUNT = '/var/run/secrets/kubernetes.io/serviceaccount/token'
 
-export function loadKubeConfig(content: string | null, env: NodeJS.ProcessEnv = process.env): KubeConfig {
+/** Reads one kubeconfig file, saying which one failed and why. */
+function fromFile(path: string): KubeConfig {
   const kc = new KubeConfig()
+  try {
+    kc.loadFromFile(path)
+  } catch (e) {
+    throw new Error(`${path}: not a kubeconfig file (${(e as Error).message.split('\n')[0]})`)
+  }
+  return kc
+}
+
+export function loadKubeConfig(content: string | null, env: NodeJS.ProcessEnv = process.env): KubeConfig {
+  let kc = new KubeConfig()
   if (content) {
     try {
       kc.loadFromString(content)
@@ -17,15 +28,22 @@ export function loadKubeConfig(content: string | null, env: NodeJS.ProcessEnv = 
       throw new Error(`kubeconfig: not a kubeconfig file (${(e as Error).message.split('\n')[0]})`)
     }
   } else {
-    const files = (env.KUBECONFIG ?? '').split(':').filter(Boolean)
+    // KUBECONFIG's files that exist, merged as kubectl merges them (the first one's context wins).
+    const listed = (env.KUBECONFIG ?? '').split(':').filter(Boolean)
+    const files = listed.filter((f) => existsSync(f))
     const home = join(env.HOME ?? homedir(), '.kube', 'config')
-    const inCluster = Boolean(env.KUBERNETES_SERVICE_HOST) && existsSync(SERVICE_ACCOUNT)
-    if (!files.some((f) => existsSync(f)) && !existsSync(home) && !inCluster) {
+    if (files.length) {
+      kc = fromFile(files[0]!)
+      for (const f of files.slice(1)) kc.mergeConfig(fromFile(f), true)
+    } else if (existsSync(home)) {
+      kc = fromFile(home)
+    } else if (env.KUBERNETES_SERVICE_HOST && existsSync(SERVICE_ACCOUNT)) {
+      kc.loadFromCluster()
+    } else {
       throw new Error(
-        `no Kubernetes credentials: set the kubeconfig input, KUBECONFIG (${files.join(':') || 'unset'}) or ${home}, or run in a pod with a service account`,
+        `no Kubernetes credentials: set the kubeconfig input, KUBECONFIG (${listed.join(':') || 'unset'}) or ${home}, or run in a pod with a service account`,
       )
     }
-    kc.loadFromDefault()
   }
   const cluster = kc.getCurrentCluster()
   if (!cluster?.server) {

@@ -31,6 +31,14 @@ export interface InferenceService {
   }
 }
 
+/** A valid label value: at most 63 of [A-Za-z0-9._-], beginning and ending alphanumeric. */
+export function labelValue(v: string): string {
+  return v
+    .replace(/[^A-Za-z0-9._-]+/g, '-')
+    .slice(0, 63)
+    .replace(/^[^A-Za-z0-9]+|[^A-Za-z0-9]+$/g, '')
+}
+
 /** A DNS-1035 label KServe can derive its own names from (it appends "-predictor…"). */
 export function serviceName(benchmark: string, runId: string): string {
   const slug = benchmark
@@ -80,8 +88,8 @@ export function inferenceService(
       labels: {
         ...kserve.labels,
         ...MANAGED_BY,
-        [RUN_LABEL]: o.runId,
-        'infergate.dev/benchmark': config.benchmark,
+        [RUN_LABEL]: labelValue(o.runId),
+        'infergate.dev/benchmark': labelValue(config.benchmark),
       },
       annotations: { ...kserve.annotations, 'serving.kserve.io/deploymentMode': kserve.deployment_mode },
     },

@@ -282,7 +282,13 @@ export function withConfig(values: FlagValues): FlagValues {
   if (!config) throw new UsageError(`--config: ${errors.map((i) => formatIssue(path, i)).join('; ')}`)
   for (const i of issues) process.stderr.write(`${formatIssue(path, i)}\n`)
   const given = Object.fromEntries(Object.entries(values).filter(([, v]) => v !== undefined && v !== false))
-  return { ...benchFlagsOf(config), ...given }
+  const fromConfig = benchFlagsOf(config)
+  // Scenarios given on the command line replace the config's, of either kind.
+  if (given.concurrency !== undefined || given.rate !== undefined) {
+    delete fromConfig.concurrency
+    delete fromConfig.rate
+  }
+  return { ...fromConfig, ...given }
 }
 
 export async function bench(values: FlagValues): Promise<number> {

@@ -10,6 +10,9 @@ export interface ConfigIssue {
 }
 
 const PRE_QUANTIZED = /\b(awq|gptq)\b/i
+const LABEL_NAME = '[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?'
+const LABEL_KEY = new RegExp(`^([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?${LABEL_NAME}$`)
+const LABEL_VALUE = new RegExp(`^(${LABEL_NAME})?$`)
 
 /** Deploy: Infergate creates the InferenceService. Existing: it benchmarks one already serving. */
 export type Mode = 'deploy' | 'existing'
@@ -72,11 +75,26 @@ export function checkConfig(c: Config, mode: Mode = 'deploy'): ConfigIssue[] {
       "KServe's request logger buffers each streamed answer in its sidecar: the first token arrives with the last and TTFT collapses into E2E latency. Remove it for benchmarks",
     )
   }
-  if (engine.speculative && !engine.speculative.model && engine.speculative.method !== 'ngram') {
+  // ngram drafts from the prompt, mtp with the model's own heads: the others need a draft model.
+  const selfDrafting = engine.speculative?.method === 'ngram' || engine.speculative?.method === 'mtp'
+  if (engine.speculative && !engine.speculative.model && !selfDrafting) {
     error(
       ['engine', 'speculative', 'model'],
       `method ${engine.speculative.method ?? 'draft_model'} needs a draft model`,
     )
+  }
+  for (const [key, value] of Object.entries(kserve.labels)) {
+    if (!LABEL_KEY.test(key) || key.split('/').at(-1)!.length > 63) {
+      error(
+        ['kserve', 'labels', key],
+        'not a Kubernetes label key ([prefix/]name, the name at most 63 of [A-Za-z0-9._-], alphanumeric at both ends)',
+      )
+    } else if (value.length > 63 || !LABEL_VALUE.test(value)) {
+      error(
+        ['kserve', 'labels', key],
+        `${JSON.stringify(value)} is not a Kubernetes label value (at most 63 of [A-Za-z0-9._-], alphanumeric at both ends)`,
+      )
+    }
   }
   if (!workload.concurrency && !workload.rate) {
     warning(['workload'], 'no concurrency or rate given: one scenario at concurrency 1')

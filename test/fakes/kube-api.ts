@@ -8,7 +8,14 @@ import type { AddressInfo } from 'node:net'
 import { resolve } from 'node:path'
 import { type SimProcess, spawnEngineSim } from '../../cli/spawn-sim.ts'
 
-export type Failure = 'OOMKilled' | 'CrashLoopBackOff' | 'ImagePullBackOff' | 'Unschedulable' | 'FailedToLoad'
+export type Failure =
+  | 'OOMKilled'
+  | 'CrashLoopBackOff'
+  | 'ImagePullBackOff'
+  | 'Unschedulable'
+  | 'FailedToLoad'
+  /** KServe cannot create the pod at all (a ResourceQuota): only an event on the service says so. */
+  | 'QuotaExceeded'
 
 export interface FakeKubeOptions {
   /** The bearer token clients must present. */
@@ -40,6 +47,8 @@ export class FakeKube {
   url = ''
   /** The next service created fails this way. */
   failNext: Failure | null = null
+  /** The next watches answer 410 Gone (an expired resourceVersion) and end. */
+  goneWatches = 0
   /** engine-sim flags for services created from now on (a PR's slower engine). */
   simArgs: string[]
   #server: Server | null = null
@@ -114,6 +123,7 @@ export class FakeKube {
       const name = selector.match(/serving\.kserve\.io\/inferenceservice=([^,]+)/)?.[1]
       const items = [...this.services.values()]
         .filter((s) => s.object.metadata.namespace === m![1] && (!name || s.object.metadata.name === name))
+        .filter((s) => s.object.failure !== 'QuotaExceeded')
         .map((s) => this.#pod(s.object))
       return this.#json(res, 200, { apiVersion: 'v1', kind: 'PodList', metadata: {}, items })
     }
@@ -121,17 +131,26 @@ export class FakeKube {
     if (m) {
       const svc = [...this.services.values()].find((s) => `${s.object.metadata.name}-predictor-0` === m![2])
       if (!svc) return this.#json(res, 404, status(404, 'pod not found'))
+      const container = url.searchParams.get('container')
+      if (container && container !== 'kserve-container') {
+        return this.#json(res, 400, status(400, `container ${container} is not valid for pod ${m[2]}`))
+      }
       if (svc.object.failure === 'ImagePullBackOff' || svc.object.failure === 'Unschedulable') {
         const why =
           'container "kserve-container" in pod is waiting to start: trying and failing to pull image'
         return this.#json(res, 400, status(400, why))
       }
       res.writeHead(200, { 'content-type': 'text/plain' })
-      return void res.end(logOf(svc.object.failure as Failure | undefined))
+      return void res.end(
+        logOf(svc.object.failure as Failure | undefined, url.searchParams.get('previous') === 'true'),
+      )
     }
     m = p.match(/^\/api\/v1\/namespaces\/([^/]+)\/events$/)
     if (m) {
-      const items = [...this.services.values()].flatMap((s) => eventsOf(s.object))
+      const about = url.searchParams.get('fieldSelector')?.match(/^involvedObject\.name=(.+)$/)?.[1]
+      const items = [...this.services.values()]
+        .flatMap((s) => eventsOf(s.object))
+        .filter((e) => !about || e.involvedObject.name === about)
       return this.#json(res, 200, { apiVersion: 'v1', kind: 'EventList', metadata: {}, items })
     }
     m = p.match(/^\/api\/v1\/nodes\/([^/]+)$/)
@@ -186,6 +205,12 @@ export class FakeKube {
     if (method === 'GET' && url.searchParams.get('watch') === 'true') {
       const field = url.searchParams.get('fieldSelector')?.match(/^metadata\.name=(.+)$/)?.[1] ?? null
       res.writeHead(200, { 'content-type': 'application/json', 'transfer-encoding': 'chunked' })
+      if (this.goneWatches > 0) {
+        // "too old resource version": the client must list again.
+        this.goneWatches--
+        res.end(`${JSON.stringify({ type: 'ERROR', object: status(410, 'too old resource version') })}\n`)
+        return
+      }
       const w = { res, name: field, ns }
       this.#watchers.add(w)
       res.on('close', () => this.#watchers.delete(w))
@@ -276,6 +301,7 @@ export class FakeKube {
         waiting: { reason: 'ImagePullBackOff', message: 'Back-off pulling image "vllm/vllm-openai:v9.9.9"' },
       }),
       Unschedulable: {},
+      QuotaExceeded: {},
       FailedToLoad: container({ running: { startedAt: new Date().toISOString() } }),
     }
     return {
@@ -288,7 +314,7 @@ export class FakeKube {
       },
       spec: {
         nodeName: failure === 'Unschedulable' ? undefined : this.#o.node?.name,
-        containers: [{ name: 'kserve-container' }],
+        containers: [{ name: 'kserve-container', resources: isvc.spec?.predictor?.model?.resources ?? {} }],
       },
       status: {
         phase: failed ? 'Pending' : 'Running',
@@ -336,8 +362,23 @@ function status(code: number, message: string) {
 }
 
 function eventsOf(isvc: Record<string, any>): Record<string, any>[] {
-  if (isvc.failure !== 'Unschedulable' || !isvc.status?.conditions?.some((c: any) => c.status === 'False'))
-    return []
+  if (!isvc.status?.conditions?.some((c: any) => c.status === 'False')) return []
+  if (isvc.failure === 'QuotaExceeded') {
+    return [
+      {
+        metadata: { name: `${isvc.metadata.name}.2` },
+        type: 'Warning',
+        reason: 'InternalError',
+        message:
+          'fails to reconcile predictor: pods "' +
+          isvc.metadata.name +
+          '-predictor-0" is forbidden: exceeded quota: gpu-quota, requested: requests.nvidia.com/gpu=1, used: requests.nvidia.com/gpu=4, limited: requests.nvidia.com/gpu=4',
+        involvedObject: { kind: 'InferenceService', name: isvc.metadata.name },
+        eventTime: new Date().toISOString(),
+      },
+    ]
+  }
+  if (isvc.failure !== 'Unschedulable') return []
   return [
     {
       metadata: { name: `${isvc.metadata.name}.1` },
@@ -350,7 +391,9 @@ function eventsOf(isvc: Record<string, any>): Record<string, any>[] {
   ]
 }
 
-function logOf(failure: Failure | undefined): string {
+/** A crashed container's story is in its previous run's log; the current one has barely started. */
+function logOf(failure: Failure | undefined, previous: boolean): string {
+  if ((failure === 'OOMKilled' || failure === 'CrashLoopBackOff') && !previous) return 'INFO Starting\n'
   if (failure === 'OOMKilled') return 'INFO Loading model weights\nINFO Model loading took 14.2 GiB\nKilled\n'
   if (failure === 'CrashLoopBackOff')
     return 'Traceback (most recent call last):\nValueError: --tensor-parallel-size 2 exceeds the 1 visible GPU\n'
