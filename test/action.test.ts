@@ -5,11 +5,12 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { readFileSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
+import { createInterface } from 'node:readline'
 import { afterEach, describe, expect, it } from 'vitest'
 import { parseAllDocuments } from 'yaml'
 import { parseReport } from '../core/report.ts'
 import { DEFAULT_CONFIG } from '../service/app.ts'
-import { type RunningService, startService } from '../service/server.ts'
+import { startService } from '../service/server.ts'
 import { FakeGithub } from './fakes/github-api.ts'
 import { FakeKube } from './fakes/kube-api.ts'
 import { tempDir, withSim } from './helpers.ts'
@@ -269,6 +270,29 @@ describe('the bundled Action', () => {
   })
 })
 
+/** `infergate serve` (the bundled bin) on an embedded database; resolves with its URL. */
+function serveProcess(env: NodeJS.ProcessEnv): Promise<{ url: string }> {
+  const bin = resolve(import.meta.dirname, '../dist/infergate.js')
+  const child = spawn(process.execPath, [bin, 'serve', '--port', '0', '--data-dir', join(tempDir(), 'db')], {
+    env: { PATH: process.env.PATH, HOME: tempDir(), ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  })
+  cleanups.push(
+    () =>
+      new Promise<void>((done) => {
+        child.once('exit', () => done())
+        child.kill('SIGTERM')
+      }),
+  )
+  return new Promise((done, fail) => {
+    child.once('exit', (code) => fail(new Error(`serve exited with ${code}`)))
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      const log = JSON.parse(line) as { msg: string; url?: string }
+      if (log.msg === 'infergate serve listening') done({ url: log.url! })
+    })
+  })
+}
+
 /** RBAC's view of an API call: the resource and the verb it needs. */
 function permissionOf(c: { method: string; path: string; query: Record<string, string> }): string {
   const m = c.path.match(
@@ -353,7 +377,7 @@ describe('the Role in docs/runner.md', () => {
   })
 })
 
-describe('end to end: fake cluster, real service, fake GitHub', () => {
+describe('end to end: fake cluster, the bundled infergate serve, fake GitHub', () => {
   it('deploy → benchmark → post → comment and failure status on the head SHA → deleted', async () => {
     const k = await kube({
       readyAfterMs: 100,
@@ -361,21 +385,12 @@ describe('end to end: fake cluster, real service, fake GitHub', () => {
     })
     const github = await new FakeGithub({ token: 'ghp_e2e' }).start()
     cleanups.push(() => github.close())
-    const service: RunningService = await startService(
-      { memory: true },
-      {
-        ...DEFAULT_CONFIG,
-        adminToken: 'adm',
-        github: {
-          apiUrl: github.url,
-          auth: { kind: 'token', token: 'ghp_e2e' },
-          timeoutMs: 2000,
-          outbox: { pollMs: 50, leaseMs: 10_000, maxAttempts: 3, backoffMs: 100, maxBackoffMs: 1000 },
-        },
-      },
-      { host: '127.0.0.1', port: 0 },
-    )
-    cleanups.push(() => service.close())
+    // The service as users run it: the bundled CLI's serve, configured from its environment.
+    const service = await serveProcess({
+      INFERGATE_ADMIN_TOKEN: 'adm',
+      INFERGATE_GITHUB_TOKEN: 'ghp_e2e',
+      INFERGATE_GITHUB_API_URL: github.url,
+    })
     const created = await fetch(`${service.url}/api/v1/projects`, {
       method: 'POST',
       headers: { authorization: 'Bearer adm', 'content-type': 'application/json' },
