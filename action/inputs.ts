@@ -12,6 +12,7 @@ export interface Inputs {
   apiKey: string | null
   serviceUrl: string | null
   serviceToken: string | null
+  githubToken: string | null
   failOnRegression: boolean
   keepDeployment: boolean
   readyTimeoutS: number
@@ -44,12 +45,13 @@ export function readInputs(): Inputs {
     apiKey: optional('api-key'),
     serviceUrl: optional('service-url'),
     serviceToken: optional('service-token'),
+    githubToken: optional('github-token'),
     failOnRegression: bool('fail-on-regression', true),
     keepDeployment: bool('keep-deployment', false),
     readyTimeoutS: Number(core.getInput('ready-timeout') || '1200'),
     reportPath: core.getInput('report-path') || 'infergate-report.json',
   }
-  for (const secret of [inputs.kubeconfig, inputs.apiKey, inputs.serviceToken])
+  for (const secret of [inputs.kubeconfig, inputs.apiKey, inputs.serviceToken, inputs.githubToken])
     if (secret) core.setSecret(secret)
   if (!Number.isFinite(inputs.readyTimeoutS) || inputs.readyTimeoutS <= 0) {
     throw new Error(

@@ -27,6 +27,7 @@ import {
 } from './kserve/deploy.ts'
 import { loadKubeConfig } from './kserve/kubeconfig.ts'
 import { inferenceService, runtimeArgs, serviceName } from './kserve/manifest.ts'
+import { pullRequestOfComment } from './pull-request.ts'
 import { writeSummary } from './summary.ts'
 import { type Deployment, rememberDeployment, tearDown } from './teardown.ts'
 
@@ -141,7 +142,9 @@ export async function run(): Promise<void> {
   try {
     const inputs = readInputs()
     const config = readConfig(inputs)
-    const git = gitContextFromEnv()
+    const fromComment = await pullRequestOfComment(inputs.githubToken)
+    if (fromComment) core.info(`benchmarking pull request #${fromComment.pr_number} at ${fromComment.sha}`)
+    const git = { ...gitContextFromEnv(), ...fromComment }
     const ci = ciContextFromEnv()
     const service = serviceClient(inputs)
     const runUrl =
@@ -210,6 +213,7 @@ export async function run(): Promise<void> {
       ...(target.gpu?.count ? { gpus: String(target.gpu.count) } : {}),
     }
     const options = benchOptions(flags, {})
+    if (fromComment) options.git = { ...options.git, ...fromComment }
     options.config = {
       ...(config.model.revision ? { model_revision: config.model.revision } : {}),
       ...(config.model.storage_uri ? { storage_uri: config.model.storage_uri } : {}),

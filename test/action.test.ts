@@ -251,6 +251,46 @@ describe('the bundled Action', () => {
     })
   })
 
+  it("started by a comment on a PR: the PR's head, branch and base read with github-token", async () => {
+    const github = await new FakeGithub({ token: 'ghp_action' }).start()
+    cleanups.push(() => github.close())
+    github.pulls.set('acme/llm#7', { head: { sha: 'c'.repeat(40), ref: 'faster-kv' }, base: { ref: 'main' } })
+    const dir = workspace(
+      `benchmark: chat\nmodel: {name: sim}\nworkload: {concurrency: [1], requests: 3, output_tokens: 4}\n`,
+    )
+    writeFileSync(
+      join(dir, 'event.json'),
+      JSON.stringify({ issue: { number: 7, pull_request: {} }, comment: { body: '/benchmark' } }),
+    )
+    const env = {
+      GITHUB_EVENT_NAME: 'issue_comment',
+      GITHUB_EVENT_PATH: join(dir, 'event.json'),
+      GITHUB_REPOSITORY: 'acme/llm',
+      GITHUB_API_URL: github.url,
+      GITHUB_SHA: '0'.repeat(40), // the default branch's head: not what is measured
+      GITHUB_REF_NAME: 'main',
+    }
+    await withSim(['--ttft-ms', '5', '--itl-ms', '1', '--model', 'sim'], async (s) => {
+      const r = await step('main', { mode: 'existing', url: s.url, 'github-token': 'ghp_action' }, env, dir)
+      expect(r.code, r.stdout).toBe(0)
+      expect(r.stdout).toContain(`benchmarking pull request #7 at ${'c'.repeat(40)}`)
+      const report = parseReport(JSON.parse(readFileSync(join(dir, 'infergate-report.json'), 'utf8')))
+      expect(report.git).toMatchObject({
+        sha: 'c'.repeat(40),
+        branch: 'faster-kv',
+        base_branch: 'main',
+        pr_number: 7,
+      })
+      expect(github.calls.map((c) => [c.method, c.path, c.authorization])).toEqual([
+        ['GET', '/repos/acme/llm/pulls/7', 'token ghp_action'],
+      ])
+      const without = await step('main', { mode: 'existing', url: s.url, 'github-token': '' }, env, dir)
+      expect(without.stdout).toContain(
+        '::error::input github-token: needed to find the commit of the pull request',
+      )
+    })
+  })
+
   it('cancelled mid-benchmark (SIGTERM): deletes what it created before exiting', async () => {
     const k = await kube({ readyAfterMs: 100 })
     const dir = workspace(CONFIG.replace('  requests: 48', '  duration_s: 60'))

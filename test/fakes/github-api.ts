@@ -81,6 +81,8 @@ export class FakeGithub {
   readonly checkRuns: CheckRun[] = []
   /** PRs answered 404 (deleted, or a repository the token cannot see). */
   readonly missingPrs = new Set<string>()
+  /** Pull requests by "owner/repo#number", for GET /repos/{owner}/{repo}/pulls/{number}. */
+  readonly pulls = new Map<string, { head: { sha: string; ref: string }; base: { ref: string } }>()
   /** Installation tokens issued: token → installation id. */
   readonly installationTokens = new Map<string, number>()
   url = ''
@@ -241,6 +243,7 @@ export class FakeGithub {
   readonly #routes: [string, RegExp, (r: Routed) => Answer][] = [
     ['GET', /^\/repos\/([^/]+)\/([^/]+)\/installation$/, (r) => this.#installation(r)],
     ['POST', /^\/app\/installations\/(\d+)\/access_tokens$/, (r) => this.#accessToken(r)],
+    ['GET', /^\/repos\/([^/]+)\/([^/]+)\/pulls\/(\d+)$/, (r) => this.#repo(r, () => this.#pull(r))],
     [
       'GET',
       /^\/repos\/([^/]+)\/([^/]+)\/issues\/(\d+)\/comments$/,
@@ -307,6 +310,11 @@ export class FakeGithub {
     if (r.who.kind !== 'installation')
       return this.#repo(r, () => [403, { message: 'You must authenticate via a GitHub App.' }])
     return this.#repo(r, then)
+  }
+
+  #pull({ m }: Routed): Answer {
+    const pr = this.pulls.get(`${m[1]}/${m[2]}#${m[3]}`)
+    return pr ? [200, { number: Number(m[3]), state: 'open', ...pr }] : [404, { message: 'Not Found' }]
   }
 
   #listComments({ url, m }: Routed): Answer {
