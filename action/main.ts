@@ -84,7 +84,7 @@ async function deploy(
   const kc = loadKubeConfig(inputs.kubeconfig)
   const namespace = inputs.namespace ?? kc.getContextObject(kc.getCurrentContext())?.namespace ?? 'default'
   const runId = `${process.env.GITHUB_RUN_ID ?? 'local'}-${process.env.GITHUB_RUN_ATTEMPT ?? '1'}`
-  const name = serviceName(config.benchmark, randomBytes(4).toString('hex'))
+  const name = serviceName(config.benchmark, runId, randomBytes(2).toString('hex'))
   const d = { name, namespace }
   const t: Target = { kc, namespace }
   // Remembered before it exists: a create that times out may still have happened.

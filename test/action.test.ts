@@ -185,7 +185,11 @@ describe('the bundled Action', () => {
     const main = await step('main', { kubeconfig: k.kubeconfig() }, {}, dir)
     expect(main.code).toBe(1)
     expect(main.stdout).toMatch(
-      /::error::InferenceService ig-chat-[0-9a-f]{8} failed: OOMKilled: container kserve-container ran out of memory/,
+      /::error::InferenceService ig-chat-local-1-[0-9a-f]{4} failed: OOMKilled: container kserve-container ran out of memory/,
+    )
+    // The container's last lines, from its previous (killed) run.
+    expect(main.stdout).toMatch(
+      /::group::the last lines of ig-chat-local-1-[0-9a-f]{4}-predictor-0's log\nINFO Loading model weights\nINFO Model loading took 14\.2 GiB\nKilled\n::endgroup::/,
     )
     const post = await postStep(main, { kubeconfig: k.kubeconfig() }, {}, dir)
     expect(post.code).toBe(0)
@@ -384,7 +388,9 @@ describe('cancellation while waiting for Ready', () => {
       })
     })
     expect(main.code).toBe(130)
-    expect(main.stdout).toMatch(/::warning::SIGINT: the run was cancelled; deleting ig-chat-[0-9a-f]{8}/)
+    expect(main.stdout).toMatch(
+      /::warning::SIGINT: the run was cancelled; deleting ig-chat-local-1-[0-9a-f]{4}/,
+    )
     expect(k.deleted).toHaveLength(1)
     expect(k.services.size).toBe(0)
   })

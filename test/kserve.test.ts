@@ -55,9 +55,11 @@ async function cluster(o: Partial<ConstructorParameters<typeof FakeKube>[0]> = {
 
 describe('the InferenceService manifest', () => {
   it('KServe Hugging Face runtime, vLLM flags, GPUs requested and limited, labelled with the run', () => {
-    const name = serviceName('llama3-8b-chat', 'run-1234-abcdef99')
-    expect(name).toBe('ig-llama3-8b-chat-abcdef99')
-    expect(serviceName('A'.repeat(100), 'x1').length).toBeLessThanOrEqual(45)
+    const name = serviceName('llama3-8b-chat', '9876543210-2', 'a3f2')
+    expect(name).toBe('ig-llama3-8b-chat-9876543210-2-a3f2')
+    const long = serviceName('A_Very.Long'.repeat(10), '9876543210-1', 'ffff')
+    expect(long).toMatch(/^ig-a-very-long[a-z0-9-]*[a-z0-9]-9876543210-1-ffff$/)
+    expect(long.length).toBeLessThanOrEqual(45)
     expect(inferenceService(CONFIG, { name, namespace: 'models', runId: 'run-1234-abcdef99' })).toEqual({
       apiVersion: 'serving.kserve.io/v1beta1',
       kind: 'InferenceService',
@@ -102,7 +104,7 @@ describe('the InferenceService manifest', () => {
 describe('deploying on KServe', () => {
   it('creates it, waits for Ready through the watch, serves the OpenAI API, deletes it', async () => {
     const t = await cluster({ readyAfterMs: 400 })
-    const name = serviceName(CONFIG.benchmark, 'r1')
+    const name = serviceName(CONFIG.benchmark, 'r1', 'x')
     await createService(t, inferenceService(CONFIG, { name, namespace: t.namespace, runId: 'r1' }))
     const { url } = await waitUntilReady(t, name, { timeoutMs: 20_000 })
     const models = await fetch(`${url}/openai/v1/models`)

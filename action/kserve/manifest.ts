@@ -39,17 +39,23 @@ export function labelValue(v: string): string {
     .replace(/^[^A-Za-z0-9]+|[^A-Za-z0-9]+$/g, '')
 }
 
-/** A DNS-1035 label KServe can derive its own names from (it appends "-predictor…"). */
-export function serviceName(benchmark: string, runId: string): string {
-  const slug = benchmark
-    .toLowerCase()
-    .replace(/[^a-z0-9-]+/g, '-')
-    .replace(/^-+|-+$/g, '')
-  const suffix = runId
-    .toLowerCase()
-    .replace(/[^a-z0-9]/g, '')
-    .slice(-8)
-  return `ig-${slug.slice(0, 45 - 4 - suffix.length)}`.replace(/-+$/, '') + `-${suffix}`
+/**
+ * `ig-<benchmark>-<run>-<nonce>`: a DNS-1035 label of at most 45 characters (KServe appends
+ * "-predictor-…" to it). The run (GitHub's run id and attempt) says which workflow run made it;
+ * the nonce keeps two jobs of one run (a matrix) apart. The benchmark is shortened to fit.
+ */
+export function serviceName(benchmark: string, run: string, nonce: string): string {
+  const clean = (v: string) =>
+    v
+      .toLowerCase()
+      .replace(/[^a-z0-9-]+/g, '-')
+      .replace(/-+/g, '-')
+      .replace(/^-+|-+$/g, '')
+  const suffix = `${clean(run).slice(-14)}-${clean(nonce).slice(0, 6)}`.replace(/^-+/, '')
+  const slug = clean(benchmark)
+    .slice(0, 45 - 'ig-'.length - 1 - suffix.length)
+    .replace(/-+$/, '')
+  return `ig-${slug}-${suffix}`
 }
 
 /**
