@@ -8,7 +8,7 @@ import { benchOptions, writeFileAtomic } from '../cli/commands/bench.ts'
 import { validateConfig } from '../cli/commands/validate.ts'
 import { createProgress } from '../core/bench/progress.ts'
 import { runBenchmark } from '../core/bench/run.ts'
-import { ciContextFromEnv, gitContextFromEnv } from '../core/ci-context.ts'
+import { ciContextFromEnv, ciRunUrl, gitContextFromEnv } from '../core/ci-context.ts'
 import { formatIssue } from '../core/config/load.ts'
 import type { Config } from '../core/config/schema.ts'
 import { benchFlagsOf } from '../core/config/workload.ts'
@@ -30,6 +30,7 @@ import { inferenceService, runtimeArgs, serviceName } from './kserve/manifest.ts
 import { pullRequestOfComment } from './pull-request.ts'
 import { writeSummary } from './summary.ts'
 import { type Deployment, rememberDeployment, tearDown } from './teardown.ts'
+import { within } from './within.ts'
 
 /** The config, with every issue as an annotation on its line; errors stop the run. */
 function readConfig(inputs: Inputs): Config {
@@ -73,20 +74,30 @@ interface Target0 {
   url: string
   deployment: (Deployment & { readyS: number }) | null
   gpu: { model: string | null; count: number | null } | null
-  kc: KubeConfig | null
 }
+
+/** The cluster and namespace the inputs name (the kubeconfig context's namespace by default). */
+function clusterTarget(inputs: Inputs): Target {
+  const kc = loadKubeConfig(inputs.kubeconfig)
+  return {
+    kc,
+    namespace: inputs.namespace ?? kc.getContextObject(kc.getCurrentContext())?.namespace ?? 'default',
+  }
+}
+
+/** KServe's Hugging Face runtime serves the OpenAI API under /openai/v1 of the service's URL. */
+const openAiUrl = (statusUrl: string) => `${statusUrl.replace(/\/$/, '')}/openai/v1`
 
 async function deploy(
   inputs: Inputs,
   config: Config,
   onCreating: (kc: KubeConfig, d: Deployment, creation: Promise<void>) => void,
 ): Promise<Target0> {
-  const kc = loadKubeConfig(inputs.kubeconfig)
-  const namespace = inputs.namespace ?? kc.getContextObject(kc.getCurrentContext())?.namespace ?? 'default'
+  const t = clusterTarget(inputs)
+  const { kc, namespace } = t
   const runId = `${process.env.GITHUB_RUN_ID ?? 'local'}-${process.env.GITHUB_RUN_ATTEMPT ?? '1'}`
   const name = serviceName(config.benchmark, runId, randomBytes(2).toString('hex'))
   const d = { name, namespace }
-  const t: Target = { kc, namespace }
   // Remembered before it exists: a create that times out may still have happened.
   rememberDeployment(d)
   core.info(`creating InferenceService ${namespace}/${name} (${runtimeArgs(config).join(' ')})`)
@@ -99,28 +110,17 @@ async function deploy(
   )
   const readyS = (Date.now() - started) / 1000
   core.info(`${name} is Ready at ${url} after ${readyS.toFixed(0)} s`)
-  return {
-    url: `${url.replace(/\/$/, '')}/openai/v1`,
-    deployment: { ...d, readyS },
-    gpu: await gpuOfService(t, name),
-    kc,
-  }
+  return { url: openAiUrl(url), deployment: { ...d, readyS }, gpu: await gpuOfService(t, name) }
 }
 
 async function existing(inputs: Inputs): Promise<Target0> {
-  if (inputs.url) return { url: inputs.url.replace(/\/$/, ''), deployment: null, gpu: null, kc: null }
-  const kc = loadKubeConfig(inputs.kubeconfig)
-  const namespace = inputs.namespace ?? kc.getContextObject(kc.getCurrentContext())?.namespace ?? 'default'
-  const t: Target = { kc, namespace }
-  const isvc = await readService(t, inputs.inferenceService!)
-  if (!isvc) throw new Error(`InferenceService ${namespace}/${inputs.inferenceService} not found`)
-  if (!isReady(isvc)) throw new Error(`InferenceService ${namespace}/${inputs.inferenceService} is not Ready`)
-  return {
-    url: `${isvc.status!.url!.replace(/\/$/, '')}/openai/v1`,
-    deployment: null,
-    gpu: await gpuOfService(t, inputs.inferenceService!),
-    kc,
-  }
+  if (inputs.url) return { url: inputs.url.replace(/\/$/, ''), deployment: null, gpu: null }
+  const t = clusterTarget(inputs)
+  const name = inputs.inferenceService!
+  const isvc = await readService(t, name)
+  if (!isvc) throw new Error(`InferenceService ${t.namespace}/${name} not found`)
+  if (!isReady(isvc)) throw new Error(`InferenceService ${t.namespace}/${name} is not Ready`)
+  return { url: openAiUrl(isvc.status!.url!), deployment: null, gpu: await gpuOfService(t, name) }
 }
 
 function serviceClient(inputs: Inputs, attempts = 5): ServiceClient | null {
@@ -147,10 +147,7 @@ export async function run(): Promise<void> {
     const git = { ...gitContextFromEnv(), ...fromComment }
     const ci = ciContextFromEnv()
     const service = serviceClient(inputs)
-    const runUrl =
-      ci?.server_url && git.repository
-        ? `${ci.server_url}/${git.repository}/actions/runs/${ci.run_id}`
-        : undefined
+    const runUrl = ciRunUrl(ci, git.repository)
     if (service && git.sha) {
       // A status is worth a short wait, not the benchmark's time: two attempts.
       const quick = serviceClient(inputs, 2)!
@@ -182,15 +179,13 @@ export async function run(): Promise<void> {
       const cleanup = async () => {
         if (removing) {
           // A create still in flight may land after a delete: wait for its answer first.
-          await Promise.race([c.creation.catch(() => {}), new Promise((r) => setTimeout(r, 3_000))])
+          await within(c.creation, 3_000, 'create').catch(() => {})
           await tearDown(c.kc, c.d, 4_000).catch((e: Error) =>
             core.warning(`could not delete ${c.d.name}: ${e.message}`),
           )
         }
       }
-      const said = announce
-        ? Promise.race([announce('error'), new Promise((r) => setTimeout(r, 3_000))])
-        : null
+      const said = announce ? within(announce('error'), 3_000, 'error status') : null
       Promise.allSettled([cleanup(), said]).then(() => process.exit(signal === 'SIGINT' ? 130 : 143))
     }
     process.on('SIGTERM', onSignal)

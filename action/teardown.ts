@@ -3,6 +3,7 @@
 import * as core from '@actions/core'
 import type { KubeConfig } from '@kubernetes/client-node'
 import { deleteService } from './kserve/deploy.ts'
+import { within } from './within.ts'
 
 export interface Deployment {
   name: string
@@ -22,12 +23,11 @@ export function rememberedDeployment(): Deployment | null {
 
 /** Deletes it; a deployment already gone is fine. Bounded: a cancelled job has little time. */
 export async function tearDown(kc: KubeConfig, d: Deployment, timeoutMs = 30_000): Promise<void> {
-  const deleted = await Promise.race([
+  const deleted = await within(
     deleteService({ kc, namespace: d.namespace }, d.name),
-    new Promise<never>((_, reject) =>
-      setTimeout(() => reject(new Error(`no answer within ${timeoutMs / 1000} s`)), timeoutMs).unref(),
-    ),
-  ])
+    timeoutMs,
+    `DELETE ${d.namespace}/${d.name}`,
+  )
   core.info(
     deleted
       ? `deleted InferenceService ${d.namespace}/${d.name}`

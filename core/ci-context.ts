@@ -51,3 +51,9 @@ export function ciContextFromEnv(env: Env = process.env): CiContext | null {
     server_url: nonEmpty(env.GITHUB_SERVER_URL),
   }
 }
+
+/** The workflow run's page (its job summary shows the comparison), or null outside Actions. */
+export function ciRunUrl(ci: CiContext | null, repository: string | null): string | null {
+  if (!ci?.server_url || !repository) return null
+  return `${ci.server_url.replace(/\/$/, '')}/${repository}/actions/runs/${ci.run_id}`
+}

@@ -9,6 +9,7 @@ import {
   type V1Pod,
   Watch,
 } from '@kubernetes/client-node'
+import { within } from '../within.ts'
 import { GROUP, type InferenceService, PLURAL, VERSION } from './manifest.ts'
 
 export interface Target {
@@ -212,17 +213,6 @@ export interface WaitOptions {
   timeoutMs: number
   /** How often the pods are looked at for a failure no watch event reports. */
   checkMs?: number
-}
-
-/** Bounds a call: client-node's requests have no deadline of their own. */
-function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined
-  return Promise.race([
-    p.finally(() => clearTimeout(timer)),
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`${what}: no answer within ${ms / 1000} s`)), ms)
-    }),
-  ])
 }
 
 /**

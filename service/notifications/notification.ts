@@ -1,6 +1,7 @@
 // What the service tells GitHub about a run, as stored in the outbox (one zod definition, checked
 // when a row is read back for delivery). Built from the run and its comparison at ingest.
 import { z } from 'zod'
+import { ciRunUrl } from '../../core/ci-context.ts'
 import type { Comparison } from '../../core/detect/comparison.ts'
 import { commentMarker, renderComparisonMarkdown, statusDescription } from '../../core/render/markdown.ts'
 import type { Report } from '../../core/report.ts'
@@ -64,13 +65,6 @@ export const COMMIT_STATE: Record<Comparison['status'], Pick<CommitVerdict, 'sta
   no_baseline: { state: 'success', conclusion: 'neutral' },
 }
 
-/** The CI run's page, where the Action's job summary shows the same comparison. */
-function ciRunUrl(report: Pick<Report, 'ci' | 'git'>): string | null {
-  const { ci, git } = report
-  if (!ci?.server_url || !git.repository) return null
-  return `${ci.server_url.replace(/\/$/, '')}/${git.repository}/actions/runs/${ci.run_id}`
-}
-
 export interface RunForNotice {
   id: string
   report: Pick<Report, 'benchmark' | 'git' | 'ci'>
@@ -101,7 +95,7 @@ export function runNotifications(run: RunForNotice, publicUrl: string | null): N
     benchmark,
     ...COMMIT_STATE[run.comparison.status],
     description: statusDescription(run.comparison),
-    target_url: comparisonUrl ?? ciRunUrl(run.report),
+    target_url: comparisonUrl ?? ciRunUrl(run.report.ci, git.repository),
     summary: body,
   }
   const out: Omit<NewNotification, 'key'>[] = [{ kind: 'commit_verdict', payload: verdict }]
