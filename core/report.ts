@@ -2,6 +2,7 @@
 // regression service. Defined once here, validated on every read. Documented field by field
 // in docs/report-format.md; change both together and bump the schema version on breaking changes.
 import { z } from 'zod'
+import { INT32_MAX, jsonValue, text, timestamp } from './limits.ts'
 import { parseWith } from './validation.ts'
 
 export const REPORT_SCHEMA = 'infergate.report/v1'
@@ -22,9 +23,13 @@ function checkNumbers(v: unknown, kind: Kind, nullable: boolean, path: number[],
   for (let i = 0; i < v.length; i++) {
     const x = v[i]
     if (x === null && nullable) continue
-    const ok = typeof x === 'number' && Number.isFinite(x) && x >= 0 && (kind === 'ms' || Number.isInteger(x))
+    const ok =
+      typeof x === 'number' &&
+      Number.isFinite(x) &&
+      x >= 0 &&
+      (kind === 'ms' || (Number.isInteger(x) && x <= INT32_MAX))
     if (!ok) {
-      const want = kind === 'ms' ? 'a finite non-negative number' : 'a non-negative integer'
+      const want = kind === 'ms' ? 'a finite non-negative number' : `an integer from 0 to ${INT32_MAX}`
       issues.push({
         code: 'custom',
         input: x,
@@ -59,41 +64,43 @@ const itlColumn = z.custom<number[][]>().check((ctx) => {
 const nonNeg = z.number().nonnegative()
 const count = z.number().int().nonnegative()
 const stat = nonNeg.nullable()
+/** Integers the service stores in 32-bit columns (pr_number, gpu count, run attempt, trial index). */
+const int32 = z.number().int().max(INT32_MAX)
 
 export const BENCHMARK_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/
 
 export const GitContext = z.object({
-  repository: z
-    .string()
+  repository: text(200)
     .regex(/^[^/\s]+\/[^/\s]+$/, 'expected owner/repo')
     .nullable(),
-  sha: z.string().min(1).nullable(),
-  ref: z.string().nullable(),
-  branch: z.string().nullable(),
-  base_branch: z.string().nullable(),
-  pr_number: z.number().int().positive().nullable(),
-  event_name: z.string().nullable(),
+  sha: text(128).min(1).nullable(),
+  ref: text(512).nullable(),
+  // Branch and GPU model share one index entry (runs_baseline_lookup), which holds ~2.7 kB.
+  branch: text(255).nullable(),
+  base_branch: text(255).nullable(),
+  pr_number: int32.positive().nullable(),
+  event_name: text(100).nullable(),
 })
 export type GitContext = z.infer<typeof GitContext>
 
 export const CiContext = z.object({
   provider: z.literal('github'),
-  run_id: z.string().min(1),
-  run_attempt: z.number().int().positive(),
-  workflow: z.string().nullable(),
-  job: z.string().nullable(),
-  server_url: z.string().nullable(),
+  run_id: text(128).min(1),
+  run_attempt: int32.positive(),
+  workflow: text(1024).nullable(),
+  job: text(1024).nullable(),
+  server_url: text(2048).nullable(),
 })
 export type CiContext = z.infer<typeof CiContext>
 
 export const Environment = z.object({
-  model: z.string().min(1),
-  engine: z.object({ name: z.string().nullable(), version: z.string().nullable() }),
-  gpu: z.object({ model: z.string().nullable(), count: z.number().int().positive().nullable() }),
-  endpoint: z.object({ url: z.string(), api: z.enum(['completions', 'chat']) }),
+  model: text(1024).min(1),
+  engine: z.object({ name: text(200).nullable(), version: text(200).nullable() }),
+  gpu: z.object({ model: text(255).nullable(), count: int32.positive().nullable() }),
+  endpoint: z.object({ url: text(4096), api: z.enum(['completions', 'chat']) }),
   /** Serving configuration (engine flags, image, ...): compared between runs, never used to split baselines. */
-  config: z.record(z.string(), z.unknown()),
-  client: z.object({ infergate_version: z.string(), node_version: z.string(), platform: z.string() }),
+  config: jsonValue(z.record(z.string(), z.unknown())),
+  client: z.object({ infergate_version: text(100), node_version: text(100), platform: text(100) }),
 })
 export type Environment = z.infer<typeof Environment>
 
@@ -109,7 +116,7 @@ export type TokenDistribution = z.infer<typeof TokenDistribution>
 
 export const Workload = z.object({
   source: z.enum(['synthetic', 'dataset']),
-  dataset: z.string().nullable(),
+  dataset: text(4096).nullable(),
   input_tokens: TokenDistribution.nullable(),
   output_tokens: TokenDistribution.nullable(),
   ignore_eos: z.boolean(),
@@ -225,20 +232,20 @@ export const Samples = z
   })
 export type Samples = z.infer<typeof Samples>
 
-export const ErrorExample = z.object({ kind: z.string(), message: z.string() })
+export const ErrorExample = z.object({ kind: text(100), message: text(10_000) })
 
 export const Trial = z
   .object({
-    index: count,
-    started_at: z.iso.datetime({ offset: true }),
+    index: int32.nonnegative(),
+    started_at: timestamp,
     summary: Summary,
     samples: Samples,
     /** Failed requests by kind: http_<status>, timeout, disconnect, malformed_stream, connection_error. */
-    errors: z.record(z.string(), count),
+    errors: z.record(text(100), count),
     error_examples: z.array(ErrorExample),
     /** Where token counts came from: the server's usage, or counting stream chunks (approximate). */
     token_count_source: z.enum(['usage', 'chunks', 'mixed']),
-    warnings: z.array(z.string()),
+    warnings: z.array(text(10_000)),
   })
   .check((ctx) => {
     const t = ctx.value
@@ -264,13 +271,26 @@ export type Trial = z.infer<typeof Trial>
 
 export const Scenario = z
   .object({
-    name: z.string().min(1).max(100),
+    name: text(100).min(1),
     load: Load,
     stop: Stop,
     trials: z.array(Trial).min(1),
   })
   .check((ctx) => {
     const sc = ctx.value
+    // The service keys a trial by (scenario, index).
+    const indices = new Set<number>()
+    sc.trials.forEach((t, i) => {
+      if (indices.has(t.index)) {
+        ctx.issues.push({
+          code: 'custom',
+          input: t.index,
+          path: ['trials', i, 'index'],
+          message: `duplicate trial index ${t.index}`,
+        })
+      }
+      indices.add(t.index)
+    })
     const open = sc.load.mode === 'open'
     if (open && sc.load.mode === 'open' && sc.load.rate === null && sc.stop.requests === null) {
       ctx.issues.push({
@@ -299,7 +319,7 @@ export const Report = z
   .object({
     schema: z.literal(REPORT_SCHEMA),
     benchmark: z.string().regex(BENCHMARK_NAME, 'expected 1-100 characters of letters, digits, . _ -'),
-    created_at: z.iso.datetime({ offset: true }),
+    created_at: timestamp,
     git: GitContext,
     ci: CiContext.nullable(),
     environment: Environment,

@@ -6,6 +6,7 @@ import * as m0002 from './0002_run_comparison.ts'
 import * as m0003 from './0003_pinned_baselines.ts'
 import * as m0004 from './0004_packed_samples.ts'
 import * as m0005 from './0005_notifications.ts'
+import * as m0006 from './0006_run_identity.ts'
 
 export const migrations: Record<string, Migration> = {
   '0001_initial': m0001,
@@ -13,4 +14,5 @@ export const migrations: Record<string, Migration> = {
   '0003_pinned_baselines': m0003,
   '0004_packed_samples': m0004,
   '0005_notifications': m0005,
+  '0006_run_identity': m0006,
 }

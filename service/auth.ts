@@ -1,6 +1,6 @@
 import { timingSafeEqual } from 'node:crypto'
 import { createMiddleware } from 'hono/factory'
-import type { Env } from './app.ts'
+import type { Env } from './env.ts'
 import { ApiError } from './http.ts'
 import { projectByToken } from './projects/repository.ts'
 

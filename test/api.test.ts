@@ -269,7 +269,14 @@ describe(`API on ${engine}`, () => {
       '2026-11-09T00:00:00.000Z',
     )
     const { id } = (await (await call('POST', '/api/v1/runs', token, pr)).json()) as { id: string }
+    // ?baseline=current compares again against the baseline as it stands now…
     const baselineIds = async () =>
+      parseComparison(
+        await (await call('GET', `/api/v1/runs/${id}/comparison?baseline=current`, token)).json(),
+      ).baseline_run_ids
+    // …while the plain link (the PR comment's, the Action's comparison-url) is the comparison
+    // the verdict was made from, whatever happened to the baseline since.
+    const storedIds = async () =>
       parseComparison(await (await call('GET', `/api/v1/runs/${id}/comparison`, token)).json())
         .baseline_run_ids
     expect(await baselineIds()).toEqual(ids.slice(-5))
@@ -280,6 +287,9 @@ describe(`API on ${engine}`, () => {
     })
     expect(pin.status).toBe(200)
     expect(await baselineIds()).toEqual(ids.slice(0, 3))
+    expect(await storedIds()).toEqual(ids.slice(-5))
+    const unknown = await call('GET', `/api/v1/runs/${id}/comparison?baseline=yesterday`, token)
+    expect(unknown.status).toBe(400)
 
     const bad = await call('POST', '/api/v1/projects/acme/pins/baselines', token, {
       benchmark: 'bench',

@@ -1,8 +1,7 @@
 import { homedir } from 'node:os'
 import { join } from 'node:path'
 import { DEFAULT_CONFIG, type ServiceConfig } from '../../service/app.ts'
-import type { DatabaseTarget } from '../../service/db/connect.ts'
-import { migrateToLatest, openDatabase } from '../../service/db/connect.ts'
+import { DEFAULT_POOL, type DatabaseTarget, migrateToLatest, openDatabase } from '../../service/db/connect.ts'
 import { githubConfigFromEnv, publicUrlFromEnv } from '../../service/github/config.ts'
 import { jsonLog } from '../../service/log.ts'
 import { startService } from '../../service/server.ts'
@@ -78,6 +77,27 @@ export const serveSpec: CommandSpec = {
       name: 'INFERGATE_PUBLIC_URL',
       help: "the service's address for links from GitHub; unset: links go to the CI run",
     },
+    { name: 'INFERGATE_DB_POOL_MAX', help: `Postgres connections in the pool (default ${DEFAULT_POOL.max})` },
+    {
+      name: 'INFERGATE_DB_CONNECT_TIMEOUT_MS',
+      help: `how long a query waits for a connection before a 503 (default ${DEFAULT_POOL.connectTimeoutMs})`,
+    },
+    {
+      name: 'INFERGATE_DB_STATEMENT_TIMEOUT_MS',
+      help: `the longest one SQL statement may run (default ${DEFAULT_POOL.statementTimeoutMs})`,
+    },
+    {
+      name: 'INFERGATE_INGEST_CONCURRENCY',
+      help: 'reports stored at once (default: the pool size less 2; 2 on PGlite)',
+    },
+    {
+      name: 'INFERGATE_INGEST_QUEUE',
+      help: `reports that may wait their turn before a 503 (default ${DEFAULT_CONFIG.ingest.queue})`,
+    },
+    {
+      name: 'INFERGATE_INGEST_QUEUE_TIMEOUT_MS',
+      help: `the longest a report waits its turn before a 503 (default ${DEFAULT_CONFIG.ingest.queueTimeoutMs})`,
+    },
   ],
   examples: [
     'INFERGATE_ADMIN_TOKEN=… infergate serve --port 8080',
@@ -103,7 +123,14 @@ function databaseTarget(values: FlagValues): { target: DatabaseTarget; shown: st
     } catch {
       throw new RunError('DATABASE_URL: not a URL (expected postgres://user:password@host:5432/db)')
     }
-    return { target: { url }, shown }
+    const pool = {
+      max: envNumber('INFERGATE_DB_POOL_MAX', { int: true, min: 1, max: 1000 }) ?? DEFAULT_POOL.max,
+      connectTimeoutMs:
+        envNumber('INFERGATE_DB_CONNECT_TIMEOUT_MS', { int: true, min: 1 }) ?? DEFAULT_POOL.connectTimeoutMs,
+      statementTimeoutMs:
+        envNumber('INFERGATE_DB_STATEMENT_TIMEOUT_MS', { int: true, min: 1 }) ?? DEFAULT_POOL.statementTimeoutMs,
+    }
+    return { target: { url, pool }, shown }
   }
   const dataDir = str(values, 'data-dir') ?? (process.env.INFERGATE_DATA_DIR || defaultDataDir())
   return { target: { dataDir }, shown: `PGlite at ${dataDir}` }
@@ -111,12 +138,27 @@ function databaseTarget(values: FlagValues): { target: DatabaseTarget; shown: st
 
 type NumberRule = Parameters<typeof parseNumber>[2]
 
-/** A flag, else its environment variable, else undefined; errors name whichever was used. */
-function setting(values: FlagValues, flag: string, envVar: string, rule: NumberRule): number | undefined {
-  const fromFlag = num(values, flag, rule)
-  if (fromFlag !== undefined) return fromFlag
+/** An environment variable's number, or undefined when unset; errors name the variable. */
+function envNumber(envVar: string, rule: NumberRule): number | undefined {
   const raw = process.env[envVar]
   return raw ? parseNumber(raw, `$${envVar}`, rule) : undefined
+}
+
+/** A flag, else its environment variable, else undefined; errors name whichever was used. */
+function setting(values: FlagValues, flag: string, envVar: string, rule: NumberRule): number | undefined {
+  return num(values, flag, rule) ?? envNumber(envVar, rule)
+}
+
+/** How many ingests work at once and wait: below the pool's size, so reads find a connection. */
+function ingestSettings(target: DatabaseTarget): ServiceConfig['ingest'] {
+  // PGlite is one connection: more than two ingests at once only queue inside it, ahead of reads.
+  const fallback = 'url' in target ? Math.max(1, (target.pool?.max ?? DEFAULT_POOL.max) - 2) : 2
+  return {
+    concurrency: envNumber('INFERGATE_INGEST_CONCURRENCY', { int: true, min: 1, max: 1000 }) ?? fallback,
+    queue: envNumber('INFERGATE_INGEST_QUEUE', { int: true, min: 0 }) ?? DEFAULT_CONFIG.ingest.queue,
+    queueTimeoutMs:
+      envNumber('INFERGATE_INGEST_QUEUE_TIMEOUT_MS', { int: true, min: 1 }) ?? DEFAULT_CONFIG.ingest.queueTimeoutMs,
+  }
 }
 
 export async function serveCommand(values: FlagValues): Promise<number> {
@@ -145,6 +187,7 @@ export async function serveCommand(values: FlagValues): Promise<number> {
     historyRuns:
       setting(values, 'history-runs', 'INFERGATE_HISTORY_RUNS', { int: true, min: 1, max: 500 }) ??
       DEFAULT_CONFIG.historyRuns,
+    ingest: ingestSettings(target),
   }
   const listen = {
     host: str(values, 'host') ?? (process.env.INFERGATE_HOST || '127.0.0.1'),
@@ -165,6 +208,8 @@ export async function serveCommand(values: FlagValues): Promise<number> {
     body_limit_bytes: config.bodyLimitBytes,
     baseline_runs: config.baselineRuns,
     history_runs: config.historyRuns,
+    ingest: config.ingest,
+    ...('url' in target ? { pool: target.pool } : {}),
     public_url: config.publicUrl ?? 'not set (links go to the CI run)',
   })
   const signal = await new Promise<string>((resolve) => {

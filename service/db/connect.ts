@@ -1,22 +1,39 @@
 // One database API over two engines: Postgres (pg) when a URL is given, else PGlite, an
 // embedded Postgres on disk: the same migrations and queries run on both.
-import { mkdirSync } from 'node:fs'
+import { mkdirSync, statSync } from 'node:fs'
 import { PGlite } from '@electric-sql/pglite'
 import { Kysely, PGliteDialect, PostgresDialect } from 'kysely'
 import { Migrator } from 'kysely/migration'
 import pg from 'pg'
 import { migrations } from '../../migrations/index.ts'
+import { lockDataDir } from './data-dir-lock.ts'
 import type { Database } from './database.ts'
 
-export type DatabaseTarget = { url: string } | { dataDir: string } | { memory: true }
+export interface PoolSettings {
+  /** Connections in the pool. */
+  max: number
+  /** How long a query waits for a connection before failing (then: 503). */
+  connectTimeoutMs: number
+  /** The longest one statement may run on the server. */
+  statementTimeoutMs: number
+}
 
-// Postgres returns bigint (int8) as text by default; ids here stay far below 2^53.
+export const DEFAULT_POOL: PoolSettings = { max: 10, connectTimeoutMs: 5_000, statementTimeoutMs: 60_000 }
+
+export type DatabaseTarget = { url: string; pool?: PoolSettings } | { dataDir: string } | { memory: true }
+
+// bigint (int8) ids are text on both engines (pg's default; PGlite would give numbers): the API
+// answers the same JSON whichever database is behind it.
+const INT8 = 20
 pg.types.setTypeParser(pg.types.builtins.INT8, (v: string) => v)
 
 // bytea travels as hex text between PGlite's JavaScript and its Postgres; Node's native hex
 // codec does it ~50× faster than PGlite's own loop (samples are megabytes a run).
 const BYTEA = 17
-const parsers = { [BYTEA]: (text: string) => Buffer.from(text.slice(2), 'hex') }
+const parsers = {
+  [BYTEA]: (text: string) => Buffer.from(text.slice(2), 'hex'),
+  [INT8]: (text: string) => text,
+}
 const serializers = {
   [BYTEA]: (v: Uint8Array) => `\\x${Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('hex')}`,
 }
@@ -29,16 +46,51 @@ export const isEmbedded = (db: Kysely<Database>) => embedded.has(db)
 
 export function openDatabase(target: DatabaseTarget): Kysely<Database> {
   if ('url' in target) {
-    const pool = new pg.Pool({ connectionString: target.url, max: 10, connectionTimeoutMillis: 10_000 })
-    // An idle connection closed by the server (a restart, a failover) must not take the process
-    // down: the pool drops it and opens another when needed; queries in flight fail and say so.
+    const settings = target.pool ?? DEFAULT_POOL
+    const pool = new pg.Pool({
+      connectionString: target.url,
+      max: settings.max,
+      connectionTimeoutMillis: settings.connectTimeoutMs,
+      statement_timeout: settings.statementTimeoutMs,
+    })
+    // A connection the server closes (a restart, `pg_ctl stop`, a failover) must not take the
+    // process down. pg emits 'error' on the pool for idle clients and on the client itself for
+    // checked-out ones (a transaction between two queries): with no listener either is an
+    // unhandled 'error' event. The query in flight fails and says so; the pool opens anew.
     pool.on('error', () => {})
+    pool.on('connect', (client) => client.on('error', () => {}))
     return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) })
   }
   const pglite = async () => {
     if ('memory' in target) return new PGlite({ parsers, serializers })
-    mkdirSync(target.dataDir, { recursive: true })
-    return new PGlite(target.dataDir, { parsers, serializers })
+    const dir = target.dataDir
+    try {
+      mkdirSync(dir, { recursive: true })
+    } catch (e) {
+      if (!['EEXIST', 'ENOTDIR'].includes((e as NodeJS.ErrnoException).code ?? '')) throw e
+    }
+    let isDir = false
+    try {
+      isDir = statSync(dir).isDirectory()
+    } catch {}
+    if (!isDir) throw new Error(`${dir} is not a directory (it, or a folder on its path, is a file)`)
+    const release = lockDataDir(dir)
+    try {
+      const db = new PGlite(dir, { parsers, serializers })
+      await db.waitReady
+      const close = db.close.bind(db)
+      db.close = async () => {
+        try {
+          await close()
+        } finally {
+          release()
+        }
+      }
+      return db
+    } catch (e) {
+      release()
+      throw e
+    }
   }
   const db = new Kysely<Database>({ dialect: new PGliteDialect({ pglite }) })
   embedded.add(db)

@@ -32,6 +32,8 @@ export interface RunTable {
   event_name: string | null
   ci_run_id: string | null
   ci_run_attempt: number | null
+  /** SHA-256 of the report as parsed: the identity of a report made outside CI. */
+  report_digest: string | null
   gpu_model: string | null
   gpu_count: number | null
   header: Json<Record<string, unknown>>

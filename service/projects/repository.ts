@@ -1,6 +1,6 @@
 // Projects (owner/repo) and their API tokens. A token is random, shown once, stored hashed.
 import { createHash, randomBytes } from 'node:crypto'
-import type { Kysely } from 'kysely'
+import { type Kysely, sql } from 'kysely'
 import { ProjectSettings } from '../../core/detect/settings.ts'
 import type { Database } from '../db/database.ts'
 
@@ -50,6 +50,7 @@ export async function projectByToken(db: Kysely<Database>, token: string): Promi
   return row ? withSettings(row) : null
 }
 
+/** The project of a GitHub repository, whatever the case of its name. */
 export async function projectByName(
   db: Kysely<Database>,
   owner: string,
@@ -58,8 +59,8 @@ export async function projectByName(
   const row = await db
     .selectFrom('projects')
     .select(['id', 'owner', 'repo', 'settings'])
-    .where('owner', '=', owner)
-    .where('repo', '=', repo)
+    .where(sql`lower(owner)`, '=', owner.toLowerCase())
+    .where(sql`lower(repo)`, '=', repo.toLowerCase())
     .executeTakeFirst()
   return row ? withSettings(row) : null
 }

@@ -1,7 +1,7 @@
 import { Hono } from 'hono'
 import { sql } from 'kysely'
 import { migrations } from '../../migrations/index.ts'
-import type { Env } from '../app.ts'
+import type { Env } from '../env.ts'
 
 export const health = new Hono<Env>()
 
@@ -16,6 +16,8 @@ health.get('/readyz', async (c) => {
     if (pending.length) return c.json({ status: 'migrating', pending }, 503)
     return c.json({ status: 'ready' })
   } catch (e) {
-    return c.json({ status: 'unavailable', error: (e as Error).message }, 503)
+    // The reason goes to the log, not to whoever asks: it can name hosts, users and databases.
+    c.get('log')('warn', 'not ready: database unavailable', { error: (e as Error).message })
+    return c.json({ status: 'unavailable' }, 503, { 'retry-after': '5' })
   }
 })

@@ -2,8 +2,10 @@ import { Hono } from 'hono'
 import { createMiddleware } from 'hono/factory'
 import { z } from 'zod'
 import { effectiveSettings, ProjectSettings } from '../../core/detect/settings.ts'
+import { text } from '../../core/limits.ts'
+import { BENCHMARK_NAME } from '../../core/report.ts'
 import { issuesOf } from '../../core/validation.ts'
-import type { Env } from '../app.ts'
+import type { Env } from '../env.ts'
 import { requireAdmin, requireProject } from '../auth.ts'
 import { ApiError, invalid, jsonBody } from '../http.ts'
 import { createProject, projectByName, updateSettings } from '../projects/repository.ts'
@@ -11,9 +13,18 @@ import { benchmarks, series } from '../runs/history.ts'
 
 export const projects = new Hono<Env>()
 
+// GitHub's own rules: an owner is 1–39 letters, digits or single inner hyphens (an Enterprise
+// Server's may hold `_`); a repository is 1–100 of letters, digits, `.`, `_`, `-`, but not `.`
+// or `..` (GitHub refuses them: they are path segments).
 const NewProject = z.object({
-  owner: z.string().regex(/^[A-Za-z0-9_.-]{1,100}$/, 'expected a GitHub owner name'),
-  repo: z.string().regex(/^[A-Za-z0-9_.-]{1,100}$/, 'expected a GitHub repository name'),
+  owner: z
+    .string()
+    .regex(/^[A-Za-z0-9](?:[A-Za-z0-9_]|-(?=[A-Za-z0-9_]))*$/, 'expected a GitHub owner name')
+    .max(39, 'expected a GitHub owner name (at most 39 characters)'),
+  repo: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]{1,100}$/, 'expected a GitHub repository name')
+    .refine((r) => r !== '.' && r !== '..', 'expected a GitHub repository name (not . or ..)'),
 })
 
 /** Creates a project and its first token; the token is in this answer only. */
@@ -22,17 +33,23 @@ projects.post('/', requireAdmin, async (c) => {
   if (!parsed.success) throw invalid('project', issuesOf(parsed.error))
   const db = c.get('db')
   const { owner, repo } = parsed.data
-  if (await projectByName(db, owner, repo)) {
-    throw new ApiError(409, 'project_exists', `project ${owner}/${repo} exists already`)
-  }
-  const { project, token } = await createProject(db, owner, repo)
-  return c.json({ project, token }, 201)
+  // GitHub names are case-insensitive: Acme/Serving is acme/serving.
+  const exists = await projectByName(db, owner, repo)
+  const taken = () =>
+    new ApiError(409, 'project_exists', `project ${exists ? `${exists.owner}/${exists.repo}` : `${owner}/${repo}`} exists already`)
+  if (exists) throw taken()
+  const created = await createProject(db, owner, repo).catch((e) => {
+    if ((e as { code?: string }).code === '23505') throw taken() // created meanwhile
+    throw e
+  })
+  return c.json(created, 201)
 })
 
 /** Reads of a project need that project's token; any other project looks absent. */
 const ownProject = createMiddleware<Env>(async (c, next) => {
   const p = c.get('project')
-  if (p.owner !== c.req.param('owner') || p.repo !== c.req.param('repo')) {
+  const same = (a: string, b: string | undefined) => a.toLowerCase() === b?.toLowerCase()
+  if (!same(p.owner, c.req.param('owner')) || !same(p.repo, c.req.param('repo'))) {
     throw new ApiError(404, 'project_not_found', `no project ${c.req.param('owner')}/${c.req.param('repo')}`)
   }
   await next()
@@ -44,9 +61,10 @@ projects.get('/:owner/:repo/benchmarks', requireProject, ownProject, async (c) =
 
 const LATENCY = ['ttft', 'tpot', 'itl', 'e2el'] as const
 const STATS = ['mean', 'median', 'std', 'p90', 'p95', 'p99'] as const
+const Benchmark = z.string().regex(BENCHMARK_NAME, 'expected a benchmark name (1-100 of letters, digits, . _ -)')
 const SeriesQuery = z.object({
-  benchmark: z.string().min(1),
-  scenario: z.string().min(1),
+  benchmark: Benchmark,
+  scenario: text(100).min(1),
   metric: z.enum([
     ...LATENCY,
     'output_throughput',
@@ -55,7 +73,7 @@ const SeriesQuery = z.object({
     'total_token_throughput',
   ]),
   stat: z.enum(STATS).default('median'),
-  branch: z.string().min(1).optional(),
+  branch: text(255).min(1).optional(),
   limit: z.coerce.number().int().min(1).max(1000).default(100),
 })
 
@@ -77,7 +95,7 @@ projects.get('/:owner/:repo/series', requireProject, ownProject, async (c) => {
 })
 
 const Pin = z.object({
-  benchmark: z.string().min(1),
+  benchmark: Benchmark,
   run_ids: z.array(z.uuid()).min(1).max(50),
 })
 
@@ -120,8 +138,9 @@ projects.post('/:owner/:repo/baselines', requireProject, ownProject, async (c) =
 
 /** Unpins: the benchmark's baseline is chosen automatically again. */
 projects.delete('/:owner/:repo/baselines', requireProject, ownProject, async (c) => {
-  const benchmark = c.req.query('benchmark')
-  if (!benchmark) throw new ApiError(400, 'invalid_query', 'benchmark: required')
+  const parsed = z.object({ benchmark: Benchmark }).safeParse(c.req.query())
+  if (!parsed.success) throw invalid('query', issuesOf(parsed.error))
+  const { benchmark } = parsed.data
   const result = await c
     .get('db')
     .deleteFrom('pinned_baselines')

@@ -4,7 +4,7 @@
 import { Hono } from 'hono'
 import { DEFAULT_STATUS_DESCRIPTION, StatusRequest } from '../../core/status-request.ts'
 import { issuesOf } from '../../core/validation.ts'
-import type { Env } from '../app.ts'
+import type { Env } from '../env.ts'
 import { requireProject } from '../auth.ts'
 import { invalid, jsonBody } from '../http.ts'
 import { type CommitVerdict, keyOf } from '../notifications/notification.ts'

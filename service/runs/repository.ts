@@ -1,7 +1,7 @@
 // Runs: a report stored as one row of header plus one row per trial, whose per-request samples
-// are arrays per metric. Ingest is idempotent on the CI identity (repository, CI run id and
-// attempt, benchmark): a re-post of the same report returns the run already stored.
-import { randomUUID } from 'node:crypto'
+// are arrays per metric. Ingest is idempotent on the run's identity (the CI run attempt and
+// benchmark, or the report's digest outside CI): a re-post returns the run already stored.
+import { createHash, randomUUID } from 'node:crypto'
 import type { Kysely, Transaction } from 'kysely'
 import {
   type ComparableReport,
@@ -9,6 +9,7 @@ import {
   itlSample,
   type Run,
 } from '../../core/detect/compare.ts'
+import type { Comparison } from '../../core/detect/comparison.ts'
 import { parseReport, type Report, type Trial } from '../../core/report.ts'
 import type { Database } from '../db/database.ts'
 import { packF64, packI32, unpackF64, unpackI32, unpackNullableF64 } from './packed.ts'
@@ -29,40 +30,88 @@ function unflattenItl(flat: number[], counts: number[]): number[][] {
   return out
 }
 
-async function existingByCiIdentity(
+/**
+ * What makes two posts the same run: the CI run attempt and benchmark for reports made in CI,
+ * else the report itself (SHA-256 of it as parsed), so posting the same file twice is one run.
+ */
+export type RunIdentity = { ci: { run_id: string; run_attempt: number; benchmark: string } } | { digest: string }
+
+export function identityOf(r: Report): RunIdentity {
+  if (r.ci) return { ci: { run_id: r.ci.run_id, run_attempt: r.ci.run_attempt, benchmark: r.benchmark } }
+  return { digest: createHash('sha256').update(JSON.stringify(r)).digest('hex') }
+}
+
+/** The run already stored under this identity, if any. */
+export async function existingRun(
   db: Kysely<Database> | Transaction<Database>,
   projectId: string,
-  r: Report,
-) {
-  if (!r.ci) return null
-  const row = await db
-    .selectFrom('runs')
-    .select('id')
-    .where('project_id', '=', projectId)
-    .where('ci_run_id', '=', r.ci.run_id)
-    .where('ci_run_attempt', '=', r.ci.run_attempt)
-    .where('benchmark', '=', r.benchmark)
-    .executeTakeFirst()
+  identity: RunIdentity,
+): Promise<string | null> {
+  let q = db.selectFrom('runs').select('id').where('project_id', '=', projectId)
+  q =
+    'ci' in identity
+      ? q
+          .where('ci_run_id', '=', identity.ci.run_id)
+          .where('ci_run_attempt', '=', identity.ci.run_attempt)
+          .where('benchmark', '=', identity.ci.benchmark)
+      : q.where('report_digest', '=', identity.digest)
+  const row = await q.executeTakeFirst()
   return row?.id ?? null
 }
 
 const isUniqueViolation = (e: unknown) => (e as { code?: string }).code === '23505'
 
+export interface NewRun {
+  id?: string
+  identity?: RunIdentity
+  /** The comparison made at ingest, stored with the run. */
+  comparison?: unknown
+  /** Runs in the same transaction once the run is written (its outbox). */
+  finish?: (trx: Transaction<Database>) => Promise<void>
+}
+
 /**
- * Stores a validated report; `created` is false when the same CI run attempt was stored before.
- * `finish` runs in the same transaction once the run is written (its comparison, its outbox).
+ * Stores a validated report in one transaction that holds one connection and waits for nothing
+ * else; `created` is false when a run of the same identity was stored before.
  */
 export async function insertRun(
   db: Kysely<Database>,
   projectId: string,
   report: Report,
-  id: string = randomUUID(),
-  finish?: (trx: Transaction<Database>) => Promise<void>,
+  run: NewRun = {},
 ): Promise<{ id: string; created: boolean }> {
   const { scenarios, ...header } = report
+  const id = run.id ?? randomUUID()
+  const identity = run.identity ?? identityOf(report)
+  // Packed before the transaction opens: the connection is held for I/O only.
+  const rows = scenarios.flatMap((s) =>
+    s.trials.map((t) => ({
+      run_id: id,
+      scenario: s.name,
+      trial_index: t.index,
+      load: JSON.stringify(s.load),
+      stop: JSON.stringify(s.stop),
+      summary: JSON.stringify(t.summary),
+      errors: JSON.stringify(t.errors),
+      error_examples: JSON.stringify(t.error_examples),
+      warnings: JSON.stringify(t.warnings),
+      token_count_source: t.token_count_source,
+      started_at: t.started_at,
+      start_ms: packF64(t.samples.start_ms),
+      ttft_ms: packF64(t.samples.ttft_ms),
+      tpot_ms: packF64(t.samples.tpot_ms),
+      e2el_ms: packF64(t.samples.e2el_ms),
+      itl_ms: packF64(t.samples.itl_ms.flat()),
+      itl_counts: packI32(t.samples.itl_ms.map((gaps) => gaps.length)),
+      itl_sample: packF64(itlSample(t.samples)),
+      input_tokens: packI32(t.samples.input_tokens),
+      output_tokens: packI32(t.samples.output_tokens),
+      dispatch_delay_ms: t.samples.dispatch_delay_ms && packF64(t.samples.dispatch_delay_ms),
+    })),
+  )
   try {
     return await db.transaction().execute(async (trx) => {
-      const existing = await existingByCiIdentity(trx, projectId, report)
+      const existing = await existingRun(trx, projectId, identity)
       if (existing) return { id: existing, created: false }
       await trx
         .insertInto('runs')
@@ -78,45 +127,22 @@ export async function insertRun(
           event_name: report.git.event_name,
           ci_run_id: report.ci?.run_id ?? null,
           ci_run_attempt: report.ci?.run_attempt ?? null,
+          report_digest: 'digest' in identity ? identity.digest : null,
           gpu_model: report.environment.gpu.model,
           gpu_count: report.environment.gpu.count,
           header: JSON.stringify(header),
+          comparison: run.comparison === undefined ? null : JSON.stringify(run.comparison),
           reported_at: report.created_at,
         })
         .execute()
-      const rows = scenarios.flatMap((s) =>
-        s.trials.map((t) => ({
-          run_id: id,
-          scenario: s.name,
-          trial_index: t.index,
-          load: JSON.stringify(s.load),
-          stop: JSON.stringify(s.stop),
-          summary: JSON.stringify(t.summary),
-          errors: JSON.stringify(t.errors),
-          error_examples: JSON.stringify(t.error_examples),
-          warnings: JSON.stringify(t.warnings),
-          token_count_source: t.token_count_source,
-          started_at: t.started_at,
-          start_ms: packF64(t.samples.start_ms),
-          ttft_ms: packF64(t.samples.ttft_ms),
-          tpot_ms: packF64(t.samples.tpot_ms),
-          e2el_ms: packF64(t.samples.e2el_ms),
-          itl_ms: packF64(t.samples.itl_ms.flat()),
-          itl_counts: packI32(t.samples.itl_ms.map((gaps) => gaps.length)),
-          itl_sample: packF64(itlSample(t.samples)),
-          input_tokens: packI32(t.samples.input_tokens),
-          output_tokens: packI32(t.samples.output_tokens),
-          dispatch_delay_ms: t.samples.dispatch_delay_ms && packF64(t.samples.dispatch_delay_ms),
-        })),
-      )
       await trx.insertInto('trials').values(rows).execute()
-      await finish?.(trx)
+      await run.finish?.(trx)
       return { id, created: true }
     })
   } catch (e) {
-    // Two posts of the same CI run at once: the second loses the race on the unique index.
+    // Two posts of the same run at once: the second loses the race on the unique index.
     if (isUniqueViolation(e)) {
-      const existing = await existingByCiIdentity(db, projectId, report)
+      const existing = await existingRun(db, projectId, identity)
       if (existing) return { id: existing, created: false }
     }
     throw e
@@ -253,4 +279,22 @@ export async function loadComparable(
     s.trials.push(t.trial)
   }
   return ids.flatMap((id) => runs.get(id) ?? [])
+}
+
+/** The comparison stored with a run at ingest (null for runs stored before comparisons were kept). */
+export async function storedComparison(
+  db: Kysely<Database>,
+  id: string,
+): Promise<Comparison | null> {
+  const row = await db.selectFrom('runs').select('comparison').where('id', '=', id).executeTakeFirst()
+  return (row?.comparison as Comparison | null | undefined) ?? null
+}
+
+/** Stores the comparison of a run kept from before comparisons were stored. */
+export async function storeComparison(db: Kysely<Database>, id: string, comparison: Comparison) {
+  await db
+    .updateTable('runs')
+    .set({ comparison: JSON.stringify(comparison) })
+    .where('id', '=', id)
+    .execute()
 }

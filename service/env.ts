@@ -1,0 +1,36 @@
+// The Hono environment every route and middleware sees. Its own file so that routes need not
+// import app.ts, which imports them (a type-import circle through every route otherwise).
+import type { Kysely } from 'kysely'
+import type { Database } from './db/database.ts'
+import type { GithubConfig } from './github/config.ts'
+import type { Log } from './log.ts'
+import type { Project } from './projects/repository.ts'
+import type { IngestGate } from './runs/gate.ts'
+
+export interface ServiceConfig {
+  adminToken: string | null
+  /** Largest request body accepted, in bytes. */
+  bodyLimitBytes: number
+  /** Baseline runs per comparison, and history runs for the noise estimate. */
+  baselineRuns: number
+  historyRuns: number
+  /** Reporting to GitHub; null: verdicts stay in the service. */
+  github: GithubConfig | null
+  /** The service's address as GitHub's readers reach it, for links; null: link the CI run. */
+  publicUrl: string | null
+  /** Ingests stored at once, and how many more may wait (and how long) before a 503. */
+  ingest: { concurrency: number; queue: number; queueTimeoutMs: number }
+}
+
+export type Env = {
+  Variables: {
+    db: Kysely<Database>
+    config: ServiceConfig
+    project: Project
+    log: Log
+    /** Tells the outbox worker that notifications are waiting. */
+    wake: () => void
+    /** Admission to the ingest's database work (service/runs/gate.ts). */
+    ingestGate: IngestGate
+  }
+}

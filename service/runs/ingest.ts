@@ -1,0 +1,107 @@
+// Ingesting a report, top to bottom: validate it, find its identity (a re-post is the run already
+// stored), compare it with its baseline, then store the run, its comparison and what GitHub is
+// owed in one transaction. The comparison reads through the pool before the transaction opens,
+// so an ingest never holds a connection while waiting for another (with a pool of N, N ingests
+// each holding one and waiting for a second would wait for ever). The gate in front keeps
+// ingests at work below the pool's size.
+import { randomUUID } from 'node:crypto'
+import type { Kysely } from 'kysely'
+import { compareRuns, type Run } from '../../core/detect/compare.ts'
+import type { Comparison } from '../../core/detect/comparison.ts'
+import { detectorSettings } from '../../core/detect/settings.ts'
+import { Report } from '../../core/report.ts'
+import { issuesOf } from '../../core/validation.ts'
+import type { Database } from '../db/database.ts'
+import type { ServiceConfig } from '../env.ts'
+import { ApiError, invalid } from '../http.ts'
+import { runNotifications } from '../notifications/notification.ts'
+import { enqueue, type NotificationView, notificationsOfRun } from '../notifications/outbox.ts'
+import type { Project } from '../projects/repository.ts'
+import { baselineFor, type Subject, subjectOfReport } from './baselines.ts'
+import { existingRun, identityOf, insertRun, shasOf, storeComparison, storedComparison } from './repository.ts'
+
+export interface IngestContext {
+  db: Kysely<Database>
+  project: Project
+  config: ServiceConfig
+}
+
+export interface Ingested {
+  id: string
+  created: boolean
+  comparison: Comparison
+  /** The commit of each baseline run, by id: how the PR comment and the job summary name them. */
+  baseline_shas: Record<string, string | null>
+  notifications: NotificationView[]
+}
+
+/** The report a body holds, or a 400 naming the field; a 403 for another project's repository. */
+export function reportOf(body: unknown, project: Project): Report {
+  const parsed = Report.safeParse(body)
+  if (!parsed.success) throw invalid('report', issuesOf(parsed.error))
+  const report = parsed.data
+  const repository = `${project.owner}/${project.repo}`
+  if (report.git.repository === null) {
+    throw new ApiError(
+      400,
+      'invalid_report',
+      'git.repository: required to ingest a report (set by GitHub Actions, --git-repository, or infergate upload)',
+    )
+  }
+  if (report.git.repository.toLowerCase() !== repository.toLowerCase()) {
+    throw new ApiError(
+      403,
+      'repository_mismatch',
+      `this token belongs to ${repository}, the report to ${report.git.repository}`,
+    )
+  }
+  return report
+}
+
+/** A run's comparison against its baseline as the baseline stands now. */
+export async function compareNow(ctx: IngestContext, run: Run, subject: Subject): Promise<Comparison> {
+  const base = await baselineFor(ctx.db, subject, ctx.config)
+  return compareRuns(run, base.baselines, base.history, detectorSettings(ctx.project.settings))
+}
+
+export async function ingest(ctx: IngestContext, report: Report): Promise<Ingested> {
+  const { db, project, config } = ctx
+  const identity = identityOf(report)
+  const known = await existingRun(db, project.id, identity)
+  if (known) return answerStored(ctx, known, report)
+
+  // A baseline holds only runs reported no later than this one, so comparing before the write
+  // gives the comparison a comparison after it would.
+  const id = randomUUID()
+  const comparison = await compareNow(ctx, { id, report }, subjectOfReport(id, project.id, report))
+  const baseline_shas = await shasOf(db, comparison.baseline_run_ids)
+  const owed = config.github ? runNotifications({ id, report, comparison, baselineShas: baseline_shas }, config.publicUrl) : []
+
+  let notifications: NotificationView[] = []
+  const stored = await insertRun(db, project.id, report, {
+    id,
+    identity,
+    comparison,
+    finish: async (trx) => {
+      notifications = await enqueue(trx, project.id, id, owed)
+    },
+  })
+  // Lost a race with a post of the same run: answer what that one stored.
+  if (!stored.created) return answerStored(ctx, stored.id, report)
+  return { id, created: true, comparison, baseline_shas, notifications }
+}
+
+/** A re-post answers exactly what the first post answered. */
+async function answerStored(ctx: IngestContext, id: string, report: Report): Promise<Ingested> {
+  let comparison = await storedComparison(ctx.db, id)
+  if (!comparison) {
+    // Stored before comparisons were kept: compare it as itself (it is no baseline of its own).
+    comparison = await compareNow(ctx, { id, report }, subjectOfReport(id, ctx.project.id, report))
+    await storeComparison(ctx.db, id, comparison)
+  }
+  const [baseline_shas, notifications] = await Promise.all([
+    shasOf(ctx.db, comparison.baseline_run_ids),
+    notificationsOfRun(ctx.db, id),
+  ])
+  return { id, created: false, comparison, baseline_shas, notifications }
+}
