@@ -7,6 +7,17 @@ import { z } from 'zod'
 
 export const INT32_MAX = 2 ** 31 - 1
 
+/**
+ * A value as an error message shows it: short, and never by stringifying whatever was sent
+ * (JSON.stringify recurses, and a 5,000-level object overflows the stack).
+ */
+export function shown(v: unknown): string {
+  if (Array.isArray(v)) return 'an array'
+  if (v !== null && typeof v === 'object') return 'an object'
+  if (typeof v === 'string') return JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v)
+  return String(v)
+}
+
 /** Why a string cannot be stored as Postgres text, or null when it can. */
 export function unstorable(s: string): string | null {
   if (s.includes('\0')) return 'contains a NUL character (\\u0000), which Postgres text cannot hold'
@@ -42,7 +53,8 @@ export function jsonValue<T extends z.ZodType>(schema: T) {
     while (stack.length) {
       const { value, path } = stack.pop()!
       if (typeof value === 'string') {
-        const why = value.length > JSON_MAX_STRING ? `longer than ${JSON_MAX_STRING} characters` : unstorable(value)
+        const why =
+          value.length > JSON_MAX_STRING ? `longer than ${JSON_MAX_STRING} characters` : unstorable(value)
         if (why) return fail(path, value, why)
       } else if (typeof value === 'number') {
         if (!Number.isFinite(value)) return fail(path, value, 'expected a finite number')
@@ -58,7 +70,7 @@ export function jsonValue<T extends z.ZodType>(schema: T) {
           }
           stack.push({ value: v, path: [...path, k] })
         }
-      } else if (value !== undefined && typeof value !== 'boolean') {
+      } else if (value !== null && typeof value !== 'boolean') {
         return fail(path, String(value), `expected JSON, got a ${typeof value}`)
       }
     }

@@ -2,7 +2,7 @@
 // regression service. Defined once here, validated on every read. Documented field by field
 // in docs/report-format.md; change both together and bump the schema version on breaking changes.
 import { z } from 'zod'
-import { INT32_MAX, jsonValue, text, timestamp } from './limits.ts'
+import { INT32_MAX, jsonValue, shown, text, timestamp } from './limits.ts'
 import { parseWith } from './validation.ts'
 
 export const REPORT_SCHEMA = 'infergate.report/v1'
@@ -34,7 +34,7 @@ function checkNumbers(v: unknown, kind: Kind, nullable: boolean, path: number[],
         code: 'custom',
         input: x,
         path: [...path, i],
-        message: `expected ${want}${nullable ? ' or null' : ''}, got ${JSON.stringify(x) ?? String(x)}`,
+        message: `expected ${want}${nullable ? ' or null' : ''}, got ${shown(x)}`,
       })
       return false
     }
@@ -120,8 +120,13 @@ export const Workload = z.object({
   input_tokens: TokenDistribution.nullable(),
   output_tokens: TokenDistribution.nullable(),
   ignore_eos: z.boolean(),
+  /** The seed of prompts, lengths and arrivals: --seed, else drawn for this run. */
   seed: z.number().int(),
+  /** Whether --seed fixed the seed (false: drawn per run, so prompts never repeat a run's). */
+  seed_pinned: z.boolean().optional(),
   warmup_requests: count,
+  /** --warmup auto: each scenario warmed with one request per connection (warmup_requests 0). */
+  warmup_per_connection: z.boolean().optional(),
 })
 export type Workload = z.infer<typeof Workload>
 
@@ -187,6 +192,8 @@ export const Summary = z.object({
   mean_dispatch_delay_ms: stat,
   p99_dispatch_delay_ms: stat,
   max_dispatch_delay_ms: stat,
+  /** Requests lost on a reused connection before any response byte and sent again (not failures). */
+  retried_requests: count.optional(),
 })
 export type Summary = z.infer<typeof Summary>
 
@@ -326,6 +333,8 @@ export const Report = z
     workload: Workload,
     slo: Slo.nullable(),
     gpu_hourly_cost_usd: z.number().positive().nullable(),
+    /** The run was stopped (Ctrl-C): the scenarios hold what was measured until then. */
+    interrupted: z.boolean().optional(),
     scenarios: z.array(Scenario).min(1),
   })
   .check((ctx) => {

@@ -1,10 +1,15 @@
 // `infergate serve` as a process, through real HTTP: runs survive a restart.
-import { type ChildProcess, spawn } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
 import { generateKeyPairSync } from 'node:crypto'
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { hostname } from 'node:os'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { afterAll, describe, expect, it } from 'vitest'
 import { parseReport } from '../core/report.ts'
+import { migrations } from '../migrations/index.ts'
+import { migrateToLatest, openDatabase } from '../service/db/connect.ts'
 import { engine, freshDatabase } from './db-helpers.ts'
 import { FakeGithub } from './fakes/github-api.ts'
 import { CLI, cli, tempDir } from './helpers.ts'
@@ -211,5 +216,56 @@ describe(`infergate serve on ${engine}`, () => {
     )
     const second = await cli(['migrate', ...args], env)
     expect(second.stdout).toMatch(/up to date/)
+  })
+})
+
+describe.runIf(engine === 'pglite')('one process per embedded data directory', () => {
+  it('a second serve on the same --data-dir refuses to start, naming the holder; the first keeps serving', async () => {
+    const dir = join(tempDir(), 'shared-data')
+    const first = await startServe({ DATABASE_URL: '' }, ['--data-dir', dir])
+    try {
+      const second = await cli(['serve', '--port', '0', '--data-dir', dir], { DATABASE_URL: '' })
+      expect(second.code).not.toBe(0)
+      expect(second.stderr).toContain(`${dir} is in use by another infergate process (pid ${first.child.pid}`)
+      expect((await fetch(`${first.url}/readyz`)).status).toBe(200)
+    } finally {
+      expect(await first.stop()).toBe(0)
+    }
+    // Stopped cleanly: the lock went with it.
+    expect(existsSync(join(dir, 'infergate.lock'))).toBe(false)
+  })
+
+  it('a lock left by a process that died is taken over without cleaning up by hand', async () => {
+    const dir = join(tempDir(), 'crashed')
+    mkdirSync(dir)
+    // The lock a killed process leaves: its pid, which no process has any more.
+    const dead = spawnSync(process.execPath, ['-e', '']).pid
+    const since = new Date().toISOString()
+    writeFileSync(
+      join(dir, 'infergate.lock'),
+      JSON.stringify({ pid: dead, start: '1', host: hostname(), since }),
+    )
+    const db = openDatabase({ dataDir: dir })
+    try {
+      expect(await migrateToLatest(db)).toEqual(Object.keys(migrations))
+      expect(JSON.parse(readFileSync(join(dir, 'infergate.lock'), 'utf8')).pid).toBe(process.pid)
+      // While this process holds it, another opening fails and names it.
+      const other = openDatabase({ dataDir: dir })
+      await expect(migrateToLatest(other)).rejects.toThrow(
+        `in use by another infergate process (pid ${process.pid}`,
+      )
+      await other.destroy()
+    } finally {
+      await db.destroy()
+    }
+    expect(existsSync(join(dir, 'infergate.lock'))).toBe(false)
+  })
+
+  it('--data-dir naming a file says so', async () => {
+    const file = join(tempDir(), 'not-a-folder')
+    writeFileSync(file, 'x')
+    const r = await cli(['migrate', '--data-dir', file], { DATABASE_URL: '' })
+    expect(r.code).not.toBe(0)
+    expect(r.stderr).toContain(`${file} is not a directory`)
   })
 })

@@ -1,7 +1,7 @@
 import { homedir } from 'node:os'
 import { join } from 'node:path'
 import { DEFAULT_CONFIG, type ServiceConfig } from '../../service/app.ts'
-import { DEFAULT_POOL, type DatabaseTarget, migrateToLatest, openDatabase } from '../../service/db/connect.ts'
+import { type DatabaseTarget, DEFAULT_POOL, migrateToLatest, openDatabase } from '../../service/db/connect.ts'
 import { githubConfigFromEnv, publicUrlFromEnv } from '../../service/github/config.ts'
 import { jsonLog } from '../../service/log.ts'
 import { startService } from '../../service/server.ts'
@@ -128,7 +128,8 @@ function databaseTarget(values: FlagValues): { target: DatabaseTarget; shown: st
       connectTimeoutMs:
         envNumber('INFERGATE_DB_CONNECT_TIMEOUT_MS', { int: true, min: 1 }) ?? DEFAULT_POOL.connectTimeoutMs,
       statementTimeoutMs:
-        envNumber('INFERGATE_DB_STATEMENT_TIMEOUT_MS', { int: true, min: 1 }) ?? DEFAULT_POOL.statementTimeoutMs,
+        envNumber('INFERGATE_DB_STATEMENT_TIMEOUT_MS', { int: true, min: 1 }) ??
+        DEFAULT_POOL.statementTimeoutMs,
     }
     return { target: { url, pool }, shown }
   }
@@ -157,7 +158,8 @@ function ingestSettings(target: DatabaseTarget): ServiceConfig['ingest'] {
     concurrency: envNumber('INFERGATE_INGEST_CONCURRENCY', { int: true, min: 1, max: 1000 }) ?? fallback,
     queue: envNumber('INFERGATE_INGEST_QUEUE', { int: true, min: 0 }) ?? DEFAULT_CONFIG.ingest.queue,
     queueTimeoutMs:
-      envNumber('INFERGATE_INGEST_QUEUE_TIMEOUT_MS', { int: true, min: 1 }) ?? DEFAULT_CONFIG.ingest.queueTimeoutMs,
+      envNumber('INFERGATE_INGEST_QUEUE_TIMEOUT_MS', { int: true, min: 1 }) ??
+      DEFAULT_CONFIG.ingest.queueTimeoutMs,
   }
 }
 

@@ -50,7 +50,12 @@ function readHolder(path: string): Holder | null {
 /** Takes the folder's lock or throws DataDirLocked naming its holder; returns the release. */
 export function lockDataDir(dir: string): () => void {
   const path = join(dir, 'infergate.lock')
-  const me: Holder = { pid: process.pid, start: startTime(process.pid), host: hostname(), since: new Date().toISOString() }
+  const me: Holder = {
+    pid: process.pid,
+    start: startTime(process.pid),
+    host: hostname(),
+    since: new Date().toISOString(),
+  }
   for (let attempt = 0; attempt < 3; attempt++) {
     try {
       const fd = openSync(path, 'wx')

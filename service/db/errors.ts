@@ -7,7 +7,15 @@ import { ApiError } from '../http.ts'
 // SQLSTATE classes and codes (Postgres docs, "PostgreSQL Error Codes"): 08 connection exception,
 // 57P01–57P03 admin/crash shutdown and cannot connect now, 53300 too many connections.
 const UNAVAILABLE_CODES = new Set(['57P01', '57P02', '57P03', '53300', '53400'])
-const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ENOTFOUND', 'EHOSTUNREACH', 'EAI_AGAIN'])
+const NETWORK_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'ETIMEDOUT',
+  'ENOTFOUND',
+  'EHOSTUNREACH',
+  'EAI_AGAIN',
+])
 // pg's own words when it has no connection to use (its pool's timeout, a socket that ended).
 const UNAVAILABLE_MESSAGES =
   /timeout exceeded when trying to connect|Connection terminated|connection.*(ended|closed|terminated)|Client has encountered a connection error|the database system is (starting up|shutting down)/i

@@ -5,8 +5,8 @@ import { effectiveSettings, ProjectSettings } from '../../core/detect/settings.t
 import { text } from '../../core/limits.ts'
 import { BENCHMARK_NAME } from '../../core/report.ts'
 import { issuesOf } from '../../core/validation.ts'
-import type { Env } from '../env.ts'
 import { requireAdmin, requireProject } from '../auth.ts'
+import type { Env } from '../env.ts'
 import { ApiError, invalid, jsonBody } from '../http.ts'
 import { createProject, projectByName, updateSettings } from '../projects/repository.ts'
 import { benchmarks, series } from '../runs/history.ts'
@@ -36,7 +36,11 @@ projects.post('/', requireAdmin, async (c) => {
   // GitHub names are case-insensitive: Acme/Serving is acme/serving.
   const exists = await projectByName(db, owner, repo)
   const taken = () =>
-    new ApiError(409, 'project_exists', `project ${exists ? `${exists.owner}/${exists.repo}` : `${owner}/${repo}`} exists already`)
+    new ApiError(
+      409,
+      'project_exists',
+      `project ${exists ? `${exists.owner}/${exists.repo}` : `${owner}/${repo}`} exists already`,
+    )
   if (exists) throw taken()
   const created = await createProject(db, owner, repo).catch((e) => {
     if ((e as { code?: string }).code === '23505') throw taken() // created meanwhile
@@ -61,7 +65,9 @@ projects.get('/:owner/:repo/benchmarks', requireProject, ownProject, async (c) =
 
 const LATENCY = ['ttft', 'tpot', 'itl', 'e2el'] as const
 const STATS = ['mean', 'median', 'std', 'p90', 'p95', 'p99'] as const
-const Benchmark = z.string().regex(BENCHMARK_NAME, 'expected a benchmark name (1-100 of letters, digits, . _ -)')
+const Benchmark = z
+  .string()
+  .regex(BENCHMARK_NAME, 'expected a benchmark name (1-100 of letters, digits, . _ -)')
 const SeriesQuery = z.object({
   benchmark: Benchmark,
   scenario: text(100).min(1),

@@ -1,8 +1,8 @@
 // Runs: POST ingests exactly the file `infergate bench --out` writes (service/runs/ingest.ts does
 // the work); GETs read a run back and the comparison its verdict was made from.
 import { type Context, Hono } from 'hono'
-import type { Env } from '../env.ts'
 import { requireProject } from '../auth.ts'
+import type { Env } from '../env.ts'
 import { ApiError, jsonBody } from '../http.ts'
 import { notificationsOfRun } from '../notifications/outbox.ts'
 import { subjectOf } from '../runs/baselines.ts'
@@ -63,7 +63,11 @@ runs.get('/:id/comparison', async (c) => {
   const id = await ownRun(c)
   const baseline = c.req.query('baseline') ?? 'stored'
   if (baseline !== 'stored' && baseline !== 'current') {
-    throw new ApiError(400, 'invalid_query', `baseline: expected stored or current, got ${JSON.stringify(baseline)}`)
+    throw new ApiError(
+      400,
+      'invalid_query',
+      `baseline: expected stored or current, got ${JSON.stringify(baseline)}`,
+    )
   }
   const db = c.get('db')
   if (baseline === 'stored') {

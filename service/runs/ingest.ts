@@ -18,7 +18,14 @@ import { runNotifications } from '../notifications/notification.ts'
 import { enqueue, type NotificationView, notificationsOfRun } from '../notifications/outbox.ts'
 import type { Project } from '../projects/repository.ts'
 import { baselineFor, type Subject, subjectOfReport } from './baselines.ts'
-import { existingRun, identityOf, insertRun, shasOf, storeComparison, storedComparison } from './repository.ts'
+import {
+  existingRun,
+  identityOf,
+  insertRun,
+  shasOf,
+  storeComparison,
+  storedComparison,
+} from './repository.ts'
 
 export interface IngestContext {
   db: Kysely<Database>
@@ -75,7 +82,9 @@ export async function ingest(ctx: IngestContext, report: Report): Promise<Ingest
   const id = randomUUID()
   const comparison = await compareNow(ctx, { id, report }, subjectOfReport(id, project.id, report))
   const baseline_shas = await shasOf(db, comparison.baseline_run_ids)
-  const owed = config.github ? runNotifications({ id, report, comparison, baselineShas: baseline_shas }, config.publicUrl) : []
+  const owed = config.github
+    ? runNotifications({ id, report, comparison, baselineShas: baseline_shas }, config.publicUrl)
+    : []
 
   let notifications: NotificationView[] = []
   const stored = await insertRun(db, project.id, report, {

@@ -34,7 +34,9 @@ function unflattenItl(flat: number[], counts: number[]): number[][] {
  * What makes two posts the same run: the CI run attempt and benchmark for reports made in CI,
  * else the report itself (SHA-256 of it as parsed), so posting the same file twice is one run.
  */
-export type RunIdentity = { ci: { run_id: string; run_attempt: number; benchmark: string } } | { digest: string }
+export type RunIdentity =
+  | { ci: { run_id: string; run_attempt: number; benchmark: string } }
+  | { digest: string }
 
 export function identityOf(r: Report): RunIdentity {
   if (r.ci) return { ci: { run_id: r.ci.run_id, run_attempt: r.ci.run_attempt, benchmark: r.benchmark } }
@@ -282,10 +284,7 @@ export async function loadComparable(
 }
 
 /** The comparison stored with a run at ingest (null for runs stored before comparisons were kept). */
-export async function storedComparison(
-  db: Kysely<Database>,
-  id: string,
-): Promise<Comparison | null> {
+export async function storedComparison(db: Kysely<Database>, id: string): Promise<Comparison | null> {
   const row = await db.selectFrom('runs').select('comparison').where('id', '=', id).executeTakeFirst()
   return (row?.comparison as Comparison | null | undefined) ?? null
 }

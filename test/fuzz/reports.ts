@@ -1,0 +1,109 @@
+// Mutated reports for the ingest fuzz (test/fuzz.test.ts, and npm run bench:fuzz for the figures
+// in docs/performance.md): a valid report with one to three values replaced by what real
+// clients, buggy scripts and attackers send — values at and past the database's limits, strings
+// Postgres cannot hold, wrong types, missing and extra keys, deep nesting, duplicate trials.
+// Seeded: a failure names the seed and the body index, and comes back the same.
+import { parseReport, type Report } from '../../core/report.ts'
+import { Rng } from '../../core/rng.ts'
+import { ciIdentity, makeReport } from '../report-factory.ts'
+
+type Json = null | boolean | number | string | Json[] | { [k: string]: Json }
+
+const deep = (levels: number): Json => {
+  let v: Json = 1
+  for (let i = 0; i < levels; i++) v = { a: v }
+  return v
+}
+// JSON.stringify recurses (and overflows near 5,000 levels) while JSON.parse does not: the
+// deepest value travels as a marker, spliced into the body's text.
+const DEEP = '\u0001deep'
+const DEEP_TEXT = `${'{"a":'.repeat(5_000)}1${'}'.repeat(5_000)}`
+
+const VALUES: (() => Json)[] = [
+  () => 'x\u0000y',
+  () => 'x\ud800',
+  () => '\udc00',
+  () => '🚀 ünïcödé',
+  () => '',
+  () => ' ',
+  () => 'x'.repeat(7_000),
+  () => 'é'.repeat(300),
+  () => 2 ** 31 - 1,
+  () => 2 ** 31,
+  () => 4294967304,
+  () => 2 ** 53 + 2,
+  () => -1,
+  () => -0,
+  () => 0,
+  () => 1.5,
+  () => 1e308,
+  () => 5e-324,
+  () => '12',
+  () => null,
+  () => true,
+  () => ({}),
+  () => [],
+  () => [1, 2, 3],
+  () => DEEP,
+  () => deep(20),
+  () => '0000-01-01T00:00:00Z',
+  () => '0001-01-01T00:00:00+14:00',
+  () => '2024-01-01T00:00:00-23:59',
+  () => '9999-12-31T23:59:59-12:00',
+  () => '1969-12-31T23:59:59Z',
+  () => '2026-02-30T00:00:00Z',
+  () => '2026-11-01T10:00:00.123456+05:30',
+  () => 'acme/llm',
+  () => 'Acme/LLM',
+]
+
+/** Every path to a value inside v (objects and arrays too), the root excluded. */
+function paths(v: Json, at: (string | number)[] = [], out: (string | number)[][] = []) {
+  if (v !== null && typeof v === 'object') {
+    // Long sample arrays: a few of their entries stand for the rest.
+    const entries: [string | number, Json][] = Array.isArray(v)
+      ? v.slice(0, 3).map((x, i) => [i, x] as [number, Json])
+      : Object.entries(v)
+    for (const [k, x] of entries) {
+      out.push([...at, k])
+      paths(x, [...at, k], out)
+    }
+  }
+  return out
+}
+
+function parentOf(root: Json, path: (string | number)[]): Record<string | number, Json> {
+  let v = root as Record<string | number, Json>
+  for (const k of path.slice(0, -1)) v = v[k] as Record<string | number, Json>
+  return v
+}
+
+export function baseReport(): Report {
+  const r = makeReport(3, [{ requests: 6 }, { requests: 5, failed: 1 }])
+  return parseReport({
+    ...r,
+    environment: { ...r.environment, config: { tp: 1, image: 'vllm/vllm-openai:v0.11.0', args: ['--x'] } },
+  })
+}
+
+/** Body `i` of seed `seed`, as text: the base report with 1–3 mutations and an identity of its own. */
+export function mutatedBody(seed: number, i: number, base: Report): string {
+  const rng = new Rng(seed, i)
+  const body = JSON.parse(JSON.stringify({ ...base, ci: ciIdentity(`fuzz-${seed}-${i}`) })) as Json
+  const n = 1 + rng.int(3)
+  for (let m = 0; m < n; m++) {
+    const all = paths(body)
+    const path = all[rng.int(all.length)]!
+    const parent = parentOf(body, path)
+    const key = path.at(-1)!
+    const op = rng.int(10)
+    if (op === 0 && !Array.isArray(parent)) delete parent[key]
+    else if (op === 1 && !Array.isArray(parent)) parent[`extra_${m}`] = 'x'
+    else if (op === 2 && Array.isArray(parent)) parent.push(JSON.parse(JSON.stringify(parent[key as number])))
+    else if (op === 3 && !Array.isArray(parent)) {
+      // A key Postgres cannot hold, in a free-form record.
+      parent[rng.int(2) ? 'k\u0000' : 'k\ud800'] = 1
+    } else parent[key] = VALUES[rng.int(VALUES.length)]!()
+  }
+  return JSON.stringify(body).replaceAll(JSON.stringify(DEEP), DEEP_TEXT)
+}
