@@ -7,6 +7,7 @@ import * as m0003 from './0003_pinned_baselines.ts'
 import * as m0004 from './0004_packed_samples.ts'
 import * as m0005 from './0005_notifications.ts'
 import * as m0006 from './0006_run_identity.ts'
+import * as m0007 from './0007_github_rate_limits.ts'
 
 export const migrations: Record<string, Migration> = {
   '0001_initial': m0001,
@@ -15,4 +16,5 @@ export const migrations: Record<string, Migration> = {
   '0004_packed_samples': m0004,
   '0005_notifications': m0005,
   '0006_run_identity': m0006,
+  '0007_github_rate_limits': m0007,
 }

@@ -17,7 +17,7 @@ import { type NotificationView, notificationsOfRun } from '../service/notificati
 import type { OutboxSettings } from '../service/notifications/worker.ts'
 import { type RunningService, startService } from '../service/server.ts'
 import { engine, freshDatabase } from './db-helpers.ts'
-import { type FakeGithub as Fake, FakeGithub } from './fakes/github-api.ts'
+import { type Call, type FakeGithub as Fake, FakeGithub, type Fault } from './fakes/github-api.ts'
 import { ciIdentity, makeReport } from './report-factory.ts'
 
 const ADMIN = 'admin-secret'
@@ -28,6 +28,8 @@ const FAST: OutboxSettings = {
   maxAttempts: 4,
   backoffMs: 150,
   maxBackoffMs: 2_000,
+  // GitHub's minute without retry-after, shortened (outbox.test.ts checks the real default).
+  rateLimitWaitMs: 400,
 }
 
 const sha = (n: number) => createHash('sha1').update(`commit ${n}`).digest('hex')
@@ -88,14 +90,19 @@ async function database(): Promise<DatabaseTarget> {
 async function serve(
   target: DatabaseTarget,
   fake: Fake | null,
-  o: { auth?: GithubAuth; outbox?: Partial<OutboxSettings>; token?: string } = {},
+  o: {
+    auth?: GithubAuth
+    outbox?: Partial<OutboxSettings>
+    token?: string
+    publicUrl?: string | null
+  } = {},
 ): Promise<Harness & { projectToken: string }> {
   const logs: Harness['logs'] = []
   const log: Log = (level, msg, fields = {}) => logs.push({ level, msg, fields })
   const config: ServiceConfig = {
     ...DEFAULT_CONFIG,
     adminToken: ADMIN,
-    publicUrl: 'https://infergate.test',
+    publicUrl: o.publicUrl === undefined ? 'https://infergate.test' : o.publicUrl,
     github: fake
       ? {
           apiUrl: fake.url,
@@ -148,6 +155,24 @@ async function baseline(h: Harness, first = 1): Promise<string[]> {
     await h.settled(posted.id)
   }
   return ids
+}
+
+/** Polls `done` until it holds, or fails the test after `timeoutMs`. */
+async function eventually(what: string, done: () => boolean | Promise<boolean>, timeoutMs = 10_000) {
+  const until = Date.now() + timeoutMs
+  while (!(await done())) {
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((r) => setTimeout(r, 20))
+  }
+}
+
+/** A PGlite that outlives its service must be on disk; a Postgres database outlives it anyway. */
+async function durableDatabase(): Promise<DatabaseTarget> {
+  const target = await database()
+  if (engine !== 'pglite') return target
+  const dir = mkdtempSync(join(tmpdir(), 'infergate-outbox-'))
+  cleanups.push(async () => rmSync(dir, { recursive: true, force: true }))
+  return { dataDir: dir }
 }
 
 /** A run's notifications read straight from the database, with no service running. */
@@ -275,7 +300,7 @@ describe(`GitHub reporting on ${engine}`, () => {
 
     // Primary rate limit: 403 with x-ratelimit-reset (epoch seconds); secondary: retry-after.
     fake.fail({ method: 'POST', path: /\/statuses\// }, { rateLimitResetInS: 1 })
-    fake.fail({ method: 'POST', path: /\/statuses\// }, { retryAfterS: 1 })
+    fake.fail({ method: 'POST', path: /\/statuses\// }, { secondary: 403, retryAfterS: 1 })
     const limited = await h.client.postReport(onMain(31))
     const [after] = await h.settled(limited.id)
     expect(after).toMatchObject({ state: 'delivered', attempts: 3 })
@@ -303,13 +328,7 @@ describe(`GitHub reporting on ${engine}`, () => {
 
   it('loses nothing across a restart: what was owed is delivered by the next start', async () => {
     const fake = await fakeGithub()
-    // PGlite must be on disk to outlive its process; Postgres outlives it anyway.
-    let target = await database()
-    if (engine === 'pglite') {
-      const dir = mkdtempSync(join(tmpdir(), 'infergate-outbox-'))
-      cleanups.push(async () => rmSync(dir, { recursive: true, force: true }))
-      target = { dataDir: dir }
-    }
+    const target = await durableDatabase()
     // GitHub is down for the first service's whole life.
     const down = await fakeGithub()
     down.fail({}, { status: 502 }, 1000)
@@ -440,4 +459,135 @@ describe(`GitHub reporting on ${engine}`, () => {
     expect(new Set(deliveries.map((d) => d.fields.id)).size).toBe(deliveries.length)
     expect(new Set(deliveries.map((d) => a.logs.includes(d)))).toEqual(new Set([true, false]))
   })
+})
+
+// GitHub's "Rate limits for the REST API": a primary limit (x-ratelimit-remaining 0) lifts at
+// x-ratelimit-reset; a secondary one after retry-after when given, else after at least a minute,
+// longer on repeats. It limits the credential, so nothing at all may go out with it meanwhile.
+describe(`GitHub's rate limits on ${engine}`, () => {
+  const WAIT = FAST.rateLimitWaitMs
+  const limitedAnswer = (c: Call) => c.answerHeaders['x-ratelimit-limit'] !== undefined
+
+  /** When GitHub said the limit a call was answered with lifts. */
+  function liftsAt(c: Call): number {
+    const h = c.answerHeaders
+    if (h['retry-after'] !== undefined) return c.at + Number(h['retry-after']) * 1000
+    if (h['x-ratelimit-remaining'] === '0') return Number(h['x-ratelimit-reset']) * 1000
+    return c.at + WAIT
+  }
+
+  const limits: [string, Fault][] = [
+    ['a secondary limit (403) with retry-after', { secondary: 403, retryAfterS: 1 }],
+    ['a secondary limit (403) without retry-after', { secondary: 403 }],
+    [
+      'a secondary limit (429) without retry-after, its reset an hour away',
+      { secondary: 429, resetInS: 3600 },
+    ],
+    ['a primary limit (403, remaining 0)', { rateLimitResetInS: 1 }],
+    ['a primary limit (429, remaining 0)', { rateLimitResetInS: 1, status: 429 }],
+  ]
+  for (const [name, fault] of limits) {
+    it(`${name}: no call goes out until it lifts, then each notification arrives once`, async () => {
+      const fake = await fakeGithub()
+      const h = await serve(await database(), fake)
+      fake.fail({ method: 'POST', path: /\/statuses\// }, fault)
+      const first = await h.client.postReport(onMain(200))
+      await eventually('the rate limit', () => fake.calls.some(limitedAnswer))
+      // Two PRs' notifications queue up behind the limit, all with the same token.
+      const others = [await h.client.postReport(onPr(201, 31)), await h.client.postReport(onPr(202, 32))]
+      const notes = (await Promise.all([first, ...others].map((p) => h.settled(p.id, 8_000)))).flat()
+      expect(notes.map((n) => n.state)).toEqual(Array(5).fill('delivered'))
+      const limited = fake.calls.find(limitedAnswer)!
+      const lifts = liftsAt(limited)
+      expect(lifts - limited.at).toBeGreaterThanOrEqual(WAIT)
+      const later = fake.calls.filter((c) => c !== limited && c.at >= limited.at)
+      expect(later.length).toBeGreaterThanOrEqual(5)
+      expect(later.filter((c) => c.at < lifts).map((c) => `${c.method} ${c.path}`)).toEqual([])
+      expect(fake.statuses.map((s) => s.sha).sort()).toEqual([sha(200), sha(201), sha(202)].sort())
+      expect(fake.callsTo('POST', /\/issues\/3[12]\/comments$/)).toHaveLength(2)
+      expect(h.logs.filter((l) => l.msg === 'GitHub rate limit: holding deliveries')).toHaveLength(1)
+    })
+  }
+
+  it('a secondary limit without retry-after, again and again: each wait doubles', async () => {
+    const fake = await fakeGithub()
+    const h = await serve(await database(), fake)
+    fake.fail({ method: 'POST', path: /\/statuses\// }, { secondary: 403 }, 3)
+    const [note] = await h.settled((await h.client.postReport(onMain(210))).id)
+    expect(note).toMatchObject({ state: 'delivered', attempts: 4, last_error: null })
+    const tries = fake.callsTo('POST', /\/statuses\//)
+    expect(tries.map((c) => c.status)).toEqual([403, 403, 403, 201])
+    const gaps = tries.slice(1).map((c, i) => c.at - tries[i]!.at)
+    expect(gaps[0]).toBeGreaterThanOrEqual(WAIT)
+    expect(gaps[1]).toBeGreaterThanOrEqual(2 * WAIT)
+    expect(gaps[2]).toBeGreaterThanOrEqual(4 * WAIT)
+  })
+
+  it('through 5xx, timeouts and every kind of rate limit, each notification arrives once', async () => {
+    const fake = await fakeGithub()
+    const h = await serve(await database(), fake)
+    // More failures than FAST.maxAttempts: waiting out a rate limit is not a failed attempt.
+    const faults: Fault[] = [
+      { status: 500 },
+      { secondary: 403 },
+      { hang: true },
+      { secondary: 429, resetInS: 3600 },
+      { rateLimitResetInS: 1 },
+      { status: 502 },
+      { secondary: 403, retryAfterS: 1 },
+      { rateLimitResetInS: 1, status: 429 },
+    ]
+    for (const f of faults) fake.fail({}, f)
+    const posted = await h.client.postReport(onPr(220, 40))
+    const notes = await h.settled(posted.id, 30_000)
+    expect(notes.map((n) => [n.kind, n.state])).toEqual([
+      ['commit_verdict', 'delivered'],
+      ['pr_comment', 'delivered'],
+    ])
+    expect(fake.calls.filter((c) => c.status !== 200 && c.status !== 201)).toHaveLength(faults.length)
+    expect(fake.statuses.map((s) => s.sha)).toEqual([sha(220)])
+    expect(fake.callsTo('POST', /\/issues\/40\/comments$/).filter((c) => c.status === 201)).toHaveLength(1)
+    expect(fake.comments).toHaveLength(1)
+  })
+
+  it('a rate limit outlives a restart: the next start sends nothing until it lifts', async () => {
+    const fake = await fakeGithub()
+    const target = await durableDatabase()
+    fake.fail({ method: 'POST', path: /\/statuses\// }, { secondary: 403, retryAfterS: 2 })
+    const first = await serve(target, fake)
+    const held = await first.client.postReport(onMain(230))
+    await eventually('the limit recorded', async () =>
+      (await first.run(held.id)).notifications.some((n) => n.last_error?.includes('rate limit')),
+    )
+    await first.service.close()
+    const second = await serve(target, fake, { token: first.projectToken })
+    const next = await second.client.postReport(onMain(231))
+    for (const id of [held.id, next.id]) {
+      expect((await second.settled(id)).map((n) => n.state)).toEqual(['delivered'])
+    }
+    const limited = fake.calls.find(limitedAnswer)!
+    const later = fake.calls.filter((c) => c !== limited && c.at >= limited.at)
+    expect(later.map((c) => c.status)).toEqual([201, 201])
+    expect(Math.min(...later.map((c) => c.at))).toBeGreaterThanOrEqual(liftsAt(limited))
+  })
+
+  it('a 403 that is not a rate limit is a missing permission: failed at once', async () => {
+    const fake = await fakeGithub()
+    const h = await serve(await database(), fake)
+    fake.fail({ method: 'POST', path: /\/statuses\// }, { status: 403 })
+    const [note] = await h.settled((await h.client.postReport(onMain(240))).id)
+    expect(note).toMatchObject({ state: 'failed', attempts: 1 })
+    expect(note!.last_error).toMatch(/Resource not accessible by integration/)
+  })
+})
+
+it(`without INFERGATE_PUBLIC_URL the comment and the status link to the CI run (${engine})`, async () => {
+  const fake = await fakeGithub()
+  const h = await serve(await database(), fake, { publicUrl: null })
+  const r = onPr(250, 42)
+  const notes = await h.settled((await h.client.postReport(r)).id)
+  expect(notes.map((n) => n.state)).toEqual(['delivered', 'delivered'])
+  const runUrl = `https://github.test/acme/llm/actions/runs/${r.ci!.run_id}`
+  expect(fake.statuses[0]!.target_url).toBe(runUrl)
+  expect(fake.comments[0]!.body).toContain(`](${runUrl})`)
 })

@@ -8,9 +8,15 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { migrateToLatest, openDatabase } from '../service/db/connect.ts'
 import { githubConfigFromEnv, publicUrlFromEnv } from '../service/github/config.ts'
 import { githubFailure } from '../service/github/failure.ts'
+import {
+  EVERY_ACCOUNT,
+  holdCredential,
+  rateLimitLifts,
+  releaseCredential,
+} from '../service/notifications/holds.ts'
 import type { NewNotification } from '../service/notifications/notification.ts'
 import { claim, enqueue, markAttemptFailed, markDelivered } from '../service/notifications/outbox.ts'
-import { backoffDelay, DEFAULT_OUTBOX } from '../service/notifications/worker.ts'
+import { backoffDelay, DEFAULT_OUTBOX, type Failure } from '../service/notifications/worker.ts'
 import { createProject } from '../service/projects/repository.ts'
 import { engine, freshDatabase } from './db-helpers.ts'
 
@@ -30,14 +36,15 @@ afterAll(async () => {
 })
 beforeEach(async () => {
   await db.deleteFrom('notifications').execute()
+  await db.deleteFrom('github_rate_limits').execute()
 })
 
-function status(sha: string, state: 'pending' | 'success' = 'success'): NewNotification {
+function status(sha: string, state: 'pending' | 'success' = 'success', owner = 'acme'): NewNotification {
   return {
     kind: 'commit_verdict',
-    key: `status:acme/llm@${sha}:chat`,
+    key: `status:${owner.toLowerCase()}/llm@${sha}:chat`,
     payload: {
-      owner: 'acme',
+      owner,
       repo: 'llm',
       sha,
       benchmark: 'chat',
@@ -95,6 +102,39 @@ describe(`outbox on ${engine}`, () => {
     expect(await stateOf(n!.id)).toBe('failed')
   })
 
+  it("a rate limit holds its credential's notifications, for every replica, until it lifts", async () => {
+    const [acme] = await enqueue(db, projectId, null, [status('f01')])
+    const [other] = await enqueue(db, projectId, null, [status('f02', 'success', 'Other-Org')])
+    const limit: Failure = { message: 'limited', retryable: true, notBefore: null, rateLimit: 'secondary' }
+    const s = { ...DEFAULT_OUTBOX, rateLimitWaitMs: 300 }
+    // As a GitHub App, an installation is one account's: the other accounts' deliveries go on.
+    const lifts = await holdCredential(db, 'acme', limit, s, Date.now())
+    expect(ids(await claim(db, 10, 60_000))).toEqual([other!.id])
+    // A token is one credential for every account.
+    await holdCredential(db, EVERY_ACCOUNT, limit, s, Date.now())
+    const [later] = await enqueue(db, projectId, null, [status('f03', 'success', 'other-org')])
+    expect(await claim(db, 10, 60_000)).toEqual([])
+    await new Promise((r) => setTimeout(r, lifts.getTime() - Date.now() + 50))
+    expect(ids(await claim(db, 10, 60_000)).sort()).toEqual([acme!.id, later!.id].sort())
+  })
+
+  it('repeated limits of a credential double its hold; a delivery after it lifts starts over', async () => {
+    const limit: Failure = { message: 'limited', retryable: true, notBefore: null, rateLimit: 'secondary' }
+    const s = { ...DEFAULT_OUTBOX, rateLimitWaitMs: 200 }
+    const hold = async () => {
+      const now = Date.now()
+      return (await holdCredential(db, EVERY_ACCOUNT, limit, s, now)).getTime() - now
+    }
+    expect(await hold()).toBe(200)
+    expect(await hold()).toBe(400)
+    // Still held: a success elsewhere (a delivery already in flight) does not end the hold.
+    await releaseCredential(db, EVERY_ACCOUNT)
+    expect(await hold()).toBe(800)
+    await new Promise((r) => setTimeout(r, 850))
+    await releaseCredential(db, EVERY_ACCOUNT)
+    expect(await hold()).toBe(200)
+  })
+
   it.runIf(engine === 'postgres')('concurrent claimers share out the rows without overlap', async () => {
     const many = Array.from({ length: 40 }, (_, i) => status(`e${i.toString(16).padStart(3, '0')}`))
     await enqueue(db, projectId, null, many)
@@ -121,8 +161,8 @@ describe('back-off and failures', () => {
     expect(backoffDelay(5, s, () => 1)).toBe(10_000)
   })
 
-  const answer = (status: number, headers: Record<string, string> = {}) =>
-    Object.assign(new Error('Something'), {
+  const answer = (status: number, headers: Record<string, string> = {}, message = 'Something') =>
+    Object.assign(new Error(message), {
       status,
       request: { method: 'POST', url: 'https://api.github.com/repos/a/b/statuses/abc' },
       response: { headers },
@@ -148,13 +188,65 @@ describe('back-off and failures', () => {
       retryable: true,
       notBefore: now + 30_000,
     })
-    expect(githubFailure(answer(429, {}), now)).toMatchObject({ retryable: true, notBefore: null })
+    // A 429 is a rate limit, whatever its headers.
+    expect(githubFailure(answer(429, {}), now)).toMatchObject({ retryable: true, rateLimit: 'secondary' })
     // No answer at all: Octokit reports status 500 without a response.
     const network = Object.assign(new Error('connect ECONNREFUSED'), { status: 500 })
     expect(githubFailure(network, now)).toMatchObject({
       retryable: true,
       message: 'network error: connect ECONNREFUSED',
     })
+  })
+
+  // GitHub's "Rate limits for the REST API" and "Best practices for using the REST API", with the
+  // service's real defaults.
+  it('waits out rate limits as GitHub documents them', () => {
+    const now = 1_800_000_000_000
+    const inS = (s: number) => String(now / 1000 + s)
+    const secondaryMessage = 'You have exceeded a secondary rate limit. Please wait a few minutes.'
+    const lifts = (f: Failure, strike = 1) => rateLimitLifts(f, strike, DEFAULT_OUTBOX, now) - now
+    // Secondary, without retry-after: at least a minute, then exponentially longer, up to an hour.
+    const secondary = githubFailure(
+      answer(403, { 'x-ratelimit-remaining': '4987', 'x-ratelimit-reset': inS(3000) }, secondaryMessage),
+      now,
+    )
+    expect(secondary).toMatchObject({ retryable: true, rateLimit: 'secondary', notBefore: null })
+    expect(secondary.message).toMatch(/\(rate limited\)$/)
+    expect([1, 2, 3, 7].map((k) => lifts(secondary, k))).toEqual([60_000, 120_000, 240_000, 3_600_000])
+    // A 429 without retry-after: about a minute, not x-ratelimit-reset's hour.
+    const tooMany = githubFailure(
+      answer(429, { 'x-ratelimit-remaining': '12', 'x-ratelimit-reset': inS(3600) }, secondaryMessage),
+      now,
+    )
+    expect(tooMany.rateLimit).toBe('secondary')
+    expect(lifts(tooMany)).toBe(60_000)
+    // retry-after, when present, is the wait.
+    const after = githubFailure(answer(403, { 'retry-after': '14' }, secondaryMessage), now)
+    expect([after.rateLimit, lifts(after), lifts(after, 3)]).toEqual(['secondary', 14_000, 14_000])
+    // Primary (remaining 0, on a 403 or a 429): until the reset, at most an hour away.
+    for (const code of [403, 429]) {
+      const primary = githubFailure(
+        answer(
+          code,
+          { 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': inS(1800) },
+          'API rate limit exceeded',
+        ),
+        now,
+      )
+      expect([primary.rateLimit, lifts(primary)]).toEqual(['primary', 1_800_000])
+    }
+    const farReset = { 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': inS(7200) }
+    expect(lifts(githubFailure(answer(403, farReset), now))).toBe(3_600_000)
+    // A reset already past (the clocks disagree): waited as if GitHub had given no time.
+    const pastReset = { 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': inS(-5) }
+    expect(lifts(githubFailure(answer(403, pastReset), now), 2)).toBe(120_000)
+    // A 403 that says nothing of a rate limit, with calls left, is a missing permission.
+    expect(
+      githubFailure(
+        answer(403, { 'x-ratelimit-remaining': '4999' }, 'Resource not accessible by integration'),
+        now,
+      ),
+    ).toMatchObject({ retryable: false, rateLimit: null })
   })
 })
 

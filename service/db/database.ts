@@ -86,6 +86,8 @@ export interface NotificationTable {
   payload: Json<unknown>
   state: Generated<'pending' | 'delivered' | 'failed' | 'superseded'>
   attempts: Generated<number>
+  /** Attempts answered with a rate limit: waited out, not counted against maxAttempts. */
+  rate_limited: Generated<number>
   next_attempt_at: Timestamp
   locked_until: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>
   last_error: string | null
@@ -94,7 +96,17 @@ export interface NotificationTable {
   created_at: Timestamp
 }
 
+/** A credential GitHub rate-limited: nothing is sent with it until lifts_at (0007). */
+export interface GithubRateLimitTable {
+  scope: string
+  lifts_at: Timestamp
+  strikes: Generated<number>
+  reason: string
+  created_at: Timestamp
+}
+
 export interface Database {
+  github_rate_limits: GithubRateLimitTable
   notifications: NotificationTable
   pinned_baselines: PinnedBaselineTable
   projects: ProjectTable

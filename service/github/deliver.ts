@@ -2,6 +2,7 @@
 // (App) on the commit, or the benchmark's sticky comment on the PR. Each delivery is safe to
 // repeat: a retry after a lost answer updates what the first attempt created.
 
+import { EVERY_ACCOUNT } from '../notifications/holds.ts'
 import {
   type CommitVerdict,
   type PrComment,
@@ -127,5 +128,11 @@ export function githubDeliverer(access: GithubAccess): Deliverer {
       }
     },
     failure: (e) => githubFailure(e),
+    // A token is one credential everywhere; an App has one installation per account, each
+    // with its own rate limits.
+    credential: (n) =>
+      access.mode === 'token'
+        ? EVERY_ACCOUNT
+        : String((n.payload as { owner?: unknown }).owner).toLowerCase(),
   }
 }

@@ -83,8 +83,10 @@ export function runNotifications(run: RunForNotice, publicUrl: string | null): N
   if (!git.repository || !git.sha) return []
   const [owner = '', repo = ''] = git.repository.split('/')
   const comparisonUrl = publicUrl ? `${publicUrl.replace(/\/$/, '')}/api/v1/runs/${run.id}/comparison` : null
+  // Without the service's address, the CI run's page: its job summary shows the same comparison.
+  const link = comparisonUrl ?? ciRunUrl(run.report.ci, git.repository)
   const body = renderComparisonMarkdown(run.comparison, {
-    comparisonUrl,
+    comparisonUrl: link,
     baselineShas: run.baselineShas,
     commit: git.sha,
   })
@@ -95,7 +97,7 @@ export function runNotifications(run: RunForNotice, publicUrl: string | null): N
     benchmark,
     ...COMMIT_STATE[run.comparison.status],
     description: statusDescription(run.comparison),
-    target_url: comparisonUrl ?? ciRunUrl(run.report.ci, git.repository),
+    target_url: link,
     summary: body,
   }
   const out: Omit<NewNotification, 'key'>[] = [{ kind: 'commit_verdict', payload: verdict }]

@@ -1,9 +1,11 @@
 // The outbox's queries. A notification is claimed under a lease (so a crashed worker's rows come
 // back) and delivered outside any transaction (GitHub may take seconds; PGlite has one
 // connection). Per key — one status context on a SHA, one PR's sticky comment — only the newest
-// notification is delivered, never two at once: older undelivered ones are superseded.
+// notification is delivered, never two at once: older undelivered ones are superseded. Nothing
+// is claimed for a credential GitHub rate-limited (holds.ts).
 import { type Kysely, sql, type Transaction } from 'kysely'
 import type { Database } from '../db/database.ts'
+import { EVERY_ACCOUNT } from './holds.ts'
 import type { NewNotification } from './notification.ts'
 
 export type NotificationState = 'pending' | 'delivered' | 'failed' | 'superseded'
@@ -15,6 +17,8 @@ export interface Claimed {
   payload: unknown
   /** This attempt's number, from 1. */
   attempt: number
+  /** How many earlier attempts met a rate limit (not failures: they wait, and count apart). */
+  rateLimited: number
 }
 
 /** How a notification stands, as GET /api/v1/runs/:id shows it. */
@@ -83,7 +87,8 @@ function view(r: {
 /**
  * Takes up to `limit` due notifications under a lease of `leaseMs`: for each key, the newest
  * pending notification if no other of its key is being delivered; the older pending ones of
- * that key are superseded (GitHub only needs to show the latest verdict).
+ * that key are superseded (GitHub only needs to show the latest verdict). A notification whose
+ * credential is held — every one for a token's hold, its account's for an App's — waits.
  */
 export async function claim(db: Kysely<Database>, limit: number, leaseMs: number): Promise<Claimed[]> {
   return db.transaction().execute(async (trx) => {
@@ -94,6 +99,7 @@ export async function claim(db: Kysely<Database>, limit: number, leaseMs: number
       key: string
       payload: unknown
       attempts: number
+      rate_limited: number
     }>`
       update notifications n
          set locked_until = now() + make_interval(secs => ${leaseMs / 1000}), attempts = n.attempts + 1
@@ -105,10 +111,13 @@ export async function claim(db: Kysely<Database>, limit: number, leaseMs: number
               select 1 from notifications o
                where o.key = d.key and o.id <> d.id and o.state = 'pending'
                  and (o.id > d.id or o.locked_until >= now()))
+            and not exists (
+              select 1 from github_rate_limits h
+               where h.lifts_at > now() and h.scope in (${EVERY_ACCOUNT}, lower(d.payload->>'owner')))
           order by d.next_attempt_at, d.id
           limit ${limit}
           for update skip locked)
-      returning n.id, n.kind, n.key, n.payload, n.attempts`.execute(trx)
+      returning n.id, n.kind, n.key, n.payload, n.attempts, n.rate_limited`.execute(trx)
     for (const r of rows) {
       await trx
         .updateTable('notifications')
@@ -118,7 +127,14 @@ export async function claim(db: Kysely<Database>, limit: number, leaseMs: number
         .where('state', '=', 'pending')
         .execute()
     }
-    return rows.map((r) => ({ id: r.id, kind: r.kind, key: r.key, payload: r.payload, attempt: r.attempts }))
+    return rows.map((r) => ({
+      id: r.id,
+      kind: r.kind,
+      key: r.key,
+      payload: r.payload,
+      attempt: r.attempts,
+      rateLimited: r.rate_limited,
+    }))
   })
 }
 
@@ -136,21 +152,26 @@ export async function markDelivered(db: Kysely<Database>, id: string, result: un
     .execute()
 }
 
-/** Records a failed attempt: another at `retryAt`, or none (state failed) when it is null. */
+/**
+ * Records a failed attempt: another at `retryAt`, or none (state failed) when it is null. A
+ * rate-limited attempt is counted apart: it says nothing about whether delivery can succeed.
+ */
 export async function markAttemptFailed(
   db: Kysely<Database>,
   id: string,
   error: string,
   retryAt: Date | null,
+  rateLimited = false,
 ): Promise<void> {
   await db
     .updateTable('notifications')
-    .set({
+    .set((eb) => ({
       state: retryAt ? 'pending' : 'failed',
       next_attempt_at: retryAt ?? new Date(),
       locked_until: null,
       last_error: error.slice(0, 2000),
-    })
+      ...(rateLimited ? { rate_limited: eb('rate_limited', '+', 1) } : {}),
+    }))
     .where('id', '=', id)
     .execute()
 }

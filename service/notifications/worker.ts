@@ -1,10 +1,12 @@
 // Delivers the outbox: claims due notifications, hands each to the deliverer, and records the
-// outcome — delivered, retried later with exponential back-off (or when a rate limit lifts), or
-// failed for good after `maxAttempts`. One notification at a time: GitHub asks integrations to
-// send their requests serially to stay clear of its secondary rate limits.
+// outcome — delivered, retried later with exponential back-off, or failed for good after
+// `maxAttempts`. One notification at a time: GitHub asks integrations to send their requests
+// serially to stay clear of its secondary rate limits. A rate limit holds every notification
+// sent with the same credential until it lifts (holds.ts), and is not a failed attempt.
 import type { Kysely } from 'kysely'
 import type { Database } from '../db/database.ts'
 import type { Log } from '../log.ts'
+import { EVERY_ACCOUNT, holdCredential, releaseCredential } from './holds.ts'
 import { type Claimed, claim, markAttemptFailed, markDelivered } from './outbox.ts'
 
 export interface OutboxSettings {
@@ -16,6 +18,11 @@ export interface OutboxSettings {
   /** The first retry's delay; each later one doubles, up to maxBackoffMs. */
   backoffMs: number
   maxBackoffMs: number
+  /**
+   * The wait after a rate limit GitHub gave no time for (a secondary limit without retry-after);
+   * it doubles on each repeat. GitHub's docs: "at least one minute".
+   */
+  rateLimitWaitMs: number
 }
 
 export const DEFAULT_OUTBOX: OutboxSettings = {
@@ -24,6 +31,7 @@ export const DEFAULT_OUTBOX: OutboxSettings = {
   maxAttempts: 10,
   backoffMs: 5_000,
   maxBackoffMs: 15 * 60_000,
+  rateLimitWaitMs: 60_000,
 }
 
 /** Why an attempt failed, as the deliverer sees it. */
@@ -31,13 +39,20 @@ export interface Failure {
   message: string
   /** False for answers that another attempt cannot change (401, 404, 422…). */
   retryable: boolean
-  /** The earliest a retry may be made (a rate limit's reset), epoch ms. */
+  /** When GitHub said a rate limit lifts (retry-after, a primary limit's reset), epoch ms. */
   notBefore: number | null
+  /** A rate limit: on the credential, not on this notification. */
+  rateLimit: 'primary' | 'secondary' | null
 }
 
 export interface Deliverer {
   deliver(n: Claimed): Promise<unknown>
   failure(e: unknown): Failure
+  /**
+   * The credential `n` is delivered with, as the scope of a rate limit's hold: EVERY_ACCOUNT
+   * for a token, the account (lower-cased owner) whose App installation delivers it.
+   */
+  credential(n: Claimed): string
 }
 
 /** The delay before attempt `attempt + 1`: doubling from `backoffMs`, up to 25% longer at random. */
@@ -45,9 +60,6 @@ export function backoffDelay(attempt: number, s: OutboxSettings, random = Math.r
   const base = Math.min(s.maxBackoffMs, s.backoffMs * 2 ** (attempt - 1))
   return Math.min(s.maxBackoffMs, base * (1 + 0.25 * random()))
 }
-
-// A rate limit's reset is honoured up to an hour away (GitHub's primary limit resets hourly).
-const MAX_RATE_LIMIT_WAIT_MS = 60 * 60_000
 
 export interface OutboxWorker {
   /** Looks at the outbox now (after an ingest) instead of at the next poll. */
@@ -66,20 +78,31 @@ export function startOutboxWorker(
   let wakeUp: (() => void) | null = null
   let woken = false
 
+  async function rateLimited(n: Claimed, f: Failure): Promise<void> {
+    const scope = deliverer.credential(n)
+    const lifts = await holdCredential(db, scope, f, settings, Date.now())
+    await markAttemptFailed(db, n.id, f.message, lifts, true)
+    log('warn', 'GitHub rate limit: holding deliveries', {
+      id: n.id,
+      kind: n.kind,
+      key: n.key,
+      credential: scope === EVERY_ACCOUNT ? 'token' : `installation on ${scope}`,
+      limit: f.rateLimit,
+      error: f.message,
+      until: lifts.toISOString(),
+    })
+  }
+
   async function attempt(n: Claimed): Promise<void> {
+    let result: unknown
     try {
-      const result = await deliverer.deliver(n)
-      await markDelivered(db, n.id, result)
-      log('info', 'notification delivered', { id: n.id, kind: n.kind, key: n.key, attempt: n.attempt })
+      result = await deliverer.deliver(n)
     } catch (e) {
       const f = deliverer.failure(e)
-      const now = Date.now()
-      const last = !f.retryable || n.attempt >= settings.maxAttempts
-      const wait = Math.max(
-        backoffDelay(n.attempt, settings),
-        Math.min(MAX_RATE_LIMIT_WAIT_MS, (f.notBefore ?? 0) - now),
-      )
-      const retryAt = last ? null : new Date(now + wait)
+      if (f.rateLimit) return rateLimited(n, f)
+      const counted = n.attempt - n.rateLimited
+      const last = !f.retryable || counted >= settings.maxAttempts
+      const retryAt = last ? null : new Date(Date.now() + backoffDelay(counted, settings))
       await markAttemptFailed(db, n.id, f.message, retryAt)
       log(last ? 'error' : 'warn', last ? 'notification failed' : 'notification will be retried', {
         id: n.id,
@@ -89,7 +112,11 @@ export function startOutboxWorker(
         error: f.message,
         ...(retryAt ? { retry_at: retryAt.toISOString() } : {}),
       })
+      return
     }
+    await markDelivered(db, n.id, result)
+    await releaseCredential(db, deliverer.credential(n))
+    log('info', 'notification delivered', { id: n.id, kind: n.kind, key: n.key, attempt: n.attempt })
   }
 
   async function loop(): Promise<void> {

@@ -15,14 +15,20 @@ export interface Call {
   /** When the request arrived (Date.now()). */
   at: number
   status: number
+  /** The headers of a fault's answer (retry-after, x-ratelimit-*): when its limit lifts. */
+  answerHeaders: Record<string, string>
 }
 
 export type Fault =
-  | { status: 500 | 502 | 404 | 422 }
-  /** GitHub's primary rate limit: 403, x-ratelimit-remaining 0, reset at epoch seconds. */
-  | { rateLimitResetInS: number }
-  /** A secondary rate limit: 403 with retry-after. */
-  | { retryAfterS: number }
+  /** 403: a permission the token lacks ("Resource not accessible by integration"). */
+  | { status: 500 | 502 | 403 | 404 | 422 }
+  /** GitHub's primary rate limit: 403 (or 429), x-ratelimit-remaining 0, reset at epoch seconds. */
+  | { rateLimitResetInS: number; status?: 403 | 429 }
+  /**
+   * A secondary rate limit: 403 or 429 saying so, with calls left in the hour; retry-after only
+   * when given, as GitHub's docs say it "might be present".
+   */
+  | { secondary: 403 | 429; retryAfterS?: number; resetInS?: number }
   /** No answer at all, until the client gives up. */
   | { hang: true }
 
@@ -154,6 +160,7 @@ export class FakeGithub {
       authorization: req.headers.authorization ?? null,
       at: Date.now(),
       status: 0,
+      answerHeaders: {},
     }
     this.calls.push(call)
     const faultAt = this.#faults.findIndex((f) => f.match(call))
@@ -172,30 +179,51 @@ export class FakeGithub {
       this.#hung.push(res)
       return
     }
+    const [status, message, headers] = this.#faultAnswer(fault)
+    call.status = status
+    call.answerHeaders = headers
+    this.#send(res, status, { message, documentation_url: 'https://docs.github.com/rest' }, headers)
+  }
+
+  /** The answer GitHub gives for `fault`: rate limits with the headers its docs describe. */
+  #faultAnswer(fault: Exclude<Fault, { hang: true }>): [number, string, Record<string, string>] {
+    const resetIn = (s: number) => String(Math.ceil(Date.now() / 1000 + s))
     if ('rateLimitResetInS' in fault) {
-      call.status = 403
-      const reset = Math.ceil(Date.now() / 1000 + fault.rateLimitResetInS)
-      this.#send(
-        res,
-        403,
-        { message: 'API rate limit exceeded for installation.' },
-        { 'x-ratelimit-limit': '5000', 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': String(reset) },
-      )
-      return
+      return [
+        fault.status ?? 403,
+        'API rate limit exceeded for installation.',
+        {
+          'x-ratelimit-limit': '5000',
+          'x-ratelimit-remaining': '0',
+          'x-ratelimit-reset': resetIn(fault.rateLimitResetInS),
+        },
+      ]
     }
-    if ('retryAfterS' in fault) {
-      call.status = 403
-      this.#send(
-        res,
-        403,
-        { message: 'You have exceeded a secondary rate limit.' },
-        { 'retry-after': String(fault.retryAfterS) },
-      )
-      return
+    if ('secondary' in fault) {
+      return [
+        fault.secondary,
+        'You have exceeded a secondary rate limit. Please wait a few minutes before you try again.',
+        {
+          'x-ratelimit-limit': '5000',
+          'x-ratelimit-remaining': '4987',
+          'x-ratelimit-reset': resetIn(fault.resetInS ?? 3600),
+          ...(fault.retryAfterS === undefined ? {} : { 'retry-after': String(fault.retryAfterS) }),
+        },
+      ]
     }
-    call.status = fault.status
-    const message = { 500: 'Server Error', 502: 'Bad Gateway', 404: 'Not Found', 422: 'Validation Failed' }
-    this.#send(res, fault.status, { message: message[fault.status] })
+    const message = {
+      500: 'Server Error',
+      502: 'Bad Gateway',
+      403: 'Resource not accessible by integration',
+      404: 'Not Found',
+      422: 'Validation Failed',
+    }
+    // GitHub sends its rate-limit headers on every answer: a 403 with calls left is no limit.
+    const headers: Record<string, string> =
+      fault.status === 403
+        ? { 'x-ratelimit-limit': '5000', 'x-ratelimit-remaining': '4999', 'x-ratelimit-reset': resetIn(3600) }
+        : {}
+    return [fault.status, message[fault.status], headers]
   }
 
   #send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
