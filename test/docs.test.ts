@@ -67,7 +67,7 @@ describe('the Action', () => {
   it("the docs' workflows are valid YAML, use only the Action's inputs and grant what it needs", () => {
     const dir = new URL('../docs/workflows/', import.meta.url)
     const files = readdirSync(dir).filter((f) => f.endsWith('.yml'))
-    expect(files.sort()).toEqual(['nightly.yml', 'pr-gate.yml'])
+    expect(files.sort()).toEqual(['benchmark-on-request.yml', 'nightly.yml', 'pr-gate.yml'])
     for (const f of files) {
       const doc = parseDocument(readFileSync(new URL(f, dir), 'utf8'))
       expect(doc.errors, f).toEqual([])
@@ -93,5 +93,57 @@ describe('the Action', () => {
       on: { schedule: unknown[] }
     }
     expect(nightly.on.schedule).toHaveLength(1)
+  })
+})
+
+interface Workflow {
+  on: Record<string, Record<string, unknown> | null>
+  concurrency?: unknown
+  jobs: Record<string, { if?: string; steps: { uses?: string; with?: Record<string, unknown> }[] }>
+}
+const workflow = (name: string) =>
+  parse(readFileSync(new URL(`../docs/workflows/${name}`, import.meta.url), 'utf8')) as Workflow
+const doc = (name: string) => readFileSync(new URL(`../docs/${name}`, import.meta.url), 'utf8')
+
+// The workflows are meant to be copied: each deploys an image a PR can name, with the
+// repository's secrets, on a runner that can reach the cluster.
+describe("the docs' workflows are safe to copy", () => {
+  it("/benchmark runs for the repository's own people only, on the commit they reviewed", () => {
+    const wf = workflow('benchmark-on-request.yml')
+    expect(Object.keys(wf.on)).toEqual(['issue_comment'])
+    const job = wf.jobs.benchmark!
+    // Every condition must hold: one || would let anyone in.
+    expect(job.if).not.toContain('||')
+    const allowed = job.if?.match(
+      /&&\s*contains\(fromJSON\('(\[[^']*\])'\),\s*github\.event\.comment\.author_association\)$/,
+    )
+    expect(JSON.parse(allowed?.[1] ?? '[]').sort()).toEqual(['COLLABORATOR', 'MEMBER', 'OWNER'])
+    // The code checked out is the commit the first step checked, never a ref that can move.
+    const checkout = job.steps.find((s) => s.uses?.startsWith('actions/checkout@'))
+    expect(checkout?.with?.ref).toMatch(/^\$\{\{ steps\.pr\.outputs\.sha \}\}$/)
+    // Every comment starts the workflow: a workflow-level group would let any cancel a run.
+    expect(wf.concurrency).toBeUndefined()
+    const action = doc('action.md')
+    expect(action).toContain('(workflows/benchmark-on-request.yml)')
+    for (const said of ['author_association', '`OWNER`, `MEMBER` or `COLLABORATOR`', 'pull_request_target'])
+      expect(action, said).toContain(said)
+  })
+
+  it("no workflow runs a fork's code with the secrets", () => {
+    for (const name of ['benchmark-on-request.yml', 'nightly.yml', 'pr-gate.yml'])
+      expect(Object.keys(workflow(name).on), name).not.toContain('pull_request_target')
+    expect(workflow('pr-gate.yml').jobs.benchmark!.if).toBe(
+      'github.event.pull_request.head.repo.full_name == github.repository',
+    )
+  })
+
+  it('the PR gate runs on every pull request, as a required check needs', () => {
+    // GitHub leaves a required check pending forever on a PR whose workflow a filter skipped.
+    const trigger = workflow('pr-gate.yml').on.pull_request ?? {}
+    for (const filter of ['paths', 'paths-ignore', 'branches', 'branches-ignore'])
+      expect(trigger, filter).not.toHaveProperty(filter)
+    const github = doc('github.md')
+    const advice = github.slice(github.indexOf('Require `infergate/<benchmark>`'))
+    expect(advice.slice(0, 1200)).toContain('`paths:`')
   })
 })
