@@ -5,21 +5,25 @@ import { ValidationError } from '../core/validation.ts'
 import { INFERGATE_VERSION } from '../core/version.ts'
 import { type CommandSpec, type FlagValues, helpText, parseFlags, RunError, UsageError } from './args.ts'
 import { bench, benchSpec } from './commands/bench.ts'
-import { compare, compareSpec } from './commands/compare.ts'
+import { compare, compareExitCodes, compareSpec } from './commands/compare.ts'
 import { demo, demoSpec } from './commands/demo.ts'
 import { engineSim, engineSimSpec } from './commands/engine-sim.ts'
 import { migrateCommand, migrateSpec, serveCommand, serveSpec } from './commands/serve.ts'
+import { upload, uploadExitCodes, uploadSpec } from './commands/upload.ts'
 import { validate, validateSpec } from './commands/validate.ts'
 
 interface Command {
   spec: CommandSpec
   run(values: FlagValues, positionals: string[]): Promise<number>
+  /** Commands whose exit code is a verdict say what each code means, after the options. */
+  exitCodes?: [number, string][]
 }
 
 const commands: Command[] = [
   { spec: benchSpec, run: bench },
   { spec: engineSimSpec, run: engineSim },
-  { spec: compareSpec, run: compare },
+  { spec: compareSpec, run: compare, exitCodes: compareExitCodes },
+  { spec: uploadSpec, run: upload, exitCodes: uploadExitCodes },
   { spec: validateSpec, run: validate },
   { spec: serveSpec, run: serveCommand },
   { spec: migrateSpec, run: migrateCommand },
@@ -41,6 +45,11 @@ function usage(): string {
   ].join('\n')
 }
 
+function exitCodeText(codes: [number, string][] | undefined): string {
+  if (!codes?.length) return ''
+  return ['', 'Exit codes:', ...codes.map(([code, meaning]) => `  ${code}  ${meaning}`), ''].join('\n')
+}
+
 export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
@@ -56,7 +65,7 @@ export async function main(argv: string[]): Promise<number> {
     if (!command) throw new UsageError(`unknown command ${JSON.stringify(name)} (see infergate --help)`)
     const { values, positionals } = parseFlags(command.spec, rest)
     if (values.help) {
-      process.stdout.write(helpText(command.spec))
+      process.stdout.write(helpText(command.spec) + exitCodeText(command.exitCodes))
       return 0
     }
     return await command.run(values, positionals)

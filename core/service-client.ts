@@ -40,6 +40,18 @@ export interface PostedRun {
   comparison: Comparison
   /** What the service queued for GitHub with the run (empty when it does not report there). */
   notifications: { kind: string; state: string }[]
+  /**
+   * The baseline runs' commits, by run id, as the PR comment names them; undefined from a
+   * service older than the field (callers then name baselines by run id).
+   */
+  baselineShas?: Record<string, string | null>
+}
+
+/** A map of run ids to commit SHAs (or null), or undefined when the answer has none or another shape. */
+function shaMap(v: unknown): Record<string, string | null> | undefined {
+  if (!v || typeof v !== 'object' || Array.isArray(v)) return undefined
+  const ok = Object.values(v).every((x) => x === null || typeof x === 'string')
+  return ok ? (v as Record<string, string | null>) : undefined
 }
 
 const RETRIED_STATUS = new Set([408, 429, 500, 502, 503, 504])
@@ -127,6 +139,7 @@ export class ServiceClient {
       id: string
       comparison: unknown
       notifications?: { kind: string; state: string }[]
+      baseline_shas?: unknown
     }>('POST', '/api/v1/runs', report)
     const parsed = Comparison.safeParse(body?.comparison)
     if (!parsed.success || typeof body?.id !== 'string') {
@@ -137,7 +150,13 @@ export class ServiceClient {
       )
     }
     const notifications = (body.notifications ?? []).map(({ kind, state }) => ({ kind, state }))
-    return { id: body.id, duplicate: status === 200, comparison: parsed.data, notifications }
+    return {
+      id: body.id,
+      duplicate: status === 200,
+      comparison: parsed.data,
+      notifications,
+      baselineShas: shaMap(body.baseline_shas),
+    }
   }
 
   /**

@@ -6,6 +6,7 @@ import { compareRuns, DEFAULT_SETTINGS, estimateNoise, type Run } from '../core/
 import { parseComparison } from '../core/detect/comparison.ts'
 import { mannWhitneyU } from '../core/detect/mann-whitney.ts'
 import { decisiveP } from '../core/render/markdown.ts'
+import type { Report } from '../core/report.ts'
 import { Rng } from '../core/rng.ts'
 import { cli, tempDir } from './helpers.ts'
 import { makeReport, type TrialSpec } from './report-factory.ts'
@@ -177,5 +178,160 @@ describe('infergate compare', () => {
     const r2 = await cli(['compare', '--candidate', good])
     expect(r2.code).toBe(2)
     expect(r2.stderr).toMatch(/give at least one --baseline/)
+  })
+
+  /** A report of another workload: the fields a user changes by mistake, not on purpose. */
+  const other = (r: Run, change: (report: Report) => void): Run => {
+    // Every run here is made whole by makeReport; the detector's type reads less of it.
+    const report = structuredClone(r.report) as Report
+    change(report)
+    return { id: r.id, report }
+  }
+
+  it("refuses reports that do not measure the same workload, naming each difference (issue 10's case)", async () => {
+    const dir = tempDir()
+    // Baselines of benchmark aa (completions, 128 in / 64 out), a candidate default (chat, 512 in / 32 out).
+    const base = history(5, 0.01).map((r, i) =>
+      write(
+        dir,
+        `aa${i}.json`,
+        other(r, (x) => Object.assign(x, { benchmark: 'aa' })),
+      ),
+    )
+    const cand = other(run('pr', 1, [{ outputTokens: 32 }]), (x) => {
+      x.benchmark = 'default'
+      x.environment.endpoint.api = 'chat'
+      x.workload.input_tokens = { mean: 512, stddev: 0, min: 1, max: 32768 }
+      x.workload.output_tokens = { mean: 32, stddev: 0, min: 1, max: 2048 }
+    })
+    const candidate = write(dir, 'default.json', cand)
+    const args = ['compare', ...base.flatMap((b) => ['--baseline', b]), '--candidate', candidate]
+    const r = await cli(args)
+    expect(r.code).toBe(2)
+    expect(r.stdout).toBe('')
+    const line = r.stderr.trim()
+    expect(line.split('\n')).toHaveLength(1)
+    expect(line).toMatch(/^infergate compare: error: the reports do not measure the same workload: /)
+    expect(line).toContain('benchmark: baseline "aa", candidate "default"')
+    expect(line).toContain('environment.endpoint.api: baseline "completions", candidate "chat"')
+    expect(line).toContain(
+      'workload.input_tokens: baseline {"mean":128,"stddev":0,"min":1,"max":1000}, candidate {"mean":512,"stddev":0,"min":1,"max":32768}',
+    )
+    expect(line).toContain('workload.output_tokens: baseline {"mean":64')
+    expect(line).toMatch(/\(--allow-mismatch compares them anyway\)$/)
+
+    // Asked for explicitly: compared, with the differences as warnings on stderr and in the comparison.
+    const allowed = await cli([...args, '--allow-mismatch', '--json'])
+    expect(allowed.code).toBe(0)
+    expect(allowed.stderr).toContain('infergate compare: warning: compared despite: benchmark: baseline "aa"')
+    const c = parseComparison(JSON.parse(allowed.stdout))
+    expect(c.warnings).toContain('compared despite a mismatch: benchmark: baseline "aa", candidate "default"')
+  })
+
+  it('names the one baseline that differs, and dataset, ignore_eos, hardware and scenario load count', async () => {
+    const dir = tempDir()
+    const h = history(3, 0.01)
+    const files = [
+      write(dir, 'b0.json', h[0]!),
+      write(
+        dir,
+        'b1.json',
+        other(h[1]!, (x) => {
+          x.workload.ignore_eos = false
+          x.workload.source = 'dataset'
+          x.workload.dataset = 'sharegpt.jsonl'
+          x.environment.gpu = { model: 'NVIDIA-H100-80GB-HBM3', count: 2 }
+          x.scenarios[0]!.load = { mode: 'closed', concurrency: 16 }
+        }),
+      ),
+      write(dir, 'b2.json', h[2]!),
+    ]
+    const candidate = write(dir, 'c.json', run('pr', 1, [{}]))
+    const r = await cli(['compare', ...files.flatMap((b) => ['--baseline', b]), '--candidate', candidate])
+    expect(r.code).toBe(2)
+    const named = (field: string, b: unknown, c: unknown) =>
+      `${field}: baseline ${JSON.stringify(b)} (--baseline ${files[1]}), candidate ${JSON.stringify(c)}`
+    expect(r.stderr).toContain(named('workload.ignore_eos', false, true))
+    expect(r.stderr).toContain(named('workload.source', 'dataset', 'synthetic'))
+    expect(r.stderr).toContain(named('workload.dataset', 'sharegpt.jsonl', null))
+    expect(r.stderr).toContain(named('environment.gpu.model', 'NVIDIA-H100-80GB-HBM3', 'NVIDIA-L4'))
+    expect(r.stderr).toContain(named('environment.gpu.count', 2, 1))
+    expect(r.stderr).toContain(
+      named(
+        'scenarios.concurrency-8.load',
+        { mode: 'closed', concurrency: 16 },
+        { mode: 'closed', concurrency: 8 },
+      ),
+    )
+    // History reports are checked too: their noise must be this workload's.
+    const hist = write(
+      dir,
+      'h.json',
+      other(h[0]!, (x) => Object.assign(x, { benchmark: 'aa' })),
+    )
+    const good = [files[0]!, files[2]!, files[0]!].flatMap((b) => ['--baseline', b])
+    const r2 = await cli(['compare', ...good, '--history', hist, '--candidate', candidate])
+    expect(r2.code).toBe(2)
+    expect(r2.stderr).toContain(`benchmark: history "aa" (--history ${hist}), candidate "bench"`)
+  })
+
+  it('what users change on purpose (model, engine, seed, URL, config, warmup) is no mismatch', async () => {
+    const dir = tempDir()
+    const base = history(5, 0.01).flatMap((r, i) => ['--baseline', write(dir, `b${i}.json`, r)])
+    const cand = other(run('pr', 2, [{}], { engineVersion: '0.12.0' }), (x) => {
+      x.environment.model = 'llama-3.1-8b-instruct-awq'
+      x.environment.endpoint.url = 'http://10.0.0.7:8080/openai/v1'
+      x.environment.config = { quantization: 'awq' }
+      x.workload.seed = 918273 // drawn per run
+      x.workload.warmup_requests = 10
+    })
+    const r = await cli(['compare', ...base, '--candidate', write(dir, 'c.json', cand)])
+    expect(r.stderr).toBe('')
+    expect(r.code).toBe(0)
+    expect(r.stdout).toMatch(/^bench: unchanged/)
+    expect(r.stdout).toContain('environment: engine.version "0.11.0" → "0.12.0"')
+  })
+
+  it('no scenario in common is no pass: exit 2 naming the scenarios of each side, even with --allow-mismatch', async () => {
+    const dir = tempDir()
+    const base = history(3, 0.01).flatMap((r, i) => ['--baseline', write(dir, `b${i}.json`, r)])
+    const cand = makeReport(2, [{}, {}], { scenario: 'rate-10' })
+    const candidate = join(dir, 'c.json')
+    writeFileSync(candidate, JSON.stringify(cand))
+    for (const extra of [[], ['--allow-mismatch']]) {
+      const r = await cli(['compare', ...base, '--candidate', candidate, ...extra])
+      expect(r.code).toBe(2)
+      expect(r.stderr.trim()).toBe(
+        'infergate compare: error: no scenario in common: the candidate has rate-10, the baselines have concurrency-8',
+      )
+    }
+  })
+
+  it('a scenario on one side only is compared without it, and a warning says which', async () => {
+    const dir = tempDir()
+    const base = history(3, 0.01).flatMap((r, i) => ['--baseline', write(dir, `b${i}.json`, r)])
+    const two = makeReport(2, [{}])
+    const extra = makeReport(3, [{}], { scenario: 'concurrency-16' }).scenarios[0]!
+    two.scenarios.push({ ...extra, load: { mode: 'closed', concurrency: 16 } })
+    const r = await cli([
+      'compare',
+      ...base,
+      '--candidate',
+      write(dir, 'c.json', { id: 'pr', report: two }),
+      '--json',
+    ])
+    expect(r.code).toBe(0)
+    const c = parseComparison(JSON.parse(r.stdout))
+    expect(c.warnings).toContain('scenario concurrency-16: in no baseline report, not compared')
+  })
+
+  it('--help says what each exit code means', async () => {
+    const r = await cli(['compare', '--help'])
+    expect(r.code).toBe(0)
+    expect(r.stdout).toContain('--allow-mismatch')
+    expect(r.stdout).toMatch(
+      /Exit codes:\n {2}0 {2}no gated metric regressed.*\n {2}1 {2}a gated metric regressed\n {2}2 {2}/,
+    )
+    expect(r.stdout).toContain('no scenario in common')
   })
 })

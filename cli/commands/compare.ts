@@ -1,8 +1,11 @@
+// infergate compare: the detector on report files. Reports that do not measure the same
+// workload are refused before any statistics (a verdict on them means nothing, however small
+// its p-value), and so are reports with no scenario in common: an empty comparison is no pass.
 import { readFileSync } from 'node:fs'
-import { compareRuns, DEFAULT_SETTINGS, type Run } from '../../core/detect/compare.ts'
+import { compareRuns, DEFAULT_SETTINGS } from '../../core/detect/compare.ts'
 import type { Comparison } from '../../core/detect/comparison.ts'
 import { decisiveP } from '../../core/render/markdown.ts'
-import { parseReport } from '../../core/report.ts'
+import { parseReport, type Report } from '../../core/report.ts'
 import { ValidationError } from '../../core/validation.ts'
 import { bool, type CommandSpec, type FlagValues, num, UsageError } from '../args.ts'
 
@@ -43,6 +46,10 @@ export const compareSpec: CommandSpec = {
       help: 'baseline runs needed for a verdict',
       default: String(DEFAULT_SETTINGS.minBaselineRuns),
     },
+    'allow-mismatch': {
+      type: 'boolean',
+      help: 'compare reports of another benchmark, endpoint, hardware or workload anyway (with warnings)',
+    },
     json: { type: 'boolean', help: 'print the comparison JSON instead of the table' },
   },
   examples: [
@@ -50,25 +57,115 @@ export const compareSpec: CommandSpec = {
   ],
 }
 
-function readRun(path: string, flag: string): Run {
+/** What `--help` lists under "Exit codes:" (main.ts prints it after the options). */
+export const compareExitCodes: [number, string][] = [
+  [0, 'no gated metric regressed (too few baseline runs for a verdict included)'],
+  [1, 'a gated metric regressed'],
+  [
+    2,
+    'bad input: a report that cannot be read or does not validate, reports of another benchmark, endpoint, hardware or workload (unless --allow-mismatch), no scenario in common',
+  ],
+]
+
+/** A report file, validated; errors start with `what` (the flag and file) and name the field. */
+export function readReport(path: string, what: string): Report {
   let text: string
   try {
     text = readFileSync(path, 'utf8')
   } catch (e) {
-    throw new UsageError(`--${flag} ${path}: cannot read: ${(e as Error).message}`)
+    throw new UsageError(`${what}: cannot read: ${(e as Error).message}`)
   }
   let json: unknown
   try {
     json = JSON.parse(text)
   } catch (e) {
-    throw new UsageError(`--${flag} ${path}: not JSON: ${(e as Error).message}`)
+    throw new UsageError(`${what}: not JSON: ${(e as Error).message}`)
   }
   try {
-    return { id: path, report: parseReport(json) }
+    return parseReport(json)
   } catch (e) {
-    if (e instanceof ValidationError) throw new UsageError(`--${flag} ${path}: ${e.message}`)
+    if (e instanceof ValidationError) throw new UsageError(`${what}: ${e.message}`)
     throw e
   }
+}
+
+/** A report read from a file, named by its path. */
+interface FileRun {
+  id: string
+  report: Report
+}
+
+function readRun(path: string, flag: string): FileRun {
+  return { id: path, report: readReport(path, `--${flag} ${path}`) }
+}
+
+/**
+ * What must be equal for two reports to measure the same thing: the benchmark (the key the
+ * service picks baselines by), the hardware (the service's other key), the API and the workload
+ * sent. Not here: what users change on purpose and compare (model, engine and its version, serving
+ * config, the server's URL), nor the prompt seed (drawn per run) and the warmup (neither changes
+ * the distribution of what is measured). Those differences are listed in environment_diff.
+ */
+const SAME: [string, (r: Report) => unknown][] = [
+  ['benchmark', (r) => r.benchmark],
+  ['environment.endpoint.api', (r) => r.environment.endpoint.api],
+  ['environment.gpu.model', (r) => r.environment.gpu.model],
+  ['environment.gpu.count', (r) => r.environment.gpu.count],
+  ['workload.source', (r) => r.workload.source],
+  ['workload.dataset', (r) => r.workload.dataset],
+  ['workload.input_tokens', (r) => r.workload.input_tokens],
+  ['workload.output_tokens', (r) => r.workload.output_tokens],
+  ['workload.ignore_eos', (r) => r.workload.ignore_eos],
+]
+
+/** JSON with object keys sorted, so equal values compare equal whatever their key order. */
+const canonical = (v: unknown) =>
+  JSON.stringify(v, (_k, x: unknown) =>
+    x && typeof x === 'object' && !Array.isArray(x)
+      ? Object.fromEntries(Object.entries(x).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : x,
+  ) ?? 'null'
+
+/** A value as the report has it (keys in the report's order). */
+const shown = (v: unknown) => JSON.stringify(v) ?? 'null'
+
+/**
+ * Every way the baseline and history reports differ from the candidate in what they measure, one
+ * message per field and value: `benchmark: baseline "aa", candidate "default"`, with the files
+ * named unless every one of several differs alike.
+ */
+export function mismatches(
+  candidate: Report,
+  others: { kind: 'baseline' | 'history'; path: string; report: Report }[],
+): string[] {
+  const fields = [...SAME]
+  // A scenario's name says its load, except what it leaves out (an open loop's max_concurrency).
+  for (const s of candidate.scenarios) {
+    fields.push([`scenarios.${s.name}.load`, (r) => r.scenarios.find((x) => x.name === s.name)?.load])
+  }
+  const out: string[] = []
+  for (const [field, get] of fields) {
+    const want = get(candidate)
+    for (const kind of ['baseline', 'history'] as const) {
+      const ofKind = others.filter((o) => o.kind === kind && get(o.report) !== undefined)
+      const differing = new Map<string, { value: unknown; paths: string[] }>()
+      for (const o of ofKind) {
+        const value = get(o.report)
+        const key = canonical(value)
+        if (key === canonical(want)) continue
+        const group = differing.get(key) ?? { value, paths: [] }
+        group.paths.push(o.path)
+        differing.set(key, group)
+      }
+      for (const { value, paths } of differing.values()) {
+        // Files named unless it is all of several (five baselines of another benchmark).
+        const all = paths.length === ofKind.length && paths.length > 1
+        const named = all ? '' : ` (${paths.map((p) => `--${kind} ${p}`).join(', ')})`
+        out.push(`${field}: ${kind} ${shown(value)}${named}, candidate ${shown(want)}`)
+      }
+    }
+  }
+  return out
 }
 
 const f = (x: number | null, d = 1) => (x === null ? '–' : x.toFixed(d))
@@ -131,18 +228,42 @@ export async function compare(values: FlagValues): Promise<number> {
     minBaselineRuns:
       num(values, 'min-baseline-runs', { min: 1, int: true }) ?? DEFAULT_SETTINGS.minBaselineRuns,
   }
-  const other = baselines.find((b) => b.report.benchmark !== candidate.report.benchmark)
+  const differences = mismatches(candidate.report, [
+    ...baselines.map((b) => ({ kind: 'baseline' as const, path: b.id, report: b.report })),
+    ...history.map((h) => ({ kind: 'history' as const, path: h.id, report: h.report })),
+  ])
+  const allowed = bool(values, 'allow-mismatch')
+  if (differences.length && !allowed) {
+    throw new UsageError(
+      `the reports do not measure the same workload: ${differences.join('; ')} (--allow-mismatch compares them anyway)`,
+    )
+  }
+  // Nothing in common is not "no regression": the detector would say insufficient data and exit
+  // 0, and a CI gate would pass without anything having been compared.
+  const names = (runs: FileRun[]) => [...new Set(runs.flatMap((r) => r.report.scenarios.map((s) => s.name)))]
+  const baselineScenarios = new Set(names(baselines))
+  const candidateScenarios = names([candidate])
+  if (!candidateScenarios.some((n) => baselineScenarios.has(n))) {
+    throw new UsageError(
+      `no scenario in common: the candidate has ${candidateScenarios.join(', ')}, the baselines have ${[...baselineScenarios].join(', ')}`,
+    )
+  }
   const comparison = compareRuns(
     candidate,
     baselines,
     history.length ? [...history, ...baselines] : baselines,
     settings,
   )
-  if (other) {
-    comparison.warnings.unshift(
-      `${other.id} is benchmark ${other.report.benchmark}, the candidate is ${candidate.report.benchmark}`,
-    )
-  }
+  const oneSided = [
+    ...candidateScenarios
+      .filter((n) => !baselineScenarios.has(n))
+      .map((n) => `scenario ${n}: in no baseline report, not compared`),
+    ...[...baselineScenarios]
+      .filter((n) => !candidateScenarios.includes(n))
+      .map((n) => `scenario ${n}: in the baselines only, the candidate did not measure it`),
+  ]
+  comparison.warnings.unshift(...differences.map((d) => `compared despite a mismatch: ${d}`), ...oneSided)
+  for (const d of differences) process.stderr.write(`infergate compare: warning: compared despite: ${d}\n`)
   process.stdout.write(
     bool(values, 'json') ? `${JSON.stringify(comparison, null, 2)}\n` : renderComparison(comparison),
   )
