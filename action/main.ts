@@ -232,6 +232,7 @@ export async function run(): Promise<void> {
 
     let comparison: Comparison | null = null
     let comparisonUrl: string | null = null
+    let baselineShas: Record<string, string | null> | undefined
     let notCompared: string | null = service
       ? null
       : 'No regression service configured (inputs service-url and service-token)'
@@ -240,6 +241,7 @@ export async function run(): Promise<void> {
         const run = await service.postReport(report)
         posted = true
         comparison = run.comparison
+        baselineShas = run.baselineShas
         comparisonUrl = `${service.url}/api/v1/runs/${run.id}/comparison`
         core.info(`posted run ${run.id}${run.duplicate ? ' (already stored)' : ''}: ${comparison.status}`)
       } catch (e) {
@@ -254,6 +256,7 @@ export async function run(): Promise<void> {
       reportPath: inputs.reportPath,
       comparison,
       comparisonUrl,
+      baselineShas,
       notCompared,
       deployment: target.deployment,
     })

@@ -1,5 +1,6 @@
-// The job summary: the comparison through the shared renderer (the same markdown as the PR
-// comment), the deployment, and the plain results; without a comparison, the results and why.
+// The job summary: the comparison through the shared renderer with what the PR comment is given
+// (the baselines' commits from the service's answer, the commit measured), so the two read the
+// same; then the deployment and the plain results. Without a comparison, the results and why.
 import * as core from '@actions/core'
 import { renderTable } from '../core/bench/table.ts'
 import type { Comparison } from '../core/detect/comparison.ts'
@@ -11,6 +12,8 @@ export interface SummaryInput {
   reportPath: string
   comparison: Comparison | null
   comparisonUrl: string | null
+  /** The baseline runs' commits, by run id, as the service answered them (absent from older services). */
+  baselineShas?: Record<string, string | null>
   /** Why there is no comparison (no service configured, service unreachable). */
   notCompared: string | null
   deployment: { name: string; namespace: string; readyS: number } | null
@@ -20,7 +23,11 @@ export function summaryMarkdown(s: SummaryInput): string {
   const parts: string[] = []
   if (s.comparison) {
     parts.push(
-      renderComparisonMarkdown(s.comparison, { comparisonUrl: s.comparisonUrl, commit: s.report.git.sha }),
+      renderComparisonMarkdown(s.comparison, {
+        comparisonUrl: s.comparisonUrl,
+        baselineShas: s.baselineShas,
+        commit: s.report.git.sha,
+      }),
     )
   } else {
     parts.push(

@@ -506,6 +506,10 @@ describe('end to end: fake cluster, the bundled infergate serve, fake GitHub', (
     expect(github.comments).toHaveLength(1)
     expect(github.comments[0]).toMatchObject({ issue_number: 42 })
     expect(github.comments[0]!.body).toContain('🔴 regression')
+    // The job summary names the baselines as the comment does: by their commits, not run ids.
+    const baselineLine = (md: string) => md.match(/^Baseline: .*$/m)?.[0]
+    expect(baselineLine(pr.summary)).toBe('Baseline: 3 runs (`0000000`, `1111111`, `2222222`).')
+    expect(baselineLine(github.comments[0]!.body)).toBe(baselineLine(pr.summary))
 
     // A run that fails after announcing itself says so: error, not an everlasting pending.
     k.failNext = 'ImagePullBackOff'

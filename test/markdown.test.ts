@@ -2,9 +2,12 @@
 // person has read: test/snapshots/*.md. Regenerate with `npx vitest run test/markdown.test.ts -u`
 // and read the diff before committing it.
 import { describe, expect, it } from 'vitest'
+import { summaryMarkdown } from '../action/summary.ts'
 import { compareRuns, type Run } from '../core/detect/compare.ts'
 import { commentMarker, renderComparisonMarkdown, statusDescription } from '../core/render/markdown.ts'
+import { parseReport } from '../core/report.ts'
 import { Rng } from '../core/rng.ts'
+import { runNotifications } from '../service/notifications/notification.ts'
 import { makeReport, type TrialSpec } from './report-factory.ts'
 
 const run = (id: string, seed: number, spec: TrialSpec, opts: { engineVersion?: string } = {}): Run => ({
@@ -56,5 +59,39 @@ describe('the comparison as markdown', () => {
     const c = compareRuns(run('first', 9, {}), [], [])
     await expect(renderComparisonMarkdown(c)).toMatchFileSnapshot('snapshots/comparison-no-baseline.md')
     expect(statusDescription(c)).toBe('No baseline yet: this run starts the history')
+  })
+})
+
+describe('the job summary and the PR comment', () => {
+  it('are one rendering: the same renderer, the same baseline commits, the same link', () => {
+    const candidate = run('11111111-2222-4333-8444-555555555555', 7, { ttft: 50, tpot: 12 })
+    const c = compareRuns(candidate, base, h)
+    const made = makeReport(7, [{ ttft: 50, tpot: 12 }], { benchmark: 'llama3-8b-chat' })
+    const report = parseReport({
+      ...made,
+      git: {
+        ...made.git,
+        sha: '9f3c2a1d'.padEnd(40, '0'),
+        branch: 'fast-kv',
+        base_branch: 'main',
+        pr_number: 5,
+      },
+    })
+    const owed = runNotifications(
+      { id: candidate.id, report, comparison: c, baselineShas: shas },
+      'https://infergate.example.com',
+    )
+    const comment = owed.find((n) => n.kind === 'pr_comment')!.payload as { body: string }
+    const summary = summaryMarkdown({
+      report,
+      reportPath: 'infergate-report.json',
+      comparison: c,
+      comparisonUrl: url,
+      baselineShas: shas,
+      notCompared: null,
+      deployment: null,
+    })
+    expect(summary.startsWith(comment.body)).toBe(true)
+    expect(summary).toContain('Baseline: 5 runs (`abcdef0`, `abcdef1`, `abcdef2`, `abcdef3`, `abcdef4`).')
   })
 })
