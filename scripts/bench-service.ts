@@ -3,7 +3,10 @@
 // PGlite (on disk, the embedded default) and on Postgres when BENCH_DATABASE_URL is set.
 //  - ingest: POST /api/v1/runs of a report of 8 scenarios × 1,000 requests;
 //  - comparison: GET /api/v1/runs/:id/comparison against 10 baseline runs of that size;
-//  - series: GET …/series over 365 runs.
+//  - series: GET …/series over 365 runs;
+//  - concurrency: 200 concurrent POSTs of distinct smaller reports (8 scenarios × 50 requests)
+//    over real HTTP to `infergate serve`'s server with its default settings, on one process and
+//    (Postgres) on two replicas sharing the database: 5xx, runs lost, latency.
 // Prints a markdown section for docs/performance.md. Not a test: it reports, it does not assert.
 import { mkdtempSync, rmSync } from 'node:fs'
 import { cpus, tmpdir, totalmem } from 'node:os'
@@ -14,6 +17,7 @@ import { parseReport, type Report } from '../core/report.ts'
 import { median } from '../core/stats.ts'
 import { createApp, DEFAULT_CONFIG } from '../service/app.ts'
 import { type DatabaseTarget, migrateToLatest, openDatabase } from '../service/db/connect.ts'
+import { type RunningService, startService } from '../service/server.ts'
 import { ciIdentity, makeReport } from '../test/report-factory.ts'
 
 const { values } = parseArgs({
@@ -21,11 +25,13 @@ const { values } = parseArgs({
     reps: { type: 'string', default: '15' },
     'output-tokens': { type: 'string', default: '128' },
     'series-runs': { type: 'string', default: '365' },
+    concurrent: { type: 'string', default: '200' },
   },
 })
 const REPS = Number(values.reps)
 const OUTPUT_TOKENS = Number(values['output-tokens'])
 const SERIES_RUNS = Number(values['series-runs'])
+const CONCURRENT = Number(values.concurrent)
 const SCENARIOS = 8
 const REQUESTS = 1000
 const BASELINES = 10
@@ -140,6 +146,72 @@ async function measure(target: DatabaseTarget): Promise<Figures> {
   return figures
 }
 
+interface Burst {
+  created: number
+  serverErrors: number
+  other: number
+  lost: number
+  latencies: number[]
+  wallMs: number
+}
+
+/**
+ * CONCURRENT distinct reports posted at once over HTTP, spread over `replicas` services on one
+ * database; then every acknowledged run is read back.
+ */
+async function burst(target: DatabaseTarget, replicas: number): Promise<Burst> {
+  const services: RunningService[] = []
+  for (let i = 0; i < replicas; i++) {
+    services.push(
+      await startService(target, { ...DEFAULT_CONFIG, adminToken: 'admin' }, { host: '127.0.0.1', port: 0 }),
+    )
+  }
+  try {
+    const owner = `burst${replicas}`
+    const made = await fetch(`${services[0]!.url}/api/v1/projects`, {
+      method: 'POST',
+      headers: { authorization: 'Bearer admin', 'content-type': 'application/json' },
+      body: JSON.stringify({ owner, repo: 'service' }),
+    })
+    const { token } = (await made.json()) as { token: string }
+    const bodies = Array.from({ length: CONCURRENT }, (_, i) => {
+      const r = report(1000 + i, SCENARIOS, 50, 16)
+      return JSON.stringify({ ...r, git: { ...r.git, repository: `${owner}/service` } })
+    })
+    const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' }
+    const started = performance.now()
+    const answers = await Promise.all(
+      bodies.map(async (body, i) => {
+        const t = performance.now()
+        const res = await fetch(`${services[i % replicas]!.url}/api/v1/runs`, {
+          method: 'POST',
+          headers,
+          body,
+        })
+        const answer = (await res.json()) as { id?: string }
+        return { status: res.status, id: answer.id, ms: performance.now() - t }
+      }),
+    )
+    const wallMs = performance.now() - started
+    let lost = 0
+    for (const a of answers.filter((x) => x.status === 201)) {
+      const got = await fetch(`${services[0]!.url}/api/v1/runs/${a.id}`, { headers })
+      await got.arrayBuffer()
+      if (got.status !== 200) lost++
+    }
+    return {
+      created: answers.filter((a) => a.status === 201).length,
+      serverErrors: answers.filter((a) => a.status >= 500).length,
+      other: answers.filter((a) => a.status !== 201 && a.status < 500).length,
+      lost,
+      latencies: answers.map((a) => a.ms),
+      wallMs,
+    }
+  } finally {
+    for (const s of services) await s.close()
+  }
+}
+
 /** A scratch database on the server of BENCH_DATABASE_URL, dropped afterwards. */
 async function scratchPostgres(url: string): Promise<{ target: DatabaseTarget; drop(): Promise<void> }> {
   const admin = new pg.Client({ connectionString: url })
@@ -151,7 +223,7 @@ async function scratchPostgres(url: string): Promise<{ target: DatabaseTarget; d
   return {
     target: { url: u.toString() },
     drop: async () => {
-      await admin.query(`drop database if exists ${name}`)
+      await admin.query(`drop database if exists ${name} with (force)`)
       await admin.end()
     },
   }
@@ -174,13 +246,37 @@ const out = [
   '| database | ingest (target ≤ 150) | comparison vs 10 baselines (≤ 100) | series, 365 runs (≤ 50) |',
   '|---|---|---|---|',
 ]
+const bursts = [
+  `| database | replicas | concurrent POSTs | 201 | 5xx | other | lost | p50 ms | p99 ms | all in s |`,
+  '|---|---|---|---|---|---|---|---|---|---|',
+]
+const quantile = (xs: number[], q: number) =>
+  [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(q * xs.length))]!
 try {
   for (const [name, open] of engines) {
     const { target, drop } = await open()
-    const r = await measure(target).finally(drop)
-    out.push(`| ${name} | ${f(r.ingest)} | ${f(r.comparison)} | ${f(r.series)} |`)
-    process.stderr.write(`${name}: done (report body ${(r.bytes / 1e6).toFixed(1)} MB)\n`)
+    try {
+      const r = await measure(target)
+      out.push(`| ${name} | ${f(r.ingest)} | ${f(r.comparison)} | ${f(r.series)} |`)
+      process.stderr.write(`${name}: done (report body ${(r.bytes / 1e6).toFixed(1)} MB)\n`)
+      // PGlite is one process's (its folder is locked): two replicas only on Postgres.
+      for (const replicas of 'url' in target ? [1, 2] : [1]) {
+        const b = await burst(target, replicas)
+        bursts.push(
+          `| ${name} | ${replicas} | ${CONCURRENT} | ${b.created} | ${b.serverErrors} | ${b.other} | ${b.lost} | ${quantile(b.latencies, 0.5).toFixed(0)} | ${quantile(b.latencies, 0.99).toFixed(0)} | ${(b.wallMs / 1000).toFixed(1)} |`,
+        )
+        process.stderr.write(`${name}: burst on ${replicas} replica(s) done\n`)
+      }
+    } finally {
+      await drop()
+    }
   }
+  out.push(
+    '',
+    `Concurrency: ${CONCURRENT} distinct reports of ${SCENARIOS} scenarios × 50 requests × 16 output tokens posted at once over HTTP, default settings (pool 10, 8 ingests at work, queue 1,000); every 201 read back.`,
+    '',
+    ...bursts,
+  )
 } finally {
   rmSync(dir, { recursive: true, force: true })
 }

@@ -10,6 +10,7 @@ import type { Env } from '../env.ts'
 import { ApiError, invalid, jsonBody } from '../http.ts'
 import { createProject, projectByName, updateSettings } from '../projects/repository.ts'
 import { benchmarks, series } from '../runs/history.ts'
+import { pinBaseline, runsOfBenchmark, unpinBaseline } from '../runs/pins.ts'
 
 export const projects = new Hono<Env>()
 
@@ -112,14 +113,7 @@ projects.post('/:owner/:repo/baselines', requireProject, ownProject, async (c) =
   const { benchmark, run_ids } = parsed.data
   const projectId = c.get('project').id
   const db = c.get('db')
-  const found = await db
-    .selectFrom('runs')
-    .select('id')
-    .where('project_id', '=', projectId)
-    .where('benchmark', '=', benchmark)
-    .where('id', 'in', run_ids)
-    .execute()
-  const known = new Set(found.map((r) => r.id))
+  const known = await runsOfBenchmark(db, projectId, benchmark, run_ids)
   const missing = run_ids.findIndex((id) => !known.has(id))
   if (missing >= 0) {
     throw new ApiError(
@@ -128,17 +122,7 @@ projects.post('/:owner/:repo/baselines', requireProject, ownProject, async (c) =
       `run_ids[${missing}]: no run ${run_ids[missing]} of benchmark ${benchmark} in this project`,
     )
   }
-  await db.transaction().execute(async (trx) => {
-    await trx
-      .deleteFrom('pinned_baselines')
-      .where('project_id', '=', projectId)
-      .where('benchmark', '=', benchmark)
-      .execute()
-    await trx
-      .insertInto('pinned_baselines')
-      .values([...known].map((run_id) => ({ project_id: projectId, benchmark, run_id })))
-      .execute()
-  })
+  await pinBaseline(db, projectId, benchmark, [...known])
   return c.json({ benchmark, run_ids: [...new Set(run_ids)] })
 })
 
@@ -147,13 +131,8 @@ projects.delete('/:owner/:repo/baselines', requireProject, ownProject, async (c)
   const parsed = z.object({ benchmark: Benchmark }).safeParse(c.req.query())
   if (!parsed.success) throw invalid('query', issuesOf(parsed.error))
   const { benchmark } = parsed.data
-  const result = await c
-    .get('db')
-    .deleteFrom('pinned_baselines')
-    .where('project_id', '=', c.get('project').id)
-    .where('benchmark', '=', benchmark)
-    .executeTakeFirst()
-  return c.json({ benchmark, unpinned: Number(result.numDeletedRows) })
+  const unpinned = await unpinBaseline(c.get('db'), c.get('project').id, benchmark)
+  return c.json({ benchmark, unpinned })
 })
 
 /** The detector's settings of this project: what was set, and every value in force. */

@@ -7,7 +7,7 @@ import { ApiError, jsonBody } from '../http.ts'
 import { notificationsOfRun } from '../notifications/outbox.ts'
 import { subjectOf } from '../runs/baselines.ts'
 import { compareNow, ingest, reportOf } from '../runs/ingest.ts'
-import { loadComparable, loadRun, storedComparison } from '../runs/repository.ts'
+import { loadComparable, loadRun, projectOfRun, storedComparison } from '../runs/repository.ts'
 
 export const runs = new Hono<Env>()
 runs.use(requireProject)
@@ -17,14 +17,10 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 async function ownRun(c: Context<Env>): Promise<string> {
   const id = c.req.param('id') ?? ''
   if (!UUID.test(id)) throw new ApiError(404, 'run_not_found', `no run ${id}`)
-  const run = await c
-    .get('db')
-    .selectFrom('runs')
-    .select(['id', 'project_id'])
-    .where('id', '=', id)
-    .executeTakeFirst()
   // Another project's run answers as if it did not exist.
-  if (!run || run.project_id !== c.get('project').id) throw new ApiError(404, 'run_not_found', `no run ${id}`)
+  if ((await projectOfRun(c.get('db'), id)) !== c.get('project').id) {
+    throw new ApiError(404, 'run_not_found', `no run ${id}`)
+  }
   return id
 }
 

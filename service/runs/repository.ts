@@ -151,6 +151,12 @@ export async function insertRun(
   }
 }
 
+/** The project a run belongs to, or null when there is no such run. */
+export async function projectOfRun(db: Kysely<Database>, id: string): Promise<string | null> {
+  const row = await db.selectFrom('runs').select('project_id').where('id', '=', id).executeTakeFirst()
+  return row?.project_id ?? null
+}
+
 /** The commit of each run, by id. */
 export async function shasOf(
   db: Kysely<Database> | Transaction<Database>,

@@ -3,8 +3,11 @@
 // clients, buggy scripts and attackers send — values at and past the database's limits, strings
 // Postgres cannot hold, wrong types, missing and extra keys, deep nesting, duplicate trials.
 // Seeded: a failure names the seed and the body index, and comes back the same.
+import type { Kysely } from 'kysely'
 import { parseReport, type Report } from '../../core/report.ts'
 import { Rng } from '../../core/rng.ts'
+import type { createApp } from '../../service/app.ts'
+import type { Database } from '../../service/db/database.ts'
 import { ciIdentity, makeReport } from '../report-factory.ts'
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json }
@@ -106,4 +109,69 @@ export function mutatedBody(seed: number, i: number, base: Report): string {
     } else parent[key] = VALUES[rng.int(VALUES.length)]!()
   }
   return JSON.stringify(body).replaceAll(JSON.stringify(DEEP), DEEP_TEXT)
+}
+
+export interface FuzzFigures {
+  bodies: number
+  accepted: number
+  serverErrors: string[]
+  /** 4xx whose message names no field. */
+  unnamed: string[]
+  /** Accepted reports that did not read back byte for byte as the schema parsed them. */
+  mismatches: string[]
+  /** Runs stored without their trials, or stored although refused. */
+  partialWrites: number
+}
+
+/** Posts `bodies` mutated reports of `seed` through the app and reads each accepted one back. */
+export async function fuzzIngest(
+  app: ReturnType<typeof createApp>,
+  db: Kysely<Database>,
+  token: string,
+  seed: number,
+  bodies: number,
+): Promise<FuzzFigures> {
+  const base = baseReport()
+  const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' }
+  const before = (await db.selectFrom('runs').select('id').execute()).length
+  const f: FuzzFigures = {
+    bodies,
+    accepted: 0,
+    serverErrors: [],
+    unnamed: [],
+    mismatches: [],
+    partialWrites: 0,
+  }
+  for (let i = 0; i < bodies; i++) {
+    const body = mutatedBody(seed, i, base)
+    const res = await app.request('/api/v1/runs', { method: 'POST', headers, body })
+    const answer = (await res.json()) as { id?: string; error?: { message: string } }
+    if (res.status >= 500) f.serverErrors.push(`#${i}: ${res.status} ${answer.error?.message}`)
+    else if (res.status >= 400) {
+      // "invalid report: scenarios[0].trials[1].index: …", or a message that names the key.
+      if (
+        !/^invalid report: [\w[\].]+|^git\.repository|^this token belongs/.test(answer.error?.message ?? '')
+      ) {
+        f.unnamed.push(`#${i}: ${answer.error?.message}`)
+      }
+    } else {
+      f.accepted++
+      const expected = JSON.stringify(parseReport(JSON.parse(body)))
+      const got = await app.request(`/api/v1/runs/${answer.id}`, { headers })
+      const text =
+        got.status === 200
+          ? JSON.stringify(((await got.json()) as { report: unknown }).report)
+          : `HTTP ${got.status}`
+      if (text !== expected) f.mismatches.push(`#${i}: read back ${text.slice(0, 200)}`)
+    }
+  }
+  const runs = (await db.selectFrom('runs').select('id').execute()).length - before
+  const orphans = await db
+    .selectFrom('runs')
+    .leftJoin('trials', 'trials.run_id', 'runs.id')
+    .select('runs.id')
+    .where('trials.id', 'is', null)
+    .execute()
+  f.partialWrites = Math.abs(runs - f.accepted) + orphans.length
+  return f
 }
