@@ -2,7 +2,8 @@
 // (app.request(): routing, JSON parsing, schema validation, SQL, the detector; no sockets), on
 // PGlite (on disk, the embedded default) and on Postgres when BENCH_DATABASE_URL is set.
 //  - ingest: POST /api/v1/runs of a report of 8 scenarios × 1,000 requests;
-//  - comparison: GET /api/v1/runs/:id/comparison against 10 baseline runs of that size;
+//  - comparison: GET /api/v1/runs/:id/comparison?baseline=current, compared again against 10
+//    baseline runs of that size (the plain GET reads the stored one: `stored`);
 //  - series: GET …/series over 365 runs;
 //  - concurrency: 200 concurrent POSTs of distinct smaller reports (8 scenarios × 50 requests)
 //    over real HTTP to `infergate serve`'s server with its default settings, on one process and
@@ -67,6 +68,7 @@ async function time(f: () => Response | Promise<Response>, expectStatus: number)
 interface Figures {
   ingest: number[]
   comparison: number[]
+  stored: number[]
   series: number[]
   bytes: number
 }
@@ -106,7 +108,7 @@ async function measure(target: DatabaseTarget): Promise<Figures> {
     if (res.status !== 201) throw new Error(`baseline ingest: ${res.status}`)
   }
 
-  const figures: Figures = { ingest: [], comparison: [], series: [], bytes: 0 }
+  const figures: Figures = { ingest: [], comparison: [], stored: [], series: [], bytes: 0 }
   for (let rep = 0; rep < REPS; rep++) {
     // A PR run against the base branch: ingest stores it and compares it with 10 baselines.
     const pr = report(SERIES_RUNS + rep, SCENARIOS, REQUESTS, OUTPUT_TOKENS)
@@ -129,7 +131,10 @@ async function measure(target: DatabaseTarget): Promise<Figures> {
         return res
       }, 201),
     )
-    figures.comparison.push(await time(() => call('GET', `/api/v1/runs/${id}/comparison`, token), 200))
+    figures.comparison.push(
+      await time(() => call('GET', `/api/v1/runs/${id}/comparison?baseline=current`, token), 200),
+    )
+    figures.stored.push(await time(() => call('GET', `/api/v1/runs/${id}/comparison`, token), 200))
     figures.series.push(
       await time(
         () =>
@@ -243,8 +248,8 @@ const out = [
     `${REPS} repetitions; medians (min–max) in ms. Reports of ${SCENARIOS} scenarios × ${REQUESTS} requests × ` +
     `${OUTPUT_TOKENS} output tokens; series over ${SERIES_RUNS} runs.`,
   '',
-  '| database | ingest (target ≤ 150) | comparison vs 10 baselines (≤ 100) | series, 365 runs (≤ 50) |',
-  '|---|---|---|---|',
+  '| database | ingest (target ≤ 150) | comparison vs 10 baselines (≤ 100) | stored comparison | series, 365 runs (≤ 50) |',
+  '|---|---|---|---|---|',
 ]
 const bursts = [
   `| database | replicas | concurrent POSTs | 201 | 5xx | other | lost | p50 ms | p99 ms | all in s |`,
@@ -257,7 +262,7 @@ try {
     const { target, drop } = await open()
     try {
       const r = await measure(target)
-      out.push(`| ${name} | ${f(r.ingest)} | ${f(r.comparison)} | ${f(r.series)} |`)
+      out.push(`| ${name} | ${f(r.ingest)} | ${f(r.comparison)} | ${f(r.stored)} | ${f(r.series)} |`)
       process.stderr.write(`${name}: done (report body ${(r.bytes / 1e6).toFixed(1)} MB)\n`)
       // PGlite is one process's (its folder is locked): two replicas only on Postgres.
       for (const replicas of 'url' in target ? [1, 2] : [1]) {
