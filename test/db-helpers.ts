@@ -1,8 +1,10 @@
 // A fresh, empty database for a test file: a new database on the Postgres at
 // TEST_DATABASE_URL (CI sets it), else an in-memory PGlite. Same migrations, same queries.
 import { randomBytes } from 'node:crypto'
+import type { Kysely } from 'kysely'
 import pg from 'pg'
-import type { DatabaseTarget } from '../service/db/connect.ts'
+import { type DatabaseTarget, migrateToLatest, openDatabase } from '../service/db/connect.ts'
+import type { Database } from '../service/db/database.ts'
 
 export const engine = process.env.TEST_DATABASE_URL ? 'postgres' : 'pglite'
 
@@ -23,6 +25,20 @@ export async function freshDatabase(): Promise<{ target: DatabaseTarget; drop():
       await c.connect()
       await c.query(`drop database if exists ${name} with (force)`)
       await c.end()
+    },
+  }
+}
+
+/** A fresh database with every migration applied, and its cleanup. */
+export async function migratedDatabase(): Promise<{ db: Kysely<Database>; close(): Promise<void> }> {
+  const fresh = await freshDatabase()
+  const db = openDatabase(fresh.target)
+  await migrateToLatest(db)
+  return {
+    db,
+    close: async () => {
+      await db.destroy()
+      await fresh.drop()
     },
   }
 }

@@ -8,6 +8,7 @@ import { compareSpec } from '../cli/commands/compare.ts'
 import { demoSpec } from '../cli/commands/demo.ts'
 import { engineSimSpec } from '../cli/commands/engine-sim.ts'
 import { migrateSpec, serveSpec } from '../cli/commands/serve.ts'
+import { uploadSpec } from '../cli/commands/upload.ts'
 import { validateSpec } from '../cli/commands/validate.ts'
 import { INFERGATE_VERSION } from '../core/version.ts'
 
@@ -18,6 +19,7 @@ describe('README', () => {
     benchSpec,
     engineSimSpec,
     compareSpec,
+    uploadSpec,
     validateSpec,
     serveSpec,
     migrateSpec,

@@ -1,28 +1,23 @@
 // Ingest fuzz on both engines: a few thousand mutated reports (test/fuzz/reports.ts), seeded.
 // Every answer is a 2xx or a 4xx naming a field; every accepted report reads back byte for byte
 // as the schema parsed it; nothing is stored half. A failure names the body's index to replay.
+import type { Kysely } from 'kysely'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createApp, DEFAULT_CONFIG } from '../service/app.ts'
-import { migrateToLatest, openDatabase } from '../service/db/connect.ts'
+import type { Database } from '../service/db/database.ts'
 import { createProject } from '../service/projects/repository.ts'
-import { engine, freshDatabase } from './db-helpers.ts'
+import { engine, migratedDatabase } from './db-helpers.ts'
 import { fuzzIngest } from './fuzz/reports.ts'
 
 const SEED = 20261202
 const BODIES = 2_000
 
-let db: ReturnType<typeof openDatabase>
-let drop: () => Promise<void>
+let db: Kysely<Database>
+let close: () => Promise<void>
 beforeAll(async () => {
-  const fresh = await freshDatabase()
-  drop = fresh.drop
-  db = openDatabase(fresh.target)
-  await migrateToLatest(db)
+  ;({ db, close } = await migratedDatabase())
 })
-afterAll(async () => {
-  await db.destroy()
-  await drop()
-})
+afterAll(() => close())
 
 describe(`ingest fuzz on ${engine}`, () => {
   it(`${BODIES} mutated reports: no 5xx, every 4xx names a field, every accepted one reads back unchanged`, async () => {

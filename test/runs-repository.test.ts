@@ -1,24 +1,19 @@
 // Storing runs on both engines: a report goes in and comes back the same, once per CI run.
+import type { Kysely } from 'kysely'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { parseReport, type Report } from '../core/report.ts'
-import { migrateToLatest, openDatabase } from '../service/db/connect.ts'
+import type { Database } from '../service/db/database.ts'
 import { createProject, projectByName, projectByToken } from '../service/projects/repository.ts'
 import { insertRun, loadRun } from '../service/runs/repository.ts'
-import { engine, freshDatabase } from './db-helpers.ts'
+import { engine, migratedDatabase } from './db-helpers.ts'
 import { makeReport } from './report-factory.ts'
 
-let db: ReturnType<typeof openDatabase>
-let drop: () => Promise<void>
+let db: Kysely<Database>
+let close: () => Promise<void>
 beforeAll(async () => {
-  const fresh = await freshDatabase()
-  drop = fresh.drop
-  db = openDatabase(fresh.target)
-  await migrateToLatest(db)
+  ;({ db, close } = await migratedDatabase())
 })
-afterAll(async () => {
-  await db.destroy()
-  await drop()
-})
+afterAll(() => close())
 
 const withCi = (r: Report, runId: string): Report =>
   parseReport({
