@@ -49,7 +49,7 @@ export function parseFlags(spec: CommandSpec, argv: string[]): { values: FlagVal
   }
   try {
     const { values, positionals } = parseArgs({
-      args: argv,
+      args: joinNegativeValues(argv, options),
       options,
       strict: true,
       allowPositionals: (spec.positionals?.length ?? 0) > 0,
@@ -62,9 +62,48 @@ export function parseFlags(spec: CommandSpec, argv: string[]): { values: FlagVal
     if (err.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') msg = `unknown flag ${flag}`
     else if (err.code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL')
       msg = `unexpected argument ${flag ?? ''}`.trim()
-    else if (err.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') msg = err.message.replace(/\s+/g, ' ')
+    else if (err.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') {
+      const name = err.message.match(/'(--?[^' ]+)/)?.[1]
+      msg = / argument is ambiguous/.test(err.message)
+        ? `${name}: expected a value, got an option (for a value that starts with '-', write ${name}=VALUE)`
+        : / argument missing/.test(err.message)
+          ? `${name}: expected a value`
+          : err.message.replace(/\s+/g, ' ')
+    }
     throw new UsageError(`${msg} (see infergate ${spec.name} --help)`)
   }
+}
+
+/** A negative number, possibly a list (-4, -0.5, -1e3, -.5, -5,10, -inf): never a flag. */
+const NEGATIVE = /^-(\d|\.\d|inf)/i
+
+/**
+ * node:util parseArgs refuses `--flag -4` as ambiguous (the value could be a flag), so a
+ * negative number would never reach the flag's own check and its message naming the flag
+ * (`--concurrency: expected an integer ≥ 1, got "-4"`). No flag looks like a negative number, so
+ * such a value is joined to its flag (`--concurrency=-4`) before parsing.
+ */
+function joinNegativeValues(
+  argv: string[],
+  options: Record<string, { type: string; short?: string }>,
+): string[] {
+  const takesValue = (arg: string) => {
+    if (arg.startsWith('--')) return options[arg.slice(2)]?.type === 'string'
+    return Object.values(options).some(
+      (o) => o.type === 'string' && o.short !== undefined && `-${o.short}` === arg,
+    )
+  }
+  const out: string[] = []
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!
+    if (arg === '--') return [...out, ...argv.slice(i)]
+    const next = argv[i + 1]
+    if (next !== undefined && !arg.includes('=') && takesValue(arg) && NEGATIVE.test(next)) {
+      out.push(`${arg}=${next}`)
+      i++
+    } else out.push(arg)
+  }
+  return out
 }
 
 export function helpText(spec: CommandSpec): string {

@@ -155,16 +155,22 @@ export class ChunkWriter {
     return `${this.head}{"index":0,"delta":{"role":"assistant","content":""},"logprobs":null,"finish_reason":null}]}\n\n`
   }
 
-  token(text: string, finish: 'length' | 'stop' | null): string {
+  /** `usage`: a `,"usage":{…}` field (usageField) for servers that send it on this chunk. */
+  token(text: string, finish: 'length' | 'stop' | null, usage = ''): string {
     const fr = finish ? `"${finish}"` : 'null'
     const t = JSON.stringify(text)
     return this.api === 'chat'
-      ? `${this.head}{"index":0,"delta":{"content":${t}},"logprobs":null,"finish_reason":${fr}}]}\n\n`
-      : `${this.head}{"index":0,"text":${t},"logprobs":null,"finish_reason":${fr},"stop_reason":null}]}\n\n`
+      ? `${this.head}{"index":0,"delta":{"content":${t}},"logprobs":null,"finish_reason":${fr}}]${usage}}\n\n`
+      : `${this.head}{"index":0,"text":${t},"logprobs":null,"finish_reason":${fr},"stop_reason":null}]${usage}}\n\n`
   }
 
+  /** vLLM's trailing usage chunk: no choices, only the counts. */
   usage(prompt: number, completion: number): string {
-    return `${this.head}],"usage":{"prompt_tokens":${prompt},"total_tokens":${prompt + completion},"completion_tokens":${completion}}}\n\n`
+    return `${this.head}]${this.usageField(prompt, completion)}}\n\n`
+  }
+
+  usageField(prompt: number, completion: number): string {
+    return `,"usage":{"prompt_tokens":${prompt},"total_tokens":${prompt + completion},"completion_tokens":${completion}}`
   }
 
   static done(): string {

@@ -3,7 +3,7 @@
 // simulator must out-run the generator it is used to measure.
 import { randomBytes } from 'node:crypto'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
-import type { AddressInfo } from 'node:net'
+import type { AddressInfo, Socket } from 'node:net'
 import { performance } from 'node:perf_hooks'
 import { WORDS } from '../core/bench/vocabulary.ts'
 import { Rng } from '../core/rng.ts'
@@ -36,6 +36,16 @@ export interface SimOptions {
   maxModelLen: number
   meanOutputTokens: number
   kvCacheTokens: number
+  /**
+   * Like some real OpenAI-compatible servers: answer `Connection: keep-alive` / `Keep-Alive:
+   * timeout=5, max=100` on a streamed response, then close the connection anyway once it ends.
+   */
+  closeAfterStream: boolean
+  /**
+   * Like llama.cpp: no `choices: []` usage chunk; `usage` rides on the last chunk with choices
+   * (empty text, finish_reason set), sent even without stream_options.include_usage.
+   */
+  usageInLastChunk: boolean
 }
 
 export const SIM_DEFAULTS: SimOptions = {
@@ -56,11 +66,19 @@ export const SIM_DEFAULTS: SimOptions = {
   maxModelLen: 8192,
   meanOutputTokens: 256,
   kvCacheTokens: 262_144,
+  closeAfterStream: false,
+  usageInLastChunk: false,
 }
 
 const MAX_BODY_BYTES = 16 * 1024 * 1024
 /** Most tokens written in one go when they are all due (itl 0); then the loop serves others. */
 const MAX_BURST = 64
+/**
+ * --close-after-stream: how long the connection stays open after a streamed response ends. Long
+ * enough for a keep-alive client to write its next request on the socket before the FIN reaches
+ * it (the race real servers lose), far shorter than any request.
+ */
+const CLOSE_AFTER_STREAM_MS = 2
 
 export interface EngineSim {
   server: Server
@@ -73,7 +91,12 @@ export async function startEngineSim(options: Partial<SimOptions> = {}): Promise
   const o: SimOptions = { ...SIM_DEFAULTS, ...options }
   const scheduler = new Scheduler(o.maxNumSeqs, o.kvCacheTokens)
   let counter = 0
+  /** --close-after-stream: connections whose response has ended and that are about to close. */
+  const closing = new WeakSet<Socket>()
   const server = createServer((req, res) => {
+    // A request that arrives on a connection already condemned is never seen by the engine: it is
+    // lost with the connection, as on the real servers this emulates (no counter, no fate drawn).
+    if (closing.has(req.socket)) return void req.socket.destroy()
     handle(req, res).catch((e: Error) => {
       if (!res.headersSent) send(res, new ApiError(500, e.message))
       else res.destroy()
@@ -159,8 +182,10 @@ export async function startEngineSim(options: Partial<SimOptions> = {}): Promise
         res.writeHead(200, {
           'content-type': 'text/event-stream; charset=utf-8',
           'cache-control': 'no-cache',
+          ...(o.closeAfterStream ? { connection: 'keep-alive', 'keep-alive': 'timeout=5, max=100' } : {}),
         })
         res.flushHeaders()
+        if (o.closeAfterStream) closeWhenFinished(res, closing)
       }
       let text = ''
       let i = 0
@@ -178,8 +203,14 @@ export async function startEngineSim(options: Partial<SimOptions> = {}): Promise
           const last = i === length - 1
           // As in vLLM, a natural stop ends with the EOS token: counted, but it has no text.
           const word = last && finish === 'stop' ? '' : ` ${WORDS[rng.int(WORDS.length)]}`
-          if (r.stream) out += writer.token(word, last ? finish : null)
-          else text += word
+          if (!r.stream) text += word
+          else if (!last || !o.usageInLastChunk) out += writer.token(word, last ? finish : null)
+          else {
+            // llama.cpp's shape: the closing chunk has no text, the finish_reason and the usage.
+            // A natural stop's EOS token is that chunk; a length stop sends its last word first.
+            if (finish === 'length') out += writer.token(word, null)
+            out += writer.token('', finish, writer.usageField(r.promptTokens, length))
+          }
           i++
           held++
           scheduler.kvTokens++
@@ -201,7 +232,7 @@ export async function startEngineSim(options: Partial<SimOptions> = {}): Promise
         return
       }
       let tail = ''
-      if (r.includeUsage) tail += writer.usage(r.promptTokens, length)
+      if (r.includeUsage && !o.usageInLastChunk) tail += writer.usage(r.promptTokens, length)
       res.end(tail + ChunkWriter.done())
     } finally {
       scheduler.kvTokens -= held
@@ -267,6 +298,19 @@ async function waitPrecisely(due: number, res: ServerResponse): Promise<void> {
   const ahead = due - performance.now()
   if (ahead > 2) await sleepWhileOpen(ahead - 1.5, res)
   while (performance.now() < due && !res.closed) await new Promise(setImmediate)
+}
+
+/**
+ * --close-after-stream: once the response's last byte is handed to the kernel, the connection
+ * is condemned (requests still arriving on it are dropped unseen) and closed a moment later.
+ */
+function closeWhenFinished(res: ServerResponse, closing: WeakSet<Socket>): void {
+  const socket = res.socket
+  if (!socket) return
+  res.once('finish', () => {
+    closing.add(socket)
+    setTimeout(() => socket.destroy(), CLOSE_AFTER_STREAM_MS)
+  })
 }
 
 /** Backpressure: a socket that is destroyed never drains, so also stop waiting when it closes. */

@@ -14,6 +14,9 @@ describe('partial failures are counted by kind', () => {
         String(n),
         '--output-tokens',
         '4',
+        // No warm-up, so the engine's k-th request is the trial's k-th.
+        '--warmup',
+        '0',
       ])
       const t = report.scenarios[0]!.trials[0]!
       // engine-sim decides request k's fate with Rng(seed, k); the k-th request it accepts.

@@ -5,6 +5,9 @@ import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { type CommandSpec, parseFlags } from '../cli/args.ts'
+import { benchOptions, benchSpec } from '../cli/commands/bench.ts'
+import { engineSimSpec, simOptions } from '../cli/commands/engine-sim.ts'
 import { cli, tempDir, withSim } from './helpers.ts'
 
 describe('help', () => {
@@ -45,6 +48,30 @@ describe('bad input: one line, the right exit code', () => {
       ['bench', '--url', 'http://127.0.0.1:1/v1', '--concurrency', '1,0'],
       2,
       /--concurrency: expected an integer ≥ 1, got "0"/,
+    ],
+    [
+      'a negative number',
+      ['bench', '--url', 'http://127.0.0.1:1/v1', '--concurrency', '-4'],
+      2,
+      /^infergate bench: error: --concurrency: expected an integer ≥ 1, got "-4"$/m,
+    ],
+    [
+      'a negative number, engine-sim',
+      ['engine-sim', '--ttft-ms', '-3'],
+      2,
+      /^infergate engine-sim: error: --ttft-ms: expected a number ≥ 0, got "-3"$/m,
+    ],
+    [
+      'a value that looks like a flag',
+      ['bench', '--url', '-x'],
+      2,
+      /--url: expected a value, got an option \(for a value that starts with '-', write --url=VALUE\)/,
+    ],
+    [
+      'a missing --dataset file',
+      ['bench', '--url', 'http://127.0.0.1:1/v1', '--dataset', '/nonexistent/prompts.jsonl'],
+      2,
+      /--dataset: cannot read \/nonexistent\/prompts.jsonl/,
     ],
     [
       'bad enum',
@@ -117,6 +144,35 @@ describe('bad input: one line, the right exit code', () => {
   }
 })
 
+describe('every numeric flag refuses a negative value in its own words', () => {
+  // Placeholders of numeric values in the help text (N, N[,N…], N|auto, S, MS, P, F, B, R, USD).
+  const numeric = (spec: CommandSpec) =>
+    Object.entries(spec.flags)
+      .filter(([, f]) => f.type === 'string' && /^(N|S|B|R|USD|MS|P|F)(?![A-Z])/.test(f.value ?? ''))
+      .map(([name]) => name)
+
+  it('infergate bench', () => {
+    const flags = numeric(benchSpec)
+    expect(flags).toContain('concurrency')
+    expect(flags.length).toBeGreaterThan(15)
+    for (const flag of flags) {
+      // The open-loop flags are checked once there is an open-loop scenario.
+      const rate = ['max-concurrency', 'burstiness'].includes(flag) ? ['--rate', '1'] : []
+      const { values } = parseFlags(benchSpec, ['--url', 'http://127.0.0.1:1/v1', ...rate, `--${flag}`, '-1'])
+      expect(() => benchOptions(values), flag).toThrow(new RegExp(`^--${flag}: expected .*, got "-1"$`))
+    }
+  })
+
+  it('infergate engine-sim', () => {
+    const flags = numeric(engineSimSpec)
+    expect(flags).toContain('ttft-ms')
+    for (const flag of flags) {
+      const { values } = parseFlags(engineSimSpec, [`--${flag}`, '-1'])
+      expect(() => simOptions(values), flag).toThrow(new RegExp(`^--${flag}: expected .*, got "-1"$`))
+    }
+  })
+})
+
 describe('servers that cannot be benchmarked', () => {
   let plain: Server
   let plainUrl: string
@@ -173,11 +229,11 @@ describe('servers that cannot be benchmarked', () => {
     })
   })
 
-  it('a dataset line that is not an object', async () => {
+  it('a dataset line that is not an object is bad input', async () => {
     const path = join(tempDir(), 'd.jsonl')
     writeFileSync(path, '{"prompt": "hi"}\nnull\n')
     const r = await cli(['bench', '--url', plainUrl, '--dataset', path])
-    expect(r.code).toBe(1)
+    expect(r.code).toBe(2)
     expect(r.stderr).toMatch(/line 2: expected a JSON object/)
     expect(r.stderr.trim().split('\n')).toHaveLength(1)
   })

@@ -179,6 +179,72 @@ describe('stopping', () => {
   })
 })
 
+describe('servers in the wild', () => {
+  it('--usage-in-last-chunk: usage rides on the closing chunk (no text, finish_reason), even unasked', async () => {
+    const s = await startEngineSim({ port: 0, ttftMs: 1, itlMs: 0, jitter: 0, usageInLastChunk: true })
+    try {
+      const res = await fetch(`${s.url}/completions`, {
+        method: 'POST',
+        body: JSON.stringify({ model: MODEL, prompt: 'a b', max_tokens: 3, ignore_eos: true, stream: true }),
+      })
+      const ev = await events(res)
+      expect(ev.at(-1)).toBe('[DONE]')
+      const chunks = ev.slice(0, -1).map((e) => JSON.parse(e))
+      // Three tokens, then the closing chunk: no choices: [] chunk anywhere.
+      expect(chunks).toHaveLength(4)
+      expect(chunks.every((c) => c.choices.length === 1)).toBe(true)
+      expect(chunks.slice(0, 3).map((c) => [c.choices[0].text !== '', c.choices[0].finish_reason])).toEqual([
+        [true, null],
+        [true, null],
+        [true, null],
+      ])
+      expect(chunks[3].choices[0]).toMatchObject({ text: '', finish_reason: 'length' })
+      expect(chunks[3].usage).toEqual({ prompt_tokens: 2, completion_tokens: 3, total_tokens: 5 })
+      expect(chunks.slice(0, 3).some((c) => 'usage' in c)).toBe(false)
+    } finally {
+      await s.close()
+    }
+  })
+
+  it('--close-after-stream: says keep-alive, closes anyway, and never sees a request sent on the doomed connection', async () => {
+    const s = await startEngineSim({ port: 0, ttftMs: 1, itlMs: 0, jitter: 0, closeAfterStream: true })
+    try {
+      const base = new URL(s.url)
+      const body = JSON.stringify({
+        model: MODEL,
+        prompt: 'x',
+        max_tokens: 2,
+        ignore_eos: true,
+        stream: true,
+      })
+      const request = `POST /v1/completions HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\n\r\n${body}`
+      const sock = connect(Number(base.port), base.hostname)
+      let text = ''
+      let again = false
+      const closed = new Promise<void>((resolve) => sock.once('close', () => resolve()))
+      sock.on('error', () => {})
+      sock.on('data', (c: Buffer) => {
+        text += c.toString()
+        // As a keep-alive client does: the next request goes out the moment the answer ends.
+        if (!again && text.includes('data: [DONE]') && text.endsWith('0\r\n\r\n')) {
+          again = true
+          sock.write(request)
+        }
+      })
+      sock.write(request)
+      await closed
+      expect(text).toMatch(/^connection: keep-alive\r$/im)
+      expect(text).toMatch(/^keep-alive: timeout=5, max=100\r$/im)
+      expect(again).toBe(true)
+      // One answer on the connection, and the engine admitted only the first request.
+      expect(text.match(/HTTP\/1.1 200/g)).toHaveLength(1)
+      expect(s.scheduler.requestsTotal).toBe(1)
+    } finally {
+      await s.close()
+    }
+  })
+})
+
 describe('non-streaming', () => {
   it('returns the whole answer with usage', async () => {
     const res = await post('/chat/completions', {

@@ -52,6 +52,23 @@ describe('synthetic workload', () => {
   })
 })
 
+describe('what the report says about it', () => {
+  it('a drawn seed and the per-connection warm-up are recorded as such', () => {
+    expect(new Workload({ ...base, seed: 77, seedPinned: false, warmup: 'auto' }).describe()).toMatchObject({
+      seed: 77,
+      seed_pinned: false,
+      warmup_requests: 0,
+      warmup_per_connection: true,
+    })
+    expect(new Workload({ ...base, seed: 3, seedPinned: true, warmup: 5 }).describe()).toMatchObject({
+      seed: 3,
+      seed_pinned: true,
+      warmup_requests: 5,
+      warmup_per_connection: false,
+    })
+  })
+})
+
 describe('dataset workload', () => {
   const file = (lines: string[]) => {
     const path = join(tempDir(), 'prompts.jsonl')
@@ -73,6 +90,15 @@ describe('dataset workload', () => {
     const i = prompts.indexOf('one two')
     expect(body(w, i).max_tokens).toBe(5)
     expect(w.describe()).toMatchObject({ source: 'dataset', dataset: path, input_tokens: null })
+  })
+
+  it('warm-up lines (negative indices) are not the measured ones while the dataset lasts', () => {
+    const path = file(Array.from({ length: 10 }, (_, i) => `{"prompt": "line ${i}"}`))
+    const w = new Workload({ ...base, dataset: path })
+    const warm = new Set([-1, -2, -3].map((i) => body(w, i).prompt))
+    const measured = Array.from({ length: 7 }, (_, i) => body(w, i).prompt)
+    expect(warm.size).toBe(3)
+    expect(measured.filter((p) => warm.has(p))).toEqual([])
   })
 
   it('names the line of a bad entry', () => {

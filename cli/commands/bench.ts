@@ -1,10 +1,11 @@
 import { accessSync, constants, renameSync, writeFileSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
 import { parseBaseUrl } from '../../core/bench/endpoint.ts'
-import { BenchError } from '../../core/bench/errors.ts'
+import { BenchError, Interrupted } from '../../core/bench/errors.ts'
 import { createProgress, type ProgressMode } from '../../core/bench/progress.ts'
 import { type BenchOptions, runBenchmark, scenarioLoads } from '../../core/bench/run.ts'
 import { renderTable } from '../../core/bench/table.ts'
+import { type DatasetEntry, loadDataset } from '../../core/bench/workload.ts'
 import { formatIssue, loadConfig } from '../../core/config/load.ts'
 import { benchFlagsOf } from '../../core/config/workload.ts'
 import { BENCHMARK_NAME, type Slo, type TokenDistribution } from '../../core/report.ts'
@@ -77,12 +78,17 @@ export const benchSpec: CommandSpec = {
       type: 'boolean',
       help: "send vLLM's ignore_eos so every answer is exactly max_tokens long",
     },
-    seed: { type: 'string', value: 'N', help: 'seed of prompts and arrivals', default: '0' },
-    warmup: {
+    seed: {
       type: 'string',
       value: 'N',
-      help: 'requests sent before each scenario, not measured',
-      default: '0',
+      help: 'seed of prompts, lengths and arrivals: pins them',
+      default: 'drawn per run, recorded',
+    },
+    warmup: {
+      type: 'string',
+      value: 'N|auto',
+      help: 'requests before each scenario, not measured; auto: one per connection',
+      default: 'auto',
     },
     concurrency: { type: 'string', value: 'N[,N…]', help: 'closed loop: a scenario per level', default: '1' },
     rate: { type: 'string', value: 'R[,R…]', help: 'open loop: requests/s per scenario (inf = all at once)' },
@@ -231,8 +237,8 @@ export function benchOptions(v: FlagValues, env: NodeJS.ProcessEnv = process.env
     output: tokens(v, 'output', 128),
     dataset: str(v, 'dataset') ?? null,
     ignoreEos: bool(v, 'ignore-eos'),
-    seed: num(v, 'seed', { int: true, min: 0 }) ?? 0,
-    warmup: num(v, 'warmup', { int: true, min: 0 }) ?? 0,
+    seed: num(v, 'seed', { int: true, min: 0, max: Number.MAX_SAFE_INTEGER }) ?? null,
+    warmup: warmupOf(str(v, 'warmup')),
     concurrency: concurrency ?? (rates ? [] : [1]),
     rates: rates ?? [],
     arrival,
@@ -261,6 +267,15 @@ export function benchOptions(v: FlagValues, env: NodeJS.ProcessEnv = process.env
   const dup = names.find((n, i) => names.indexOf(n) !== i)
   if (dup) throw new UsageError(`--concurrency/--rate: scenario ${dup} is listed twice`)
   return options
+}
+
+function warmupOf(raw: string | undefined): number | 'auto' {
+  if (raw === undefined || raw === 'auto') return 'auto'
+  const n = raw.trim() === '' ? Number.NaN : Number(raw)
+  if (!Number.isInteger(n) || n < 0) {
+    throw new UsageError(`--warmup: expected auto or an integer ≥ 0, got ${JSON.stringify(raw)}`)
+  }
+  return n
 }
 
 /** Writes through a temporary file and a rename, so a reader never sees half a report. */
@@ -306,7 +321,41 @@ export async function bench(values: FlagValues): Promise<number> {
       throw new UsageError(`--out: cannot write to the folder of ${out}`)
     }
   }
-  const report = await runBenchmark(options, progress)
+  // A dataset that cannot be read or parsed is bad input (exit 2), found before any request.
+  let dataset: DatasetEntry[] | undefined
+  if (options.dataset) {
+    try {
+      dataset = loadDataset(options.dataset)
+    } catch (e) {
+      if (e instanceof BenchError) throw new UsageError(e.message)
+      throw e
+    }
+  }
+  // Ctrl-C (or SIGTERM) stops the run but keeps what was measured: the table and the report,
+  // marked interrupted. A second one quits at once.
+  const stop = new AbortController()
+  let signalled: NodeJS.Signals | null = null
+  const onSignal = (sig: NodeJS.Signals) => {
+    if (signalled) process.exit(exitCodeOf(sig))
+    signalled = sig
+    progress.info(`${sig}: stopping; writing what was measured (again to quit now)`)
+    stop.abort()
+  }
+  process.on('SIGINT', onSignal)
+  process.on('SIGTERM', onSignal)
+  let report: Awaited<ReturnType<typeof runBenchmark>>
+  try {
+    report = await runBenchmark(options, progress, { signal: stop.signal, dataset })
+  } catch (e) {
+    if (e instanceof Interrupted && signalled) {
+      process.stderr.write(`infergate bench: ${e.message}\n`)
+      return exitCodeOf(signalled)
+    }
+    throw e
+  } finally {
+    process.off('SIGINT', onSignal)
+    process.off('SIGTERM', onSignal)
+  }
   process.stdout.write(renderTable(report))
   if (out) {
     try {
@@ -314,7 +363,12 @@ export async function bench(values: FlagValues): Promise<number> {
     } catch (e) {
       throw new BenchError(`--out: cannot write ${out}: ${(e as Error).message}`)
     }
-    process.stderr.write(`report written to ${out}\n`)
+    process.stderr.write(`report written to ${out}${report.interrupted ? ' (interrupted: partial)' : ''}\n`)
   }
-  return 0
+  return report.interrupted && signalled ? exitCodeOf(signalled) : 0
+}
+
+/** The shell's convention for a process stopped by a signal: 128 + its number. */
+function exitCodeOf(sig: NodeJS.Signals): number {
+  return sig === 'SIGINT' ? 130 : 143
 }

@@ -1,5 +1,5 @@
 import { SIM_DEFAULTS, type SimOptions, startEngineSim } from '../../engine-sim/server.ts'
-import { type CommandSpec, type FlagValues, num, RunError, str } from '../args.ts'
+import { bool, type CommandSpec, type FlagValues, num, RunError, str } from '../args.ts'
 
 const d = SIM_DEFAULTS
 
@@ -84,6 +84,14 @@ export const engineSimSpec: CommandSpec = {
       default: String(d.meanOutputTokens),
     },
     seed: { type: 'string', value: 'N', help: 'seed of jitter, lengths and faults', default: String(d.seed) },
+    'close-after-stream': {
+      type: 'boolean',
+      help: 'say Keep-Alive, yet close the connection after each stream',
+    },
+    'usage-in-last-chunk': {
+      type: 'boolean',
+      help: 'usage on the closing chunk, not a choices: [] one (llama.cpp)',
+    },
   },
   examples: [
     'infergate engine-sim --port 8000 --ttft-ms 80 --itl-ms 12 --max-num-seqs 64 --batch-slowdown 0.01',
@@ -112,6 +120,8 @@ export function simOptions(v: FlagValues): Partial<SimOptions> {
     maxModelLen: num(v, 'max-model-len', { int: true, min: 2 }),
     meanOutputTokens: num(v, 'mean-output-tokens', { min: 1 }),
     seed: num(v, 'seed', { int: true, min: 0 }),
+    closeAfterStream: bool(v, 'close-after-stream') || undefined,
+    usageInLastChunk: bool(v, 'usage-in-last-chunk') || undefined,
   }
   return Object.fromEntries(Object.entries(o).filter(([, x]) => x !== undefined))
 }
@@ -135,7 +145,7 @@ export async function engineSim(values: FlagValues): Promise<number> {
   }
   // Tests and scripts read this line to learn the port.
   process.stdout.write(
-    `engine-sim serving ${o.model} at ${sim.url} (ttft ${o.ttftMs} ms, itl ${o.itlMs} ms, jitter ${o.jitter}, max-num-seqs ${o.maxNumSeqs})\n`,
+    `engine-sim serving ${o.model} at ${sim.url} (ttft ${o.ttftMs} ms, itl ${o.itlMs} ms, jitter ${o.jitter}, max-num-seqs ${o.maxNumSeqs}${o.closeAfterStream ? ', closing every connection after its stream' : ''}${o.usageInLastChunk ? ', usage in the last chunk' : ''})\n`,
   )
   await new Promise<void>((resolve) => {
     const stop = () => resolve()

@@ -2,8 +2,14 @@
 //   TTFT = first chunk carrying choices − send; E2EL = last content chunk − send;
 //   ITL = gaps between content chunks; TPOT = (E2EL − TTFT) / (output_tokens − 1).
 // Every SSE event of one network read shares that read's arrival time.
+//
+// Real servers misbehave and the figures must stay exact anyway: some close a kept-alive
+// connection after every stream (a request written on it in the meantime is lost unseen, so it
+// is retried once on a fresh connection and counted apart), some send usage on a closing chunk
+// that is no token (left out of the timings).
+import type { Socket } from 'node:net'
 import { performance } from 'node:perf_hooks'
-import { type Dispatcher, Pool } from 'undici'
+import { buildConnector, Client, type Dispatcher, Pool } from 'undici'
 import type { Endpoint } from './endpoint.ts'
 import { routePath } from './endpoint.ts'
 import { SseParser } from './sse.ts'
@@ -12,7 +18,7 @@ import type { PreparedRequest } from './workload.ts'
 export type ErrorKind = `http_${number}` | 'timeout' | 'disconnect' | 'malformed_stream' | 'connection_error'
 
 export interface RequestOutcome {
-  /** performance.now() at send. */
+  /** performance.now() at send (of the retry, when there was one). */
   sentAt: number
   /** performance.now() at the end (success or failure). */
   endedAt: number
@@ -25,6 +31,10 @@ export interface RequestOutcome {
   inputTokens: number
   outputTokens: number
   tokensFromUsage: boolean
+  /** Lost on a reused connection before any response byte, and sent again on a fresh one. */
+  retried?: boolean
+  /** Cut short by cancel() (the run was interrupted): neither completed nor failed. */
+  cancelled?: boolean
   errorKind?: ErrorKind
   errorMessage?: string
 }
@@ -38,31 +48,77 @@ const CONNECT_CODES = new Set([
   'UND_ERR_CONNECT_TIMEOUT',
 ])
 const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT'])
+/**
+ * How a connection the server already closed fails a request written on it: undici's "other
+ * side closed" (the FIN came after the write), a reset (the request reached a closed socket), or
+ * a broken pipe (the write itself failed).
+ */
+const CLOSED_CONNECTION_CODES = new Set(['UND_ERR_SOCKET', 'ECONNRESET', 'EPIPE'])
 
 interface Usage {
   prompt_tokens?: number
   completion_tokens?: number
 }
 
+/** Where undici's dispatch options carry the attempt to the connection that takes it. */
+const ATTEMPT = Symbol('attempt')
+type AttemptOptions = Dispatcher.DispatchOptions & { [ATTEMPT]?: Attempt }
+
+/**
+ * One connection of the pool: undici's Client, knowing the socket it runs on now. undici does not
+ * tell a request which connection carries it; it does hand the same options object to the
+ * connection it picks, so the attempt rides there.
+ */
+class Connection extends Client {
+  socket: Socket | null = null
+
+  override dispatch(opts: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
+    const attempt = (opts as AttemptOptions)[ATTEMPT]
+    if (attempt) attempt.connection = this
+    return super.dispatch(opts, handler)
+  }
+}
+
 export class StreamClient {
   private readonly pool: Pool
   private readonly path: string
   private readonly headers: Record<string, string>
+  private readonly connector: buildConnector.connector
+  private readonly clientOptions: Client.Options
+  private readonly inflight = new Set<Attempt>()
+  /** One-off connections of retries, closed when their request ends. */
+  private readonly fresh = new Set<Connection>()
+  private cancelled = false
   readonly endpoint: Endpoint
   readonly timeoutMs: number
 
   constructor(endpoint: Endpoint, timeoutMs: number, connections: number | null) {
     this.endpoint = endpoint
     this.timeoutMs = timeoutMs
+    this.connector = buildConnector({ timeout: Math.min(timeoutMs, 30_000) })
+    this.clientOptions = { pipelining: 1, headersTimeout: timeoutMs, bodyTimeout: timeoutMs }
     this.pool = new Pool(endpoint.origin, {
+      ...this.clientOptions,
       connections,
-      pipelining: 1,
-      connect: { timeout: Math.min(timeoutMs, 30_000) },
-      headersTimeout: timeoutMs,
-      bodyTimeout: timeoutMs,
+      connect: this.connector,
+      factory: (origin, opts) => this.connection(origin, opts as Client.Options),
     })
     this.path = routePath(endpoint)
     this.headers = { 'content-type': 'application/json', accept: 'text/event-stream', ...endpoint.headers }
+  }
+
+  /** A connection whose socket is known: each new socket is noted as undici's connector makes it. */
+  private connection(origin: string | URL, opts: Client.Options): Connection {
+    const base = opts.connect as buildConnector.connector
+    const c: Connection = new Connection(origin, {
+      ...opts,
+      connect: (o, callback) =>
+        base(o, (...args) => {
+          if (args[1]) c.socket = args[1]
+          callback(...args)
+        }),
+    })
+    return c
   }
 
   /**
@@ -81,23 +137,122 @@ export class StreamClient {
     )
   }
 
+  /** Aborts every request in flight and every later one: they end as `cancelled`. */
+  cancel(): void {
+    this.cancelled = true
+    for (const a of this.inflight) a.cancel()
+  }
+
   async close(): Promise<void> {
-    await this.pool.destroy()
+    await Promise.all([this.pool.destroy(), ...[...this.fresh].map((c) => c.destroy())])
   }
 
   /**
    * Sends one request and times it. The send time is taken when undici writes the request to
    * its socket (onRequestStart), not when it was handed to the pool: time spent queued in the
    * client must not count as server latency (in open loop it shows up as dispatch delay).
+   *
+   * A request lost on a reused connection before any byte of its response arrived never reached
+   * the engine as far as anyone can tell (the keep-alive race of RFC 9112 §9.3.1: the server
+   * closed the connection while the request was on its way): it is sent once more, on a fresh
+   * connection, and marked `retried`. Its timings are those of the second send. On a fresh
+   * connection, or once any byte arrived, a failure is the server's and is reported as such.
    */
-  send(req: PreparedRequest, plannedAt: number | null): Promise<RequestOutcome> {
-    const api = this.endpoint.api
-    const timeoutMs = this.timeoutMs
-    const parser = new SseParser()
-    const handedAt = performance.now()
-    const out: RequestOutcome = {
-      sentAt: handedAt,
-      endedAt: handedAt,
+  async send(req: PreparedRequest, plannedAt: number | null): Promise<RequestOutcome> {
+    const deadline = performance.now() + this.timeoutMs
+    const first = await this.attempt(this.pool, req, plannedAt, deadline)
+    if (!first.retryable) return first.out
+    if (this.cancelled) {
+      // Lost with its connection as the run stops: unmeasured, like the ones cancel() cut.
+      first.out.cancelled = true
+      return first.out
+    }
+    const fresh = this.connection(this.endpoint.origin, { ...this.clientOptions, connect: this.connector })
+    this.fresh.add(fresh)
+    try {
+      const second = await this.attempt(fresh, req, plannedAt, deadline)
+      second.out.retried = true
+      return second.out
+    } finally {
+      this.fresh.delete(fresh)
+      void fresh.close().catch(() => {})
+    }
+  }
+
+  private attempt(
+    dispatcher: Dispatcher,
+    req: PreparedRequest,
+    plannedAt: number | null,
+    deadline: number,
+  ): Promise<{ out: RequestOutcome; retryable: boolean }> {
+    return new Promise((resolve) => {
+      const a = new Attempt(this.endpoint.api, req, plannedAt, deadline - performance.now(), (result) => {
+        this.inflight.delete(a)
+        resolve(result)
+      })
+      this.inflight.add(a)
+      if (this.cancelled) a.cancel()
+      const opts: AttemptOptions = {
+        path: this.path,
+        method: 'POST',
+        headers: this.headers,
+        body: req.body,
+        [ATTEMPT]: a,
+      }
+      dispatcher.dispatch(opts, a)
+    })
+  }
+}
+
+/** One send of a request: the undici handler that times its stream. */
+class Attempt implements Dispatcher.DispatchHandler {
+  /** Set by the connection that takes the request (Connection.dispatch). */
+  connection: Connection | null = null
+  private readonly api: Endpoint['api']
+  private readonly timeoutMs: number
+  private readonly plannedAt: number | null
+  private readonly done: (r: { out: RequestOutcome; retryable: boolean }) => void
+  private readonly parser = new SseParser()
+  private readonly out: RequestOutcome
+  private readonly timer: NodeJS.Timeout
+  private controller: Dispatcher.DispatchController | null = null
+  private timedOut = false
+  private cancelled = false
+  /** The socket the request was written on, and how much it had read before: > 0 means reused. */
+  private socket: Socket | null = null
+  private bytesBefore = 0
+  private status = 0
+  private streaming = false
+  private errorBody = ''
+  private finished = false
+  private firstAt = -1
+  private lastChunkAt = -1
+  private prevChunkAt = -1
+  /** Chunks with choices, and whether the first was chat's role-only opener (not a token). */
+  private chunks = 0
+  private roleOpener = false
+  /** The last chunk with choices: no text, a finish_reason, usage on it (a possible trailer). */
+  private lastChunkTrailerLike = false
+  /** Chunks with text: the token count when the server sends no usage. */
+  private textChunks = 0
+  private usage: Usage | undefined
+  private doneEvent = false
+
+  constructor(
+    api: Endpoint['api'],
+    req: PreparedRequest,
+    plannedAt: number | null,
+    timeoutMs: number,
+    done: (r: { out: RequestOutcome; retryable: boolean }) => void,
+  ) {
+    this.api = api
+    this.plannedAt = plannedAt
+    this.timeoutMs = timeoutMs
+    this.done = done
+    const now = performance.now()
+    this.out = {
+      sentAt: now,
+      endedAt: now,
       dispatchDelayMs: null,
       ok: false,
       ttftMs: -1,
@@ -106,149 +261,179 @@ export class StreamClient {
       inputTokens: req.inputTokensEstimate,
       outputTokens: 0,
       tokensFromUsage: false,
+      retried: false,
+      cancelled: false,
     }
-    let firstAt = -1
-    let lastChunkAt = -1
-    /** Chunks with text: the token count when the server sends no usage. */
-    let textChunks = 0
-    let usage: Usage | undefined
-    let done = false
-    let status = 0
-    let streaming = false
-    let errorBody = ''
-    let controller: Dispatcher.DispatchController | null = null
-    let timedOut = false
-
-    const fail = (kind: ErrorKind, message: string) => {
-      if (out.errorKind) return
-      out.errorKind = kind
-      out.errorMessage = message
-    }
-    const onEvent = (data: string, now: number) => {
-      if (done) return
-      if (data === '[DONE]') {
-        done = true
-        return
-      }
-      let obj: {
-        choices?: {
-          text?: string
-          delta?: { content?: string; reasoning?: string; reasoning_content?: string }
-        }[]
-        usage?: Usage
-        error?: { message?: string }
-      }
-      try {
-        obj = JSON.parse(data)
-      } catch {
-        throw new StreamFault('malformed_stream', `not JSON in a data: event: ${data.slice(0, 80)}`)
-      }
-      if (obj.error) throw new StreamFault('malformed_stream', `error event: ${obj.error.message ?? data}`)
-      // vLLM's benchmark counts every chunk that carries choices, even with empty text: the
-      // EOS token's chunk (finish_reason "stop", no text) is a generated token too.
-      const choices = obj.choices
-      if (choices && choices.length > 0) {
-        if (firstAt < 0) firstAt = now
-        else out.itlMs.push(now - lastChunkAt)
-        lastChunkAt = now
-        const c = choices[0]!
-        const d = c.delta
-        if (api === 'chat' ? d?.content || d?.reasoning || d?.reasoning_content : c.text) textChunks++
-      }
-      if (obj.usage) usage = obj.usage
-    }
-
-    return new Promise<RequestOutcome>((resolve) => {
-      const timer = setTimeout(() => {
-        timedOut = true
-        controller?.abort(new Error('timeout'))
-      }, timeoutMs)
-      const finish = () => {
-        clearTimeout(timer)
-        out.endedAt = performance.now()
-        resolve(this.complete(out, firstAt, lastChunkAt, textChunks, usage))
-      }
-      this.pool.dispatch(
-        { path: this.path, method: 'POST', headers: this.headers, body: req.body },
-        {
-          onRequestStart(c) {
-            controller = c
-            out.sentAt = performance.now()
-            out.dispatchDelayMs = plannedAt === null ? null : Math.max(0, out.sentAt - plannedAt)
-            if (timedOut) c.abort(new Error('timeout'))
-          },
-          onResponseStart(_c, statusCode, headers) {
-            status = statusCode
-            streaming =
-              statusCode === 200 && String(headers['content-type'] ?? '').includes('text/event-stream')
-            if (statusCode === 200 && !streaming) {
-              errorBody = `expected text/event-stream, got ${headers['content-type'] ?? 'no content-type'}: `
-            }
-          },
-          onResponseData(c, chunk) {
-            if (!streaming) {
-              if (errorBody.length < 4096) errorBody += chunk.toString('utf8')
-              return
-            }
-            const now = performance.now()
-            try {
-              for (const data of parser.push(chunk)) onEvent(data, now)
-            } catch (e) {
-              const f = e as StreamFault
-              fail(f.kind, f.message)
-              c.abort(f)
-            }
-          },
-          onResponseEnd() {
-            if (status !== 200) fail(`http_${status}`, `HTTP ${status}: ${errorMessageOf(errorBody)}`)
-            else if (!streaming) fail('malformed_stream', errorBody.slice(0, 200))
-            else {
-              try {
-                for (const data of parser.end()) onEvent(data, performance.now())
-              } catch (e) {
-                const f = e as StreamFault
-                fail(f.kind, f.message)
-              }
-              if (!done) fail('malformed_stream', 'stream ended without data: [DONE]')
-              else if (firstAt < 0) fail('malformed_stream', 'stream carried no choices')
-            }
-            finish()
-          },
-          onResponseError(_c, e) {
-            const err = e as { code?: string; cause?: { code?: string }; message?: string }
-            const code = err.code ?? err.cause?.code ?? ''
-            if (timedOut || TIMEOUT_CODES.has(code))
-              fail('timeout', `no complete response within ${timeoutMs / 1000} s`)
-            else {
-              if (CONNECT_CODES.has(code)) fail('connection_error', `${code}: ${err.message}`)
-              else fail('disconnect', `${code ? `${code}: ` : ''}${err.message ?? String(e)}`)
-            }
-            finish()
-          },
-        },
-      )
-    })
+    this.timer = setTimeout(
+      () => {
+        this.timedOut = true
+        this.controller?.abort(new Error('timeout'))
+      },
+      Math.max(0, timeoutMs),
+    )
   }
 
-  private complete(
-    out: RequestOutcome,
-    firstAt: number,
-    lastChunkAt: number,
-    textChunks: number,
-    usage: Usage | undefined,
-  ): RequestOutcome {
-    if (out.errorKind) return out
+  cancel(): void {
+    this.cancelled = true
+    this.controller?.abort(new Error('interrupted'))
+  }
+
+  onRequestStart(c: Dispatcher.DispatchController): void {
+    this.controller = c
+    this.socket = this.connection?.socket ?? null
+    this.bytesBefore = this.socket?.bytesRead ?? 0
+    const out = this.out
+    out.sentAt = performance.now()
+    out.dispatchDelayMs = this.plannedAt === null ? null : Math.max(0, out.sentAt - this.plannedAt)
+    if (this.timedOut) c.abort(new Error('timeout'))
+    else if (this.cancelled) c.abort(new Error('interrupted'))
+  }
+
+  onResponseStart(
+    _c: Dispatcher.DispatchController,
+    statusCode: number,
+    headers: Record<string, string | string[] | undefined>,
+  ): void {
+    this.status = statusCode
+    this.streaming = statusCode === 200 && String(headers['content-type'] ?? '').includes('text/event-stream')
+    if (statusCode === 200 && !this.streaming) {
+      this.errorBody = `expected text/event-stream, got ${headers['content-type'] ?? 'no content-type'}: `
+    }
+  }
+
+  onResponseData(c: Dispatcher.DispatchController, chunk: Buffer): void {
+    if (!this.streaming) {
+      if (this.errorBody.length < 4096) this.errorBody += chunk.toString('utf8')
+      return
+    }
+    const now = performance.now()
+    try {
+      for (const data of this.parser.push(chunk)) this.onEvent(data, now)
+    } catch (e) {
+      const f = e as StreamFault
+      this.fail(f.kind, f.message)
+      c.abort(f)
+    }
+  }
+
+  onResponseEnd(): void {
+    if (this.status !== 200)
+      this.fail(`http_${this.status}`, `HTTP ${this.status}: ${errorMessageOf(this.errorBody)}`)
+    else if (!this.streaming) this.fail('malformed_stream', this.errorBody.slice(0, 200))
+    else {
+      try {
+        for (const data of this.parser.end()) this.onEvent(data, performance.now())
+      } catch (e) {
+        const f = e as StreamFault
+        this.fail(f.kind, f.message)
+      }
+      if (!this.doneEvent) this.fail('malformed_stream', 'stream ended without data: [DONE]')
+      else if (this.firstAt < 0) this.fail('malformed_stream', 'stream carried no choices')
+    }
+    this.finish(false)
+  }
+
+  onResponseError(_c: Dispatcher.DispatchController, e: Error): void {
+    const err = e as { code?: string; cause?: { code?: string }; message?: string }
+    const code = err.code ?? err.cause?.code ?? ''
+    if (this.cancelled) {
+      this.out.cancelled = true
+      this.finish(false)
+      return
+    }
+    // Lost with a connection the server had closed: written on a reused socket, and not one byte
+    // of the response read from it since.
+    const retryable =
+      !this.timedOut &&
+      CLOSED_CONNECTION_CODES.has(code) &&
+      this.socket !== null &&
+      this.bytesBefore > 0 &&
+      this.socket.bytesRead === this.bytesBefore &&
+      this.status === 0
+    if (this.timedOut || TIMEOUT_CODES.has(code))
+      this.fail('timeout', `no complete response within ${this.timeoutMs / 1000} s`)
+    else if (CONNECT_CODES.has(code)) this.fail('connection_error', `${code}: ${err.message}`)
+    else this.fail('disconnect', `${code ? `${code}: ` : ''}${err.message ?? String(e)}`)
+    this.finish(retryable)
+  }
+
+  private fail(kind: ErrorKind, message: string): void {
+    if (this.out.errorKind) return
+    this.out.errorKind = kind
+    this.out.errorMessage = message
+  }
+
+  private onEvent(data: string, now: number): void {
+    if (this.doneEvent) return
+    if (data === '[DONE]') {
+      this.doneEvent = true
+      return
+    }
+    let obj: {
+      choices?: {
+        text?: string
+        finish_reason?: string | null
+        delta?: { role?: string; content?: string; reasoning?: string; reasoning_content?: string }
+      }[]
+      usage?: Usage
+      error?: { message?: string }
+    }
+    try {
+      obj = JSON.parse(data)
+    } catch {
+      throw new StreamFault('malformed_stream', `not JSON in a data: event: ${data.slice(0, 80)}`)
+    }
+    if (obj.error) throw new StreamFault('malformed_stream', `error event: ${obj.error.message ?? data}`)
+    // vLLM's benchmark counts every chunk that carries choices, even with empty text: the
+    // EOS token's chunk (finish_reason "stop", no text) is a generated token too.
+    const choices = obj.choices
+    if (choices && choices.length > 0) {
+      if (this.firstAt < 0) this.firstAt = now
+      else this.out.itlMs.push(now - this.lastChunkAt)
+      this.prevChunkAt = this.lastChunkAt
+      this.lastChunkAt = now
+      const c = choices[0]!
+      const d = c.delta
+      const text = this.api === 'chat' ? d?.content || d?.reasoning || d?.reasoning_content : c.text
+      if (text) this.textChunks++
+      if (this.chunks === 0 && this.api === 'chat' && d?.role !== undefined && !text) this.roleOpener = true
+      this.chunks++
+      this.lastChunkTrailerLike = !text && !!c.finish_reason && obj.usage !== undefined
+    }
+    if (obj.usage) this.usage = obj.usage
+  }
+
+  private finish(retryable: boolean): void {
+    if (this.finished) return
+    this.finished = true
+    clearTimeout(this.timer)
+    this.out.endedAt = performance.now()
+    if (!this.out.errorKind && !this.out.cancelled) this.complete()
+    this.done({ out: this.out, retryable: retryable && !this.out.cancelled })
+  }
+
+  private complete(): void {
+    const out = this.out
+    const usage = this.usage
     out.ok = true
-    out.ttftMs = firstAt - out.sentAt
-    out.e2elMs = lastChunkAt - out.sentAt
     if (usage && typeof usage.completion_tokens === 'number') {
       out.outputTokens = usage.completion_tokens
       if (typeof usage.prompt_tokens === 'number') out.inputTokens = usage.prompt_tokens
       out.tokensFromUsage = true
+      // llama.cpp-style servers close the stream with a chunk that has choices but no text, the
+      // finish_reason and the usage. When usage counts one token fewer than the chunks (chat's
+      // role opener aside), that chunk is no token: it must not end E2EL nor add an ITL gap.
+      // (When the counts agree it is the EOS token, as vLLM's empty stop chunk, and counts.)
+      const tokenChunks = this.chunks - (this.roleOpener ? 1 : 0)
+      if (this.lastChunkTrailerLike && this.chunks >= 2 && tokenChunks === usage.completion_tokens + 1) {
+        out.itlMs.pop()
+        this.lastChunkAt = this.prevChunkAt
+      }
     } else {
-      out.outputTokens = textChunks
+      out.outputTokens = this.textChunks
     }
-    return out
+    out.ttftMs = this.firstAt - out.sentAt
+    out.e2elMs = this.lastChunkAt - out.sentAt
   }
 }
 

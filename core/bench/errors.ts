@@ -2,3 +2,8 @@
 export class BenchError extends Error {
   override name = 'BenchError'
 }
+
+/** The run was stopped (Ctrl-C) before anything was measured: there is no report to write. */
+export class Interrupted extends BenchError {
+  override name = 'Interrupted'
+}

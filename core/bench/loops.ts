@@ -17,6 +17,10 @@ export interface LoopContext {
   /** The request to send as the n-th of this trial. */
   request(n: number): PreparedRequest
   onOutcome(r: RequestOutcome): void
+  /** Aborted when the run is interrupted: no request is sent after it (the client cancels those in flight). */
+  signal?: AbortSignal
+  /** Requests that must all fail before the loop gives up (default: FAIL_FAST_AFTER, at most the trial's). */
+  failFastAfter?: number
 }
 
 /** Stops a trial early when its first requests all fail: the run is misconfigured, not slow. */
@@ -42,10 +46,12 @@ function failFastGuard(limit: number) {
 
 export async function runLoop(ctx: LoopContext): Promise<RequestOutcome[]> {
   const outcomes: RequestOutcome[] = []
-  const limit = Math.min(FAIL_FAST_AFTER, ctx.stop.requests ?? FAIL_FAST_AFTER)
+  const limit = ctx.failFastAfter ?? Math.min(FAIL_FAST_AFTER, ctx.stop.requests ?? FAIL_FAST_AFTER)
   const guard = failFastGuard(limit)
   let failure: AllFailing | null = null
   const record = (r: RequestOutcome) => {
+    // Cut short by an interruption: not a measurement, and no sign the server is failing.
+    if (r.cancelled) return
     outcomes.push(r)
     ctx.onOutcome(r)
     try {
@@ -54,8 +60,9 @@ export async function runLoop(ctx: LoopContext): Promise<RequestOutcome[]> {
       failure ??= e as AllFailing
     }
   }
-  if (ctx.load.mode === 'closed') await closedLoop(ctx, ctx.load.concurrency, record, () => failure !== null)
-  else await openLoop(ctx, ctx.load, record, () => failure !== null)
+  const stopped = () => failure !== null || ctx.signal?.aborted === true
+  if (ctx.load.mode === 'closed') await closedLoop(ctx, ctx.load.concurrency, record, stopped)
+  else await openLoop(ctx, ctx.load, record, stopped)
   if (failure) throw failure
   return outcomes
 }
@@ -81,16 +88,19 @@ async function closedLoop(
 
 const SPIN_MS = 3
 
-/** Sleeps on a timer until shortly before `target`, then yields to the event loop until it passes. */
-async function waitUntil(target: number): Promise<void> {
+/**
+ * Sleeps on a timer until shortly before `target`, then yields to the event loop until it passes.
+ * Returns early when `signal` aborts (an interrupted run must not wait for its next arrival).
+ */
+async function waitUntil(target: number, signal: AbortSignal | undefined): Promise<void> {
   const ahead = target - performance.now()
   // A sleeping process wakes late (timer granularity, scheduler latency on a busy machine): wake
   // a few ms early and finish by yielding to the event loop, which keeps serving streams meanwhile.
-  if (ahead > SPIN_MS) await sleep(ahead - SPIN_MS)
+  if (ahead > SPIN_MS) await sleep(ahead - SPIN_MS, undefined, { signal }).catch(() => {})
   // At least one turn even when behind schedule (or at rate inf): responses must keep being
   // read, or their timestamps would be late and the loop would never see its deadline.
   do await yieldToLoop()
-  while (performance.now() < target)
+  while (performance.now() < target && !signal?.aborted)
 }
 
 async function openLoop(
@@ -113,13 +123,15 @@ async function openLoop(
     const planned = t0 + offset
     // Build the request before its time comes, so only the send itself sits on the schedule.
     const request = ctx.request(n)
-    await waitUntil(planned)
+    await waitUntil(planned, ctx.signal)
+    if (aborted()) break
     // --max-concurrency holds requests back; the wait shows up as dispatch delay, never hidden.
     while (load.max_concurrency !== null && inflight.size >= load.max_concurrency) {
       await new Promise<void>((resolve) => {
         waiting = resolve
       })
     }
+    if (aborted()) break
     const p: Promise<void> = ctx.client.send(request, planned).then((r) => {
       inflight.delete(p)
       record(r)

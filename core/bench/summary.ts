@@ -66,7 +66,8 @@ export function summarizeTrial(
   outcomes: RequestOutcome[],
   ctx: SummaryContext,
 ): Trial {
-  const all = [...outcomes].sort((a, b) => a.sentAt - b.sentAt)
+  // A request cut short by an interruption was never measured: neither completed nor failed.
+  const all = outcomes.filter((r) => !r.cancelled).sort((a, b) => a.sentAt - b.sentAt)
   const ok = all.filter((r) => r.ok)
   const failed = all.length - ok.length
   const t0 = all.length ? all[0]!.sentAt : 0
@@ -148,6 +149,7 @@ export function summarizeTrial(
     mean_dispatch_delay_ms: dd ? round3(dd.mean) : null,
     p99_dispatch_delay_ms: dd ? round3(dd.p99) : null,
     max_dispatch_delay_ms: dd ? round3(dispatch.reduce((m, x) => Math.max(m, x), 0)) : null,
+    retried_requests: all.filter((r) => r.retried).length,
   } as Summary
 
   return {

@@ -48,6 +48,11 @@ export function renderTable(report: Report): string {
       for (const w of t.warnings)
         notes.push(`${s.name}${s.trials.length > 1 ? ` #${t.index + 1}` : ''}: ${w}`)
       for (const e of t.error_examples) notes.push(`${s.name}: ${t.errors[e.kind]}× ${e.kind}: ${e.message}`)
+      const retried = t.summary.retried_requests ?? 0
+      if (retried > 0)
+        notes.push(
+          `${s.name}: ${retried} requests sent again on a fresh connection: the server closed kept-alive connections under them (not failures)`,
+        )
       const dd = t.summary.p99_dispatch_delay_ms
       if (dd !== null && dd > 10)
         notes.push(
@@ -55,5 +60,6 @@ export function renderTable(report: Report): string {
         )
     }
   }
+  if (report.interrupted) notes.push('interrupted: partial results, scenarios not reached are missing')
   return `${out.join('\n')}\n${notes.length ? `\n${notes.join('\n')}\n` : ''}`
 }

@@ -22,8 +22,10 @@ export interface WorkloadOptions {
   output: TokenDistribution
   ignoreEos: boolean
   seed: number
+  /** Whether the seed was given (--seed) rather than drawn for the run. */
+  seedPinned?: boolean
   dataset: string | null
-  warmup: number
+  warmup: number | 'auto'
 }
 
 export interface DatasetEntry {
@@ -106,7 +108,12 @@ export class Workload {
     }
   }
 
-  /** The i-th request of the run (warmup requests use negative indices, so never repeat these). */
+  /**
+   * The i-th request of the run. Warm-up requests use negative indices, so their prompts are never
+   * measured ones: synthetic prompts differ by index; dataset lines come from the end of the
+   * shuffled order, measured ones from its start (they meet only when a run needs more lines
+   * than the dataset has).
+   */
   request(i: number): PreparedRequest {
     const rng = new Rng(this.options.seed, i)
     let prompt: string | undefined
@@ -150,7 +157,9 @@ export class Workload {
       output_tokens: o.output,
       ignore_eos: o.ignoreEos,
       seed: o.seed,
-      warmup_requests: o.warmup,
+      seed_pinned: o.seedPinned ?? true,
+      warmup_requests: o.warmup === 'auto' ? 0 : o.warmup,
+      warmup_per_connection: o.warmup === 'auto',
     }
   }
 }
