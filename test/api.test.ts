@@ -306,6 +306,34 @@ describe(`API on ${engine}`, () => {
     expect(await baselineIds()).toEqual(ids.slice(-5))
   })
 
+  it('base-branch runs of another workload are no baseline: the comparison says so', async () => {
+    const token = await newProject('workload')
+    for (let i = 0; i < 4; i++) {
+      await call('POST', '/api/v1/runs', token, report('workload', {}, {}, `2026-11-0${i + 1}T00:00:00.000Z`))
+    }
+    const pr = report(
+      'workload',
+      { ttft: 20 },
+      { branch: 'f', base_branch: 'main', pr_number: 9, event_name: 'pull_request' },
+      '2026-11-08T00:00:00.000Z',
+    )
+    const longer = parseReport({
+      ...pr,
+      workload: { ...pr.workload, output_tokens: { mean: 512, stddev: 0, min: 512, max: 512 } },
+    })
+    const res = await call('POST', '/api/v1/runs', token, longer)
+    const comparison = parseComparison(((await res.json()) as { comparison: unknown }).comparison)
+    expect(comparison.status).toBe('no_baseline')
+    expect(comparison.baseline_run_ids).toEqual([])
+    expect(comparison.warnings[0]).toBe(
+      '4 base-branch run(s) measured another workload (workload.output_tokens) and are left out of the baseline',
+    )
+    // The same workload still has its baseline.
+    const same = await call('POST', '/api/v1/runs', token, { ...pr, ci: ciIdentity(ciRun++) })
+    const kept = parseComparison(((await same.json()) as { comparison: unknown }).comparison)
+    expect(kept.baseline_run_ids).toHaveLength(4)
+  })
+
   it("a project's token cannot see another project's runs", async () => {
     const a = await newProject('iso-a')
     const b = await newProject('iso-b')

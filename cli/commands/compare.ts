@@ -2,6 +2,7 @@
 // workload are refused before any statistics (a verdict on them means nothing, however small
 // its p-value), and so are reports with no scenario in common: an empty comparison is no pass.
 import { readFileSync } from 'node:fs'
+import { canonical, SAME_MEASUREMENT } from '../../core/detect/comparable.ts'
 import { compareRuns, DEFAULT_SETTINGS } from '../../core/detect/compare.ts'
 import type { Comparison } from '../../core/detect/comparison.ts'
 import { decisiveP } from '../../core/render/markdown.ts'
@@ -99,33 +100,6 @@ function readRun(path: string, flag: string): FileRun {
   return { id: path, report: readReport(path, `--${flag} ${path}`) }
 }
 
-/**
- * What must be equal for two reports to measure the same thing: the benchmark (the key the
- * service picks baselines by), the hardware (the service's other key), the API and the workload
- * sent. Not here: what users change on purpose and compare (model, engine and its version, serving
- * config, the server's URL), nor the prompt seed (drawn per run) and the warmup (neither changes
- * the distribution of what is measured). Those differences are listed in environment_diff.
- */
-const SAME: [string, (r: Report) => unknown][] = [
-  ['benchmark', (r) => r.benchmark],
-  ['environment.endpoint.api', (r) => r.environment.endpoint.api],
-  ['environment.gpu.model', (r) => r.environment.gpu.model],
-  ['environment.gpu.count', (r) => r.environment.gpu.count],
-  ['workload.source', (r) => r.workload.source],
-  ['workload.dataset', (r) => r.workload.dataset],
-  ['workload.input_tokens', (r) => r.workload.input_tokens],
-  ['workload.output_tokens', (r) => r.workload.output_tokens],
-  ['workload.ignore_eos', (r) => r.workload.ignore_eos],
-]
-
-/** JSON with object keys sorted, so equal values compare equal whatever their key order. */
-const canonical = (v: unknown) =>
-  JSON.stringify(v, (_k, x: unknown) =>
-    x && typeof x === 'object' && !Array.isArray(x)
-      ? Object.fromEntries(Object.entries(x).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
-      : x,
-  ) ?? 'null'
-
 /** A value as the report has it (keys in the report's order). */
 const shown = (v: unknown) => JSON.stringify(v) ?? 'null'
 
@@ -138,7 +112,7 @@ export function mismatches(
   candidate: Report,
   others: { kind: 'baseline' | 'history'; path: string; report: Report }[],
 ): string[] {
-  const fields = [...SAME]
+  const fields: [string, (r: Report) => unknown][] = [...SAME_MEASUREMENT]
   // A scenario's name says its load, except what it leaves out (an open loop's max_concurrency).
   for (const s of candidate.scenarios) {
     fields.push([`scenarios.${s.name}.load`, (r) => r.scenarios.find((x) => x.name === s.name)?.load])

@@ -9,6 +9,7 @@
 //   3. |delta_pct| is at least the minimum effect.
 import type { Report, Trial } from '../report.ts'
 import { mean, median, quantileSorted, sorted } from '../stats.ts'
+import { canonical } from './comparable.ts'
 import {
   type Comparison,
   DEFAULT_GATED,
@@ -354,15 +355,6 @@ function workloadValidity(candidate: Run, baselines: Run[]): { suspect: boolean;
     )
   }
   return { suspect, warnings }
-}
-
-/** JSON with object keys sorted: values equal whatever order their keys were stored in (jsonb reorders). */
-function canonical(v: unknown): string {
-  return JSON.stringify(v, (_k, x: unknown) =>
-    x && typeof x === 'object' && !Array.isArray(x)
-      ? Object.fromEntries(Object.entries(x).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
-      : x,
-  )
 }
 
 /** What differs between the candidate's environment and workload and the latest baseline's. */

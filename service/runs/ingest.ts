@@ -6,6 +6,7 @@
 // ingests at work below the pool's size.
 import { randomUUID } from 'node:crypto'
 import type { Kysely } from 'kysely'
+import { measurementDifferences } from '../../core/detect/comparable.ts'
 import { compareRuns, type Run } from '../../core/detect/compare.ts'
 import type { Comparison } from '../../core/detect/comparison.ts'
 import { detectorSettings } from '../../core/detect/settings.ts'
@@ -65,10 +66,34 @@ export function reportOf(body: unknown, project: Project): Report {
   return report
 }
 
-/** A run's comparison against its baseline as the baseline stands now. */
+/**
+ * A run's comparison against its baseline as the baseline stands now. Base-branch runs that
+ * measured something else (another workload or API: core/detect/comparable.ts) are no baseline:
+ * a PR that changes the workload has none until its base branch measures the new one.
+ */
 export async function compareNow(ctx: IngestContext, run: Run, subject: Subject): Promise<Comparison> {
   const base = await baselineFor(ctx.db, subject, ctx.config)
-  return compareRuns(run, base.baselines, base.history, detectorSettings(ctx.project.settings))
+  const differing = new Map<string, string[]>()
+  const same = (r: Run) => {
+    const fields = measurementDifferences(run.report, r.report)
+    if (fields.length) differing.set(r.id, fields)
+    return fields.length === 0
+  }
+  const baselines = base.baselines.filter(same)
+  const history = base.history.filter(same)
+  const comparison = compareRuns(
+    run,
+    baselines,
+    history.length ? history : baselines,
+    detectorSettings(ctx.project.settings),
+  )
+  if (differing.size) {
+    const fields = [...new Set([...differing.values()].flat())]
+    comparison.warnings.unshift(
+      `${differing.size} base-branch run(s) measured another workload (${fields.join(', ')}) and are left out of the baseline`,
+    )
+  }
+  return comparison
 }
 
 export async function ingest(ctx: IngestContext, report: Report): Promise<Ingested> {
