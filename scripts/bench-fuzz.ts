@@ -32,7 +32,7 @@ async function run(target: DatabaseTarget) {
 const rows: string[] = []
 const show = (name: string, f: Awaited<ReturnType<typeof run>>) => {
   rows.push(
-    `| ${name} | ${f.bodies} | ${f.accepted} | ${f.serverErrors.length} | ${f.unnamed.length} | ${f.mismatches.length} | ${f.partialWrites} | ${f.seconds.toFixed(0)} |`,
+    `| ${name} | ${f.bodies} | ${f.accepted} | ${f.reposts} | ${f.serverErrors.length} | ${f.unnamed.length} | ${f.mismatches.length} | ${f.partialWrites} | ${f.seconds.toFixed(0)} |`,
   )
   for (const e of [...f.serverErrors, ...f.unnamed, ...f.mismatches].slice(0, 10))
     process.stderr.write(`${name} ${e}\n`)
@@ -57,8 +57,8 @@ process.stdout.write(
   [
     `Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}. Seed ${SEED}.`,
     '',
-    '| database | bodies | accepted | 5xx | 4xx naming no field | read-back mismatches | partial writes | seconds |',
-    '|---|---|---|---|---|---|---|---|',
+    '| database | bodies | stored (201) | re-posts (200) | 5xx | 4xx naming no field | read-back mismatches | partial writes | seconds |',
+    '|---|---|---|---|---|---|---|---|---|',
     ...rows,
     ...(url ? [] : ['', 'Postgres: skipped (set BENCH_DATABASE_URL).']),
     '',

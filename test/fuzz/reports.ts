@@ -113,7 +113,10 @@ export function mutatedBody(seed: number, i: number, base: Report): string {
 
 export interface FuzzFigures {
   bodies: number
+  /** Stored as new runs (201). */
   accepted: number
+  /** Answered as a run stored before (200): the mutation hit its identity. */
+  reposts: number
   serverErrors: string[]
   /** 4xx whose message names no field. */
   unnamed: string[]
@@ -137,11 +140,13 @@ export async function fuzzIngest(
   const f: FuzzFigures = {
     bodies,
     accepted: 0,
+    reposts: 0,
     serverErrors: [],
     unnamed: [],
     mismatches: [],
     partialWrites: 0,
   }
+  const ids = new Set<string>()
   for (let i = 0; i < bodies; i++) {
     const body = mutatedBody(seed, i, base)
     const res = await app.request('/api/v1/runs', { method: 'POST', headers, body })
@@ -154,8 +159,13 @@ export async function fuzzIngest(
       ) {
         f.unnamed.push(`#${i}: ${answer.error?.message}`)
       }
+    } else if (res.status === 200) {
+      // A re-post: the mutation gave it the identity of a run stored before (say, ci.run_id " ").
+      if (!ids.has(answer.id ?? '')) f.mismatches.push(`#${i}: 200 for a run never stored (${answer.id})`)
+      f.reposts++
     } else {
       f.accepted++
+      ids.add(answer.id ?? '')
       const expected = JSON.stringify(parseReport(JSON.parse(body)))
       const got = await app.request(`/api/v1/runs/${answer.id}`, { headers })
       const text =
