@@ -140,6 +140,12 @@ describe(`report limits on ${engine}`, () => {
     expect(other.status).toBe(201)
   })
 
+  it('refuses a report of an interrupted run, naming the field', async () => {
+    const res = await call('POST', '/api/v1/runs', token, { ...base(), interrupted: true })
+    expect(res.status).toBe(400)
+    expect(((await res.json()) as { error: { message: string } }).error.message).toMatch(/^interrupted: /)
+  })
+
   it('read routes refuse values Postgres cannot hold with a 400 naming the parameter', async () => {
     const series = await call(
       'GET',

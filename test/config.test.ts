@@ -150,6 +150,14 @@ gpu_hourly_cost: 2.5
       gpuHourlyCostUsd: 2.5,
       engine: 'vllm',
     })
+    // Unset, the seed is drawn per run and each connection is warmed, as bench does by default:
+    // a long-lived server (mode: existing) must not remember the prompts of earlier runs.
+    expect(o).toMatchObject({ seed: null, warmup: 'auto' })
+    const pinned = parseConfig(`${BASE}workload:\n  seed: 7\n  warmup: 3\n`).config!
+    expect(benchOptions({ ...benchFlagsOf(pinned), url: 'http://127.0.0.1:9/v1' }, {})).toMatchObject({
+      seed: 7,
+      warmup: 3,
+    })
   })
 })
 

@@ -120,9 +120,11 @@ export const Workload = z.strictObject({
   requests: positiveInt.optional(),
   duration_s: z.number().positive().optional(),
   trials: positiveInt.default(1),
-  warmup: z.number().int().min(0).default(0),
+  /** Unset: one warm-up request per connection (bench's --warmup auto). */
+  warmup: z.union([z.number().int().min(0), z.literal('auto')]).optional(),
   timeout_s: z.number().positive().default(300),
-  seed: z.number().int().min(0).default(0),
+  /** Unset: drawn per run (and recorded), so a long-lived server's prefix cache cannot remember earlier runs' prompts. */
+  seed: z.number().int().min(0).optional(),
 })
 
 export const Config = z.strictObject({

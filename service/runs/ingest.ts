@@ -49,6 +49,14 @@ export function reportOf(body: unknown, project: Project): Report {
   if (!parsed.success) throw invalid('report', issuesOf(parsed.error))
   const report = parsed.data
   const repository = `${project.owner}/${project.repo}`
+  // A run stopped with Ctrl-C measured part of its scenarios: stored, it could become a baseline.
+  if (report.interrupted) {
+    throw new ApiError(
+      400,
+      'invalid_report',
+      'interrupted: the run was stopped before it finished; its report is for reading, not for baselines',
+    )
+  }
   if (report.git.repository === null) {
     throw new ApiError(
       400,

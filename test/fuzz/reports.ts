@@ -155,7 +155,9 @@ export async function fuzzIngest(
     else if (res.status >= 400) {
       // "invalid report: scenarios[0].trials[1].index: …", or a message that names the key.
       if (
-        !/^invalid report: [\w[\].]+|^git\.repository|^this token belongs/.test(answer.error?.message ?? '')
+        !/^invalid report: [\w[\].]+|^interrupted: |^git\.repository|^this token belongs/.test(
+          answer.error?.message ?? '',
+        )
       ) {
         f.unnamed.push(`#${i}: ${answer.error?.message}`)
       }
