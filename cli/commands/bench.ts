@@ -20,6 +20,7 @@ import {
   str,
   UsageError,
 } from '../args.ts'
+import { gitFlagValues } from '../git-flags.ts'
 
 export const benchSpec: CommandSpec = {
   name: 'bench',
@@ -218,14 +219,7 @@ export function benchOptions(v: FlagValues, env: NodeJS.ProcessEnv = process.env
   if (rates?.includes(null) && requests === undefined) {
     throw new UsageError('--rate inf sends every request at once: give --requests')
   }
-  const gitPr = num(v, 'git-pr', positiveInt)
-  const gitRepository = str(v, 'git-repository')
-  if (gitRepository !== undefined && !/^[^/\s]+\/[^/\s]+$/.test(gitRepository)) {
-    throw new UsageError(`--git-repository: expected owner/repo, got ${JSON.stringify(gitRepository)}`)
-  }
-  for (const flag of ['git-sha', 'git-branch', 'git-base-branch']) {
-    if (str(v, flag) === '') throw new UsageError(`--${flag}: must not be empty`)
-  }
+  const git = gitFlagValues(v)
   const options: BenchOptions = {
     name,
     url,
@@ -254,13 +248,7 @@ export function benchOptions(v: FlagValues, env: NodeJS.ProcessEnv = process.env
     gpuModel: str(v, 'gpu-model') ?? null,
     gpuHourlyCostUsd: num(v, 'gpu-hourly-cost', { min: 0, exclusiveMin: true }) ?? null,
     engine: str(v, 'engine') ?? null,
-    git: {
-      repository: gitRepository,
-      sha: str(v, 'git-sha'),
-      branch: str(v, 'git-branch'),
-      base_branch: str(v, 'git-base-branch'),
-      pr_number: gitPr,
-    },
+    git,
     config: {},
   }
   const names = scenarioLoads(options).map((x) => x.name)
