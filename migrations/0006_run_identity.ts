@@ -10,7 +10,9 @@ export async function up(db: Kysely<unknown>): Promise<void> {
   await sql`create unique index runs_report_digest on runs (project_id, report_digest) where report_digest is not null`.execute(
     db,
   )
-  await sql`create unique index projects_owner_repo_nocase on projects (lower(owner), lower(repo))`.execute(db)
+  await sql`create unique index projects_owner_repo_nocase on projects (lower(owner), lower(repo))`.execute(
+    db,
+  )
   await sql`alter table runs alter column header type json using header::json`.execute(db)
   await sql`alter table trials alter column errors type json using errors::json`.execute(db)
 }

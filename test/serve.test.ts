@@ -200,7 +200,10 @@ describe(`infergate serve on ${engine}`, () => {
     const flag = await cli(['serve', '--baseline-runs', '0'], {})
     expect(flag.code).toBe(2)
     expect(flag.stderr).toContain('--baseline-runs')
-    const pool = await cli(['serve'], { DATABASE_URL: 'postgres://x@127.0.0.1:1/db', INFERGATE_DB_POOL_MAX: '0' })
+    const pool = await cli(['serve'], {
+      DATABASE_URL: 'postgres://x@127.0.0.1:1/db',
+      INFERGATE_DB_POOL_MAX: '0',
+    })
     expect(pool.code).toBe(2)
     expect(pool.stderr).toContain('$INFERGATE_DB_POOL_MAX')
     const queue = await cli(['serve'], { INFERGATE_INGEST_QUEUE_TIMEOUT_MS: 'soon' })
