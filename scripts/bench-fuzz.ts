@@ -4,11 +4,11 @@
 // Prints the figures: bodies, accepted, 5xx, unnamed 4xx, read-back mismatches, partial writes.
 import { cpus, totalmem } from 'node:os'
 import { parseArgs } from 'node:util'
-import pg from 'pg'
 import { createApp, DEFAULT_CONFIG } from '../service/app.ts'
 import { type DatabaseTarget, migrateToLatest, openDatabase } from '../service/db/connect.ts'
 import { createProject } from '../service/projects/repository.ts'
 import { fuzzIngest } from '../test/fuzz/reports.ts'
+import { scratchPostgres } from './scratch-postgres.ts'
 
 const { values } = parseArgs({
   options: { bodies: { type: 'string', default: '10000' }, seed: { type: 'string', default: '1' } },
@@ -40,17 +40,11 @@ const show = (name: string, f: Awaited<ReturnType<typeof run>>) => {
 show('PGlite (in memory)', await run({ memory: true }))
 const url = process.env.BENCH_DATABASE_URL
 if (url) {
-  const admin = new pg.Client({ connectionString: url })
-  await admin.connect()
-  const name = `infergate_fuzz_${process.pid}`
-  await admin.query(`create database ${name}`)
-  const u = new URL(url)
-  u.pathname = `/${name}`
+  const { target, drop } = await scratchPostgres(url, 'infergate_fuzz')
   try {
-    show(`Postgres (${new URL(url).host})`, await run({ url: u.toString() }))
+    show(`Postgres (${new URL(url).host})`, await run(target))
   } finally {
-    await admin.query(`drop database if exists ${name} with (force)`)
-    await admin.end()
+    await drop()
   }
 }
 process.stdout.write(

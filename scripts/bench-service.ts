@@ -13,13 +13,13 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { cpus, tmpdir, totalmem } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
-import pg from 'pg'
 import { parseReport, type Report } from '../core/report.ts'
 import { median } from '../core/stats.ts'
 import { createApp, DEFAULT_CONFIG } from '../service/app.ts'
 import { type DatabaseTarget, migrateToLatest, openDatabase } from '../service/db/connect.ts'
 import { type RunningService, startService } from '../service/server.ts'
 import { ciIdentity, makeReport } from '../test/report-factory.ts'
+import { scratchPostgres } from './scratch-postgres.ts'
 
 const { values } = parseArgs({
   options: {
@@ -214,23 +214,6 @@ async function burst(target: DatabaseTarget, replicas: number): Promise<Burst> {
     }
   } finally {
     for (const s of services) await s.close()
-  }
-}
-
-/** A scratch database on the server of BENCH_DATABASE_URL, dropped afterwards. */
-async function scratchPostgres(url: string): Promise<{ target: DatabaseTarget; drop(): Promise<void> }> {
-  const admin = new pg.Client({ connectionString: url })
-  await admin.connect()
-  const name = `infergate_bench_${process.pid}`
-  await admin.query(`create database ${name}`)
-  const u = new URL(url)
-  u.pathname = `/${name}`
-  return {
-    target: { url: u.toString() },
-    drop: async () => {
-      await admin.query(`drop database if exists ${name} with (force)`)
-      await admin.end()
-    },
   }
 }
 
