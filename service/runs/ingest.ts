@@ -111,7 +111,7 @@ export async function ingest(ctx: IngestContext, report: Report): Promise<Ingest
   if (known) return answerStored(ctx, known, report)
 
   // A baseline holds only runs reported no later than this one, so comparing before the write
-  // gives the comparison a comparison after it would.
+  // gives the comparison that comparing after it would.
   const id = randomUUID()
   const comparison = await compareNow(ctx, { id, report }, subjectOfReport(id, project.id, report))
   const baseline_shas = await shasOf(db, comparison.baseline_run_ids)
