@@ -1,6 +1,6 @@
 // The --git-* flags that set a report's git fields by hand (other CI systems, local runs): one
 // reading of them, so every command that takes them accepts and refuses the same things.
-import type { GitContext } from '../core/report.ts'
+import { GitContext } from '../core/report.ts'
 import { type FlagValues, num, str, UsageError } from './args.ts'
 
 /** The git fields the flags give; a flag not given leaves its field out. */
@@ -18,6 +18,18 @@ export function gitFlagValues(v: FlagValues): Partial<GitContext> {
     branch: str(v, 'git-branch'),
     base_branch: str(v, 'git-base-branch'),
     pr_number: num(v, 'git-pr', { min: 1, int: true }),
+  }
+  // The report's own limits, checked now rather than by the final parse after the whole run.
+  for (const [flag, key] of [
+    ['git-repository', 'repository'],
+    ['git-sha', 'sha'],
+    ['git-branch', 'branch'],
+    ['git-base-branch', 'base_branch'],
+    ['git-pr', 'pr_number'],
+  ] as const) {
+    if (out[key] === undefined) continue
+    const checked = GitContext.shape[key].safeParse(out[key])
+    if (!checked.success) throw new UsageError(`--${flag}: ${checked.error.issues[0]?.message}`)
   }
   return Object.fromEntries(Object.entries(out).filter(([, x]) => x !== undefined))
 }

@@ -25,6 +25,14 @@ export function unstorable(s: string): string | null {
   return null
 }
 
+/**
+ * Text from elsewhere (a server's error message, a host name) made storable before it reaches a
+ * report: NUL removed, cut to `max` characters, and a surrogate pair the cut split replaced.
+ */
+export function storable(s: string, max: number): string {
+  return s.replaceAll('\0', '').slice(0, max).toWellFormed()
+}
+
 /** A string of at most `max` characters that Postgres can store. */
 export function text(max: number) {
   return z
@@ -34,6 +42,28 @@ export function text(max: number) {
       const why = unstorable(ctx.value)
       if (why) ctx.issues.push({ code: 'custom', input: ctx.value, message: why })
     })
+}
+
+/**
+ * A record whose keys are storable text of at most `keyMax` characters. JSON.parse makes
+ * `__proto__` an own key, but zod's record leaves it out of its output, so it would be accepted
+ * and silently lost: it is refused on the input.
+ */
+export function storedRecord<V extends z.ZodType>(keyMax: number, value: V) {
+  return z
+    .unknown()
+    .check((ctx) => {
+      const v = ctx.value
+      if (v !== null && typeof v === 'object' && Object.hasOwn(v, '__proto__')) {
+        ctx.issues.push({
+          code: 'custom',
+          input: v,
+          path: ['__proto__'],
+          message: 'the key __proto__ is not kept by JavaScript objects',
+        })
+      }
+    })
+    .pipe(z.record(text(keyMax), value))
 }
 
 export const JSON_MAX_DEPTH = 32

@@ -2,7 +2,7 @@
 // regression service. Defined once here, validated on every read. Documented field by field
 // in docs/report-format.md; change both together and bump the schema version on breaking changes.
 import { z } from 'zod'
-import { INT32_MAX, jsonValue, shown, text, timestamp } from './limits.ts'
+import { INT32_MAX, jsonValue, shown, storedRecord, text, timestamp } from './limits.ts'
 import { parseWith } from './validation.ts'
 
 export const REPORT_SCHEMA = 'infergate.report/v1'
@@ -99,7 +99,7 @@ export const Environment = z.object({
   gpu: z.object({ model: text(255).nullable(), count: int32.positive().nullable() }),
   endpoint: z.object({ url: text(4096), api: z.enum(['completions', 'chat']) }),
   /** Serving configuration (engine flags, image, ...): compared between runs, never used to split baselines. */
-  config: jsonValue(z.record(z.string(), z.unknown())),
+  config: jsonValue(storedRecord(1000, z.unknown())),
   client: z.object({ infergate_version: text(100), node_version: text(100), platform: text(100) }),
 })
 export type Environment = z.infer<typeof Environment>
@@ -248,7 +248,7 @@ export const Trial = z
     summary: Summary,
     samples: Samples,
     /** Failed requests by kind: http_<status>, timeout, disconnect, malformed_stream, connection_error. */
-    errors: z.record(text(100), count),
+    errors: storedRecord(100, count),
     error_examples: z.array(ErrorExample),
     /** Where token counts came from: the server's usage, or counting stream chunks (approximate). */
     token_count_source: z.enum(['usage', 'chunks', 'mixed']),

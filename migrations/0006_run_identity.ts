@@ -10,6 +10,15 @@ export async function up(db: Kysely<unknown>): Promise<void> {
   await sql`create unique index runs_report_digest on runs (project_id, report_digest) where report_digest is not null`.execute(
     db,
   )
+  // Projects that differ only in case (the old rules allowed them) must be merged by hand first.
+  const twins = await sql<{ names: string }>`
+    select string_agg(owner || '/' || repo, ', ' order by id) as names from projects
+     group by lower(owner), lower(repo) having count(*) > 1`.execute(db)
+  if (twins.rows.length) {
+    throw new Error(
+      `projects differ only in case, which GitHub does not tell apart: ${twins.rows.map((r) => r.names).join('; ')}; delete or rename all but one of each (their runs stay with their project), then start again`,
+    )
+  }
   await sql`create unique index projects_owner_repo_nocase on projects (lower(owner), lower(repo))`.execute(
     db,
   )

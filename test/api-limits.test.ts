@@ -83,7 +83,7 @@ describe(`report limits on ${engine}`, () => {
     ['7 kB in an indexed column', ['ci', 'run_id'], 'x'.repeat(7000), 'ci.run_id'],
     ['7 kB of branch', ['git', 'branch'], 'b'.repeat(7000), 'git.branch'],
     ['7 kB of GPU model', ['environment', 'gpu', 'model'], 'g'.repeat(7000), 'environment.gpu.model'],
-    ['a NUL key in the config', ['environment', 'config'], { 'k\u0000': 1 }, 'environment.config'],
+    ['a NUL key in the config', ['environment', 'config'], { 'k\u0000': 1 }, 'environment.config.k\u0000'],
   ]
   for (const [what, path, value, named] of refused) {
     it(`refuses ${what}, naming ${named}`, async () => {
@@ -138,6 +138,18 @@ describe(`report limits on ${engine}`, () => {
       ci: null,
     })
     expect(other.status).toBe(201)
+  })
+
+  it('refuses a __proto__ key, which JavaScript objects would silently drop', async () => {
+    for (const path of [
+      ['environment', 'config'],
+      [...trial, 'errors'],
+    ]) {
+      const body = JSON.stringify(withValue(path, { '@@': 0 })).replace('"@@"', '"__proto__"')
+      const res = await call('POST', '/api/v1/runs', token, body)
+      expect(res.status).toBe(400)
+      expect(JSON.stringify(await res.json())).toContain('__proto__')
+    }
   })
 
   it('refuses a report of an interrupted run, naming the field', async () => {

@@ -126,3 +126,47 @@ describe('a server that sends usage on its last chunk with choices (llama.cpp)',
     })
   })
 })
+
+describe('a server whose error messages a database cannot hold', () => {
+  let server: Server
+  let url: string
+  beforeAll(async () => {
+    // Every second completion answers 500 with a NUL, a long text and an emoji where the cut
+    // falls; the others stream four tokens.
+    const message = `bad\u0000${'x'.repeat(1_998)}🚀${'y'.repeat(20_000)}`
+    let n = 0
+    server = createServer((req, res) => {
+      req.resume()
+      if (req.url?.endsWith('/models')) {
+        res.writeHead(200, { 'content-type': 'application/json' }).end('{"data":[{"id":"m"}]}')
+        return
+      }
+      if (n++ % 2 === 1) {
+        res.writeHead(500, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { message } }))
+        return
+      }
+      res.writeHead(200, { 'content-type': 'text/event-stream' })
+      for (let i = 0; i < 4; i++) {
+        const finish = i === 3 ? '"length"' : 'null'
+        res.write(`data: {"choices":[{"index":0,"text":"a","finish_reason":${finish}}]}\n\n`)
+      }
+      res.write('data: {"choices":[],"usage":{"prompt_tokens":8,"completion_tokens":4}}\n\ndata: [DONE]\n\n')
+      res.end()
+    })
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`
+  })
+  afterAll(() => new Promise<void>((r) => server.close(() => r())))
+
+  it('still writes the report: what the server said is kept storable', async () => {
+    const { report } = await benchReport(url, [
+      ...['--concurrency', '1', '--requests', '6', '--output-tokens', '4', '--warmup', '0'],
+    ])
+    const t = report.scenarios[0]!.trials[0]!
+    expect(t.errors).toEqual({ http_500: 3 })
+    const shown = t.error_examples[0]!.message
+    expect(shown).not.toContain('\u0000')
+    expect(shown.isWellFormed()).toBe(true)
+    expect(shown.length).toBeLessThanOrEqual(2_000)
+  })
+})

@@ -122,6 +122,18 @@ describe('bad input: one line, the right exit code', () => {
       /--git-sha: must not be empty/,
     ],
     [
+      'a PR number the report cannot hold, refused before the run',
+      ['bench', '--url', 'http://127.0.0.1:1/v1', '--git-pr', '2147483648'],
+      2,
+      /--git-pr: .*2147483647/,
+    ],
+    [
+      'a branch longer than the report holds, refused before the run',
+      ['bench', '--url', 'http://127.0.0.1:1/v1', '--git-branch', 'b'.repeat(300)],
+      2,
+      /--git-branch: expected at most 255 characters/,
+    ],
+    [
       'a timeout Node cannot hold',
       ['bench', '--url', 'http://127.0.0.1:1/v1', '--timeout', '3000000'],
       2,

@@ -129,4 +129,27 @@ describe(`database on ${engine}`, () => {
     ).rejects.toThrow(/duplicate key|unique/i)
     await db.destroy()
   })
+
+  it('0006 stops, naming them, where projects differ only in case (the old rules allowed it)', async () => {
+    const fresh = await freshDatabase()
+    drops.push(fresh.drop)
+    const db = openDatabase(fresh.target) as unknown as Kysely<any>
+    const migrator = new Migrator({ db, provider: { getMigrations: async () => migrations } })
+    expect((await migrator.migrateTo('0005_notifications')).error).toBeUndefined()
+    await db
+      .insertInto('projects')
+      .values([
+        { owner: 'Acme', repo: 'llm' },
+        { owner: 'acme', repo: 'LLM' },
+        { owner: 'acme', repo: 'other' },
+      ])
+      .execute()
+    await expect(migrateToLatest(db)).rejects.toThrow(
+      'migration 0006_run_identity failed: projects differ only in case, which GitHub does not tell apart: Acme/llm, acme/LLM;',
+    )
+    // Nothing half-applied: after the merge by hand, the migration goes through.
+    await db.deleteFrom('projects').where('owner', '=', 'Acme').execute()
+    expect(await migrateToLatest(db)).toEqual(Object.keys(migrations).slice(5))
+    await db.destroy()
+  })
 })

@@ -58,4 +58,38 @@ describe('ingest gate', () => {
     await expect(gate.run(() => Promise.reject(new Error('boom')))).rejects.toThrow('boom')
     expect(await gate.run(async () => 'next')).toBe('next')
   })
+
+  it('a freed turn goes to the first waiter, not to a run() that arrives before it resumes', async () => {
+    const gate = createIngestGate({ concurrency: 1, queue: 1, queueTimeoutMs: 60_000 })
+    const releases: (() => void)[] = []
+    let atWork = 0
+    let most = 0
+    const work = () =>
+      new Promise<void>((resolve) => {
+        most = Math.max(most, ++atWork)
+        releases.push(() => {
+          atWork--
+          resolve()
+        })
+      })
+    const first = gate.run(work)
+    const waiter = gate.run(work)
+    // The first ends; a run() scheduled right behind it runs after the turn is freed and before
+    // the woken waiter resumes.
+    releases.shift()!()
+    let late: Promise<void> = Promise.resolve()
+    queueMicrotask(() => {
+      late = gate.run(work)
+    })
+    await first
+    await new Promise((r) => setTimeout(r, 0))
+    expect(most).toBe(1)
+    expect([gate.active, gate.waiting]).toEqual([1, 1])
+    releases.shift()!()
+    await waiter
+    await new Promise((r) => setTimeout(r, 0))
+    releases.shift()!()
+    await late
+    expect(most).toBe(1)
+  })
 })

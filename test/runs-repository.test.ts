@@ -77,4 +77,13 @@ describe(`runs on ${engine}`, () => {
   it('an unknown run is null', async () => {
     expect(await loadRun(db, '00000000-0000-4000-8000-000000000000')).toBeNull()
   })
+
+  it('a run stored under older, looser rules still reads back as it was stored', async () => {
+    const { project } = await createProject(db, 'acme', 'legacy')
+    const r = makeReport(9, [{ requests: 3 }])
+    // A 300-character branch: accepted before the schema stated the index's limit.
+    const old = { ...r, git: { ...r.git, branch: 'b'.repeat(300) } } as Report
+    const { id } = await insertRun(db, project.id, old)
+    expect((await loadRun(db, id))!.report.git.branch).toBe('b'.repeat(300))
+  })
 })

@@ -7,9 +7,11 @@
 // connection after every stream (a request written on it in the meantime is lost unseen, so it
 // is retried once on a fresh connection and counted apart), some send usage on a closing chunk
 // that is no token (left out of the timings).
+
 import type { Socket } from 'node:net'
 import { performance } from 'node:perf_hooks'
 import { buildConnector, Client, type Dispatcher, Pool } from 'undici'
+import { storable } from '../limits.ts'
 import type { Endpoint } from './endpoint.ts'
 import { routePath } from './endpoint.ts'
 import { SseParser } from './sse.ts'
@@ -360,7 +362,8 @@ class Attempt implements Dispatcher.DispatchHandler {
   private fail(kind: ErrorKind, message: string): void {
     if (this.out.errorKind) return
     this.out.errorKind = kind
-    this.out.errorMessage = message
+    // A server's words, into the report: never a reason to refuse the whole run at the end.
+    this.out.errorMessage = storable(message, 2_000)
   }
 
   private onEvent(data: string, now: number): void {

@@ -1,7 +1,9 @@
 // A whole benchmark: preflight the server, then every scenario × trial, then the report.
+
 import { randomInt } from 'node:crypto'
 import { hostname } from 'node:os'
 import { ciContextFromEnv, gitContextFromEnv } from '../ci-context.ts'
+import { storable } from '../limits.ts'
 import type { Arrival, GitContext, Load, Report, Scenario, Slo, TokenDistribution, Trial } from '../report.ts'
 import { parseReport, REPORT_SCHEMA } from '../report.ts'
 import { INFERGATE_VERSION } from '../version.ts'
@@ -265,7 +267,7 @@ export async function runBenchmark(
 }
 
 function platform(): string {
-  return `${process.platform}-${process.arch} ${hostname()}`
+  return storable(`${process.platform}-${process.arch} ${hostname()}`, 100)
 }
 
 function definedOnly<T extends object>(o: T): Partial<T> {

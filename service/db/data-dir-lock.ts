@@ -1,9 +1,9 @@
 // One process per embedded database folder. PGlite is a single-process Postgres: two processes
 // on one folder each believe they own it, both acknowledge writes, and half of them are lost.
-// The lock is a file created exclusively; it names its holder by pid and the pid's start time,
-// so a lock left by a crash (or whose pid now belongs to another process) is taken over at the
-// next start without anyone cleaning up by hand.
-import { closeSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs'
+// The lock is a file created exclusively (written aside, then linked in place); it names its
+// holder by pid and the pid's start time, so a lock left by a crash (or whose pid now belongs to
+// another process) is taken over at the next start without anyone cleaning up by hand.
+import { linkSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs'
 import { hostname } from 'node:os'
 import { join } from 'node:path'
 
@@ -58,9 +58,15 @@ export function lockDataDir(dir: string): () => void {
   }
   for (let attempt = 0; attempt < 3; attempt++) {
     try {
-      const fd = openSync(path, 'wx')
-      writeSync(fd, `${JSON.stringify(me)}\n`)
-      closeSync(fd)
+      // Written aside, then linked in place: the lock appears whole or not at all (a link fails
+      // when the name exists), so no other process ever reads a half-written one as stale.
+      const mine = `${path}.${process.pid}`
+      writeFileSync(mine, `${JSON.stringify(me)}\n`)
+      try {
+        linkSync(mine, path)
+      } finally {
+        unlinkSync(mine)
+      }
       let held = true
       const release = () => {
         if (!held) return
@@ -79,13 +85,27 @@ export function lockDataDir(dir: string): () => void {
         `${dir} is in use by another infergate process (pid ${holder.pid} on ${holder.host}, since ${holder.since}): stop it first, or give this one another data directory`,
       )
     }
-    // Stale: moved aside atomically, so of two starting processes only one takes it over.
+    // Stale: moved aside atomically, so of two starting processes only one takes it over. What
+    // was moved is checked: if another process took the stale lock over meanwhile and this one
+    // moved its fresh lock, that lock goes back (a link fails rather than overwrite a third).
+    const aside = `${path}.stale-${process.pid}`
     try {
-      renameSync(path, `${path}.stale-${process.pid}`)
-      unlinkSync(`${path}.stale-${process.pid}`)
+      renameSync(path, aside)
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e
+      continue
     }
+    const moved = readHolder(aside)
+    if (
+      moved &&
+      holder &&
+      (moved.pid !== holder.pid || moved.start !== holder.start || moved.since !== holder.since)
+    ) {
+      try {
+        linkSync(aside, path)
+      } catch {}
+    }
+    unlinkSync(aside)
   }
   throw new DataDirLocked(`${dir}: could not take the lock ${path}`)
 }

@@ -39,10 +39,13 @@ export function createIngestGate(s: GateSettings): IngestGate {
     })
   }
 
+  // The turn is handed over, not left free: a run() arriving before the woken waiter resumes
+  // must not take it too.
   const next = () => {
     const w = queue.shift()
     if (!w) return
     clearTimeout(w.timer)
+    active++
     w.start()
   }
 
@@ -59,8 +62,7 @@ export function createIngestGate(s: GateSettings): IngestGate {
         }
         queue.push(w)
       })
-    }
-    active++
+    } else active++
     const started = performance.now()
     try {
       return await work()
