@@ -186,6 +186,8 @@ export const Summary = z.object({
   max_concurrent_requests: count,
   /** Requests meeting every SLO per second; null without SLOs or when most requests failed. */
   request_goodput: stat,
+  /** Share of requests (failed ones included, as misses) meeting every SLO; null without SLOs. */
+  slo_attainment: z.number().min(0).max(1).nullable().optional(),
   output_throughput_per_gpu: stat,
   cost_per_million_output_tokens: stat,
   ...latencyStats,

@@ -101,6 +101,11 @@ export function summarizeTrial(
   const warnings: string[] = []
 
   let goodput: number | null = null
+  let attainment: number | null = null
+  if (ctx.slo && all.length) {
+    // A failed request meets no SLO: attainment counts it as a miss.
+    attainment = ok.filter((r, i) => meetsSlo(r, tpot[i]!, ctx.slo!)).length / all.length
+  }
   if (ctx.slo) {
     // A goodput from mostly-failed runs flatters them (guidellm#979): report none instead.
     if (failed > ok.length) {
@@ -134,6 +139,7 @@ export function summarizeTrial(
     max_output_tokens_per_s: maxTokensPerSecond(ok, t0),
     max_concurrent_requests: maxConcurrency(all),
     request_goodput: goodput,
+    slo_attainment: attainment,
     output_throughput_per_gpu: ctx.gpus ? outputThroughput / ctx.gpus : null,
     cost_per_million_output_tokens:
       ctx.gpuHourlyCostUsd !== null && totalOut > 0

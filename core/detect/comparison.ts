@@ -4,16 +4,67 @@ import { z } from 'zod'
 import { parseWith } from '../validation.ts'
 
 export const REQUEST_METRICS = ['ttft_ms', 'tpot_ms', 'itl_ms', 'e2el_ms'] as const
-export const TRIAL_METRICS = ['output_throughput', 'request_throughput', 'request_goodput'] as const
-export const METRICS = [...REQUEST_METRICS, ...TRIAL_METRICS] as const
+/** Per-trial quantiles: one value per trial, with their own run-to-run noise. */
+export const TAIL_METRICS = [
+  'p90_ttft_ms',
+  'p99_ttft_ms',
+  'p90_tpot_ms',
+  'p99_tpot_ms',
+  'p90_e2el_ms',
+  'p99_e2el_ms',
+] as const
+export const TRIAL_METRICS = [
+  'output_throughput',
+  'request_throughput',
+  'request_goodput',
+  /** Share of requests meeting every SLO (null without SLOs). */
+  'slo_attainment',
+] as const
+export const METRICS = [...REQUEST_METRICS, ...TAIL_METRICS, ...TRIAL_METRICS] as const
 export type MetricName = (typeof METRICS)[number]
 /** Latency metrics compare per-request samples; the others one value per trial. */
 export function isRequestMetric(m: MetricName): m is (typeof REQUEST_METRICS)[number] {
   return (REQUEST_METRICS as readonly string[]).includes(m)
 }
-export const DEFAULT_GATED: readonly MetricName[] = ['ttft_ms', 'tpot_ms', 'e2el_ms', 'output_throughput']
+export function isTailMetric(m: MetricName): m is (typeof TAIL_METRICS)[number] {
+  return (TAIL_METRICS as readonly string[]).includes(m)
+}
+/** Latencies (and their tails) are better lower; throughputs and attainment higher. */
+export function lowerIsBetter(m: MetricName): boolean {
+  return isRequestMetric(m) || isTailMetric(m)
+}
+/**
+ * Medians, the p99 tails (a stall in a few requests moves only them) and SLO attainment (only
+ * when SLOs are set: otherwise it has no values and no verdict).
+ */
+export const DEFAULT_GATED: readonly MetricName[] = [
+  'ttft_ms',
+  'tpot_ms',
+  'e2el_ms',
+  'output_throughput',
+  'p99_ttft_ms',
+  'p99_tpot_ms',
+  'p99_e2el_ms',
+  'slo_attainment',
+]
+/**
+ * A p99 of a few hundred requests moves by several percent between identical trials: the change
+ * worth calling is larger than a median's.
+ */
+export const DEFAULT_MIN_EFFECT_BY_METRIC: Partial<Record<MetricName, number>> = {
+  p90_ttft_ms: 5,
+  p90_tpot_ms: 5,
+  p90_e2el_ms: 5,
+  p99_ttft_ms: 10,
+  p99_tpot_ms: 10,
+  p99_e2el_ms: 10,
+}
 
-export const Verdict = z.enum(['regression', 'improvement', 'unchanged', 'insufficient_data'])
+/**
+ * unchanged: the interval of the change lies inside ± the minimum effect. inconclusive: neither
+ * a change nor its absence shown (the resolution reached is above the minimum effect).
+ */
+export const Verdict = z.enum(['regression', 'improvement', 'unchanged', 'inconclusive', 'insufficient_data'])
 export type Verdict = z.infer<typeof Verdict>
 
 const num = z.number()
@@ -47,10 +98,23 @@ export const MetricComparison = z.object({
   hl_ci: z.tuple([num, num]).nullable(),
   /** Run-to-run noise (σ of log run medians) the verdict allowed for, and where it came from. */
   noise_pct: nullableNum,
-  noise_source: z.enum(['history', 'prior']).nullable(),
+  /** history/prior: history mode; blocks: paired mode, from the blocks' ratios (with the prior). */
+  noise_source: z.enum(['history', 'prior', 'blocks']).nullable(),
   /** Smallest |delta_pct| this comparison could have called, and with 3 candidate trials. */
   mde_pct: nullableNum,
   mde_pct_3_trials: nullableNum,
+  /**
+   * The interval of the change in % (candidate vs baseline) at the level the verdict used:
+   * unchanged needs it inside ± min_effect_pct. Absent in comparisons stored before it.
+   */
+  ci_pct: z.tuple([num, num]).nullable().default(null),
+  /** The minimum effect this metric was judged with. */
+  min_effect_pct: nullableNum.default(null),
+  /**
+   * Trials (history mode) or blocks (paired mode) estimated to bring the resolution down to the
+   * minimum effect; null when reached or not estimable.
+   */
+  needed: z.number().int().positive().nullable().default(null),
   verdict: Verdict,
 })
 export type MetricComparison = z.infer<typeof MetricComparison>
@@ -59,7 +123,24 @@ export const Comparison = z.object({
   schema: z.literal('infergate.comparison/v1'),
   run_id: z.string().nullable(),
   benchmark: z.string(),
-  status: z.enum(['regression', 'improvement', 'unchanged', 'insufficient_data', 'no_baseline']),
+  status: z.enum(['regression', 'improvement', 'unchanged', 'inconclusive', 'insufficient_data', 'no_baseline']),
+  /**
+   * history: against the base branch's earlier runs. paired: between the two arms of one A/B run,
+   * measured interleaved on the same hardware.
+   */
+  mode: z.enum(['history', 'paired']).default('history'),
+  /** Paired mode: how the sequential test went. */
+  paired: z
+    .object({
+      blocks: z.number().int().nonnegative(),
+      max_blocks: z.number().int().positive(),
+      /** decided: every gated metric reached a verdict (or one regressed); budget / time: stopped undecided. */
+      stopped: z.enum(['decided', 'budget', 'time', 'interrupted']),
+      /** Which arm ran first in each block. */
+      order: z.array(z.enum(['baseline', 'candidate'])),
+    })
+    .nullable()
+    .default(null),
   baseline_run_ids: z.array(z.string()),
   environment_diff: z.array(z.object({ field: z.string(), baseline: z.unknown(), candidate: z.unknown() })),
   warnings: z.array(z.string()),
@@ -70,6 +151,8 @@ export const Comparison = z.object({
     prior_noise_pct: num,
     /** Per-metric minimum effects overriding min_effect_pct. */
     min_effect_pct_by_metric: z.partialRecord(z.enum(METRICS), num).default({}),
+    /** Whether an inconclusive comparison fails the gate (default: it passes, said plainly). */
+    fail_on_inconclusive: z.boolean().default(false),
   }),
   metrics: z.array(MetricComparison),
 })
