@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest'
 import { compareRuns, DEFAULT_SETTINGS, estimateNoise, type Run } from '../core/detect/compare.ts'
 import { parseComparison } from '../core/detect/comparison.ts'
 import { mannWhitneyU } from '../core/detect/mann-whitney.ts'
-import { decisiveP } from '../core/render/markdown.ts'
+import { decisiveP, resolutionOf } from '../core/render/markdown.ts'
 import type { Report } from '../core/report.ts'
 import { Rng } from '../core/rng.ts'
 import { cli, tempDir } from './helpers.ts'
@@ -27,22 +27,37 @@ function history(count: number, noise: number, seed = 100, spec: TrialSpec = {})
 }
 
 describe('verdicts', () => {
-  it('a 20% slower TTFT is a regression, the status says so, the rest is unchanged', () => {
+  it('a 20% slower TTFT is a regression, the status says so, the rest is not called', () => {
     const h = history(20, 0.01)
     const c = compareRuns(run('pr', 1, [{ ttft: 60 }]), h.slice(-5), h)
     expect(c.status).toBe('regression')
     expect(row(c, 'ttft_ms').verdict).toBe('regression')
     expect(row(c, 'ttft_ms').delta_pct!).toBeGreaterThan(15)
-    expect(row(c, 'tpot_ms').verdict).toBe('unchanged')
+    expect(['unchanged', 'inconclusive']).toContain(row(c, 'tpot_ms').verdict)
     expect(row(c, 'ttft_ms').noise_source).toBe('history')
     expect(parseComparison(JSON.parse(JSON.stringify(c)))).toEqual(c)
   })
 
-  it('the same code measured again is unchanged', () => {
+  it('the same code measured again: inconclusive from one trial, unchanged once enough trials show it', () => {
     const h = history(20, 0.02)
-    const c = compareRuns(run('pr', 7, [{ ttft: 50, tpot: 10 }]), h.slice(-5), h)
-    expect(c.status).toBe('unchanged')
-    expect(c.metrics.filter((m) => m.verdict === 'regression')).toEqual([])
+    const one = compareRuns(run('pr', 7, [{ ttft: 50, tpot: 10 }]), h.slice(-5), h)
+    expect(one.status).toBe('inconclusive')
+    expect(one.metrics.filter((m) => m.verdict === 'regression')).toEqual([])
+    // Inconclusive says what it reached and what would do: the interval is wider than ± the
+    // minimum effect, and more trials are named.
+    const tpot = row(one, 'tpot_ms')
+    expect(tpot.verdict).toBe('inconclusive')
+    expect(tpot.ci_pct![1] - tpot.ci_pct![0]).toBeGreaterThan(2 * tpot.min_effect_pct!)
+    const r = resolutionOf(one)!
+    expect(r.resolutionPct).toBeGreaterThan(DEFAULT_SETTINGS.minEffectPct)
+    expect(r.undecided.map((m) => m.metric)).toContain('tpot_ms')
+    expect(tpot.needed).toBeGreaterThan(1)
+    // `needed` is an estimate from this noise; the baseline's own uncertainty stays, so go past it.
+    const trials = Array.from({ length: 40 }, () => ({ ttft: 50, tpot: 10 }))
+    const enough = compareRuns(run('pr', 7, trials), h.slice(-5), h)
+    expect(row(enough, 'tpot_ms').verdict).toBe('unchanged')
+    const within = row(enough, 'tpot_ms').ci_pct!
+    expect(Math.max(Math.abs(within[0]), Math.abs(within[1]))).toBeLessThan(DEFAULT_SETTINGS.minEffectPct)
   })
 
   it('run-to-run noise is not a regression, even when Mann-Whitney alone calls it significant', () => {
@@ -55,7 +70,7 @@ describe('verdicts', () => {
     expect(ttft.p_adjusted!).toBeLessThan(0.01)
     expect(ttft.p_noise!).toBeGreaterThan(0.01)
     expect(decisiveP(ttft)).toBe(ttft.p_noise)
-    expect(ttft.verdict).toBe('unchanged')
+    expect(['unchanged', 'inconclusive']).toContain(ttft.verdict)
     expect(ttft.mde_pct!).toBeGreaterThan(4)
   })
 
@@ -70,14 +85,14 @@ describe('verdicts', () => {
   it('faster but with failures grown: no improvement is called, and a warning says why', () => {
     const h = history(20, 0.01)
     const c = compareRuns(run('pr', 4, [{ ttft: 35, failed: 30 }]), h.slice(-5), h)
-    expect(row(c, 'ttft_ms').verdict).toBe('unchanged')
+    expect(row(c, 'ttft_ms').verdict).toBe('inconclusive')
     expect(c.warnings.join()).toMatch(/error rate grew from 0.0% to 9.1%/)
   })
 
   it('faster with shorter answers is no improvement either', () => {
     const h = history(20, 0.01)
     const c = compareRuns(run('pr', 4, [{ ttft: 35, outputTokens: 32 }]), h.slice(-5), h)
-    expect(row(c, 'ttft_ms').verdict).toBe('unchanged')
+    expect(row(c, 'ttft_ms').verdict).toBe('inconclusive')
     expect(c.warnings.join()).toMatch(/answers got shorter/)
   })
 
@@ -153,7 +168,7 @@ describe('infergate compare', () => {
     return p
   }
 
-  it('exit 1 and a table on regression, the JSON with --json, exit 0 when unchanged', async () => {
+  it('exit 1 and a table on regression, the JSON with --json, exit 0 when inconclusive unless --fail-on-inconclusive', async () => {
     const dir = tempDir()
     const base = history(5, 0.01).flatMap((r, i) => ['--baseline', write(dir, `b${i}.json`, r)])
     const slow = write(dir, 'slow.json', run('pr', 1, [{ ttft: 70 }]))
@@ -164,7 +179,12 @@ describe('infergate compare', () => {
     expect(r1.stdout).toMatch(/ttft_ms .* ✖ regression/)
     const r2 = await cli(['compare', ...base, '--candidate', same, '--json'])
     expect(r2.code).toBe(0)
-    expect(parseComparison(JSON.parse(r2.stdout)).status).toBe('unchanged')
+    expect(parseComparison(JSON.parse(r2.stdout)).status).toBe('inconclusive')
+    const r3 = await cli(['compare', ...base, '--candidate', same])
+    expect(r3.stdout).toMatch(
+      /^bench: inconclusive \(against 5 baseline runs\)\ninconclusive: no change above \d+\.\d% \(the resolution reached\); a smaller regression cannot be excluded/,
+    )
+    expect((await cli(['compare', ...base, '--candidate', same, '--fail-on-inconclusive'])).code).toBe(3)
   })
 
   it('exit 2 naming the file and the field of a bad report', async () => {
@@ -288,7 +308,7 @@ describe('infergate compare', () => {
     const r = await cli(['compare', ...base, '--candidate', write(dir, 'c.json', cand)])
     expect(r.stderr).toBe('')
     expect(r.code).toBe(0)
-    expect(r.stdout).toMatch(/^bench: unchanged/)
+    expect(r.stdout).toMatch(/^bench: (unchanged|inconclusive)/)
     expect(r.stdout).toContain('environment: engine.version "0.11.0" → "0.12.0"')
   })
 

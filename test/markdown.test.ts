@@ -47,11 +47,37 @@ describe('the comparison as markdown', () => {
     expect(status).toBe('Regression: TPOT +20.8% (concurrency-8)')
   })
 
-  it('no regression: says so, with the resolution of the benchmark', async () => {
+  it('inconclusive: no regression above the resolution, a smaller one not excluded, what would settle it', async () => {
     const c = compareRuns(run('pr', 8, { ttft: 50, tpot: 10 }), base, h)
-    expect(c.status).toBe('unchanged')
+    expect(c.status).toBe('inconclusive')
     const md = renderComparisonMarkdown(c, { comparisonUrl: url, baselineShas: shas })
-    expect(md).toContain('No regression above')
+    expect(md).toMatch(
+      /\*\*Inconclusive:\*\* no regression above \d+% \(this comparison's resolution\), but a smaller one cannot be excluded/,
+    )
+    expect(md).toMatch(/About \d+ trials per run would reach the minimum effect/)
+    await expect(md).toMatchFileSnapshot('snapshots/comparison-inconclusive.md')
+    expect(statusDescription(c)).toMatch(
+      /^Inconclusive: no change above \d+%; smaller cannot be excluded \(\d+ trials per run would settle it\)$/,
+    )
+  })
+
+  it('unchanged: only when every gated change lies inside ± its minimum effect', async () => {
+    // A quiet history (0.3% run-to-run) and precise trials: the intervals can be narrow.
+    const precise = { requests: 2000, sigma: 0.1 }
+    const rng = new Rng(300)
+    const quiet = Array.from({ length: 20 }, (_, i) => {
+      const f = Math.exp(0.003 * rng.normal())
+      return run(`q${i}`, 301 + i, { ...precise, ttft: 50 * f, tpot: 10 * f })
+    })
+    const trials = Array.from({ length: 3 }, () => ({ ...precise, ttft: 50, tpot: 10 }))
+    const many: Run = {
+      id: 'pr',
+      report: makeReport(8, trials, { benchmark: 'llama3-8b-chat', scenario: 'concurrency-8' }),
+    }
+    const c = compareRuns(many, quiet.slice(-5), quiet)
+    expect(c.status).toBe('unchanged')
+    const md = renderComparisonMarkdown(c, { comparisonUrl: url })
+    expect(md).toContain("Every gated metric's change lies within ± its minimum effect")
     await expect(md).toMatchFileSnapshot('snapshots/comparison-unchanged.md')
   })
 

@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs'
 import { canonical, SAME_MEASUREMENT } from '../../core/detect/comparable.ts'
 import { compareRuns, DEFAULT_SETTINGS } from '../../core/detect/compare.ts'
 import type { Comparison } from '../../core/detect/comparison.ts'
-import { decisiveP } from '../../core/render/markdown.ts'
+import { decisiveP, resolutionOf } from '../../core/render/markdown.ts'
 import { parseReport, type Report } from '../../core/report.ts'
 import { ValidationError } from '../../core/validation.ts'
 import { bool, type CommandSpec, type FlagValues, num, UsageError } from '../args.ts'
@@ -32,7 +32,7 @@ export const compareSpec: CommandSpec = {
     'min-effect': {
       type: 'string',
       value: 'PCT',
-      help: 'smallest change called',
+      help: 'smallest change called (p90 tails 5%, p99 tails 10% unless given per metric)',
       default: String(DEFAULT_SETTINGS.minEffectPct),
     },
     'prior-noise': {
@@ -51,6 +51,10 @@ export const compareSpec: CommandSpec = {
       type: 'boolean',
       help: 'compare reports of another benchmark, endpoint, hardware or workload anyway (with warnings)',
     },
+    'fail-on-inconclusive': {
+      type: 'boolean',
+      help: 'exit 3 when the comparison is inconclusive (a regression below the resolution cannot be excluded)',
+    },
     json: { type: 'boolean', help: 'print the comparison JSON instead of the table' },
   },
   examples: [
@@ -60,12 +64,13 @@ export const compareSpec: CommandSpec = {
 
 /** What `--help` lists under "Exit codes:" (main.ts prints it after the options). */
 export const compareExitCodes: [number, string][] = [
-  [0, 'no gated metric regressed (too few baseline runs for a verdict included)'],
+  [0, 'no gated metric regressed (inconclusive and too few baseline runs for a verdict included)'],
   [1, 'a gated metric regressed'],
   [
     2,
     'bad input: a report that cannot be read or does not validate, reports of another benchmark, endpoint, hardware or workload (unless --allow-mismatch), no scenario in common',
   ],
+  [3, 'inconclusive, with --fail-on-inconclusive'],
 ]
 
 /** A report file, validated; errors start with `what` (the flag and file) and name the field. */
@@ -148,15 +153,27 @@ const ICON: Record<string, string> = {
   regression: '✖ regression',
   improvement: '✔ improvement',
   unchanged: '· unchanged',
+  inconclusive: '~ inconclusive',
   insufficient_data: '? insufficient data',
 }
 
 const pValue = (p: number | null) => (p === null ? '–' : p < 1e-4 ? '<1e-4' : p.toFixed(4))
 
 export function renderComparison(c: Comparison): string {
-  const lines = [
-    `${c.benchmark}: ${c.status.replace('_', ' ')} (against ${c.baseline_run_ids.length} baseline runs)`,
-  ]
+  const against =
+    c.mode === 'paired' && c.paired
+      ? `A/B: the two arms interleaved in ${c.paired.blocks} blocks on the same hardware`
+      : `against ${c.baseline_run_ids.length} baseline runs`
+  const lines = [`${c.benchmark}: ${c.status.replace('_', ' ')} (${against})`]
+  const r = resolutionOf(c)
+  if (r) {
+    const unit = c.mode === 'paired' ? 'blocks' : '--trials'
+    lines.push(
+      `inconclusive: no change above ${r.resolutionPct.toFixed(1)}% (the resolution reached); a smaller regression cannot be excluded${
+        r.needed ? `; about ${r.needed} ${unit} would reach the minimum effect` : ''
+      }`,
+    )
+  }
   for (const scenario of [...new Set(c.metrics.map((m) => m.scenario))]) {
     const rows = c.metrics
       .filter((m) => m.scenario === scenario)
@@ -166,14 +183,15 @@ export function renderComparison(c: Comparison): string {
         f(m.candidate.median, 2),
         signed(m.delta_pct),
         pValue(decisiveP(m)),
+        m.ci_pct === null ? '–' : `${signed(m.ci_pct[0])}…${signed(m.ci_pct[1])}`,
         m.mde_pct === null ? '–' : `${m.mde_pct.toFixed(1)}%`,
         ICON[m.verdict]!,
       ])
-    const head = ['metric', 'baseline p50', 'candidate p50', 'delta', 'p', 'resolution', 'verdict']
+    const head = ['metric', 'baseline', 'candidate', 'delta', 'p', 'interval', 'resolution', 'verdict']
     const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)))
     const line = (cells: string[]) =>
       cells
-        .map((x, i) => (i === 0 || i === 6 ? x.padEnd(widths[i]!) : x.padStart(widths[i]!)))
+        .map((x, i) => (i === 0 || i === 7 ? x.padEnd(widths[i]!) : x.padStart(widths[i]!)))
         .join('  ')
         .trimEnd()
     lines.push('', scenario, line(head), widths.map((w) => '─'.repeat(w)).join('  '), ...rows.map(line))
@@ -201,6 +219,7 @@ export async function compare(values: FlagValues): Promise<number> {
       num(values, 'prior-noise', { min: 0, exclusiveMin: true }) ?? DEFAULT_SETTINGS.priorNoisePct,
     minBaselineRuns:
       num(values, 'min-baseline-runs', { min: 1, int: true }) ?? DEFAULT_SETTINGS.minBaselineRuns,
+    failOnInconclusive: bool(values, 'fail-on-inconclusive'),
   }
   const differences = mismatches(candidate.report, [
     ...baselines.map((b) => ({ kind: 'baseline' as const, path: b.id, report: b.report })),
@@ -241,5 +260,6 @@ export async function compare(values: FlagValues): Promise<number> {
   process.stdout.write(
     bool(values, 'json') ? `${JSON.stringify(comparison, null, 2)}\n` : renderComparison(comparison),
   )
-  return comparison.status === 'regression' ? 1 : 0
+  if (comparison.status === 'regression') return 1
+  return comparison.status === 'inconclusive' && bool(values, 'fail-on-inconclusive') ? 3 : 0
 }

@@ -7,12 +7,16 @@
 //   2. the shift of the candidate's log trial medians stands out against the run-to-run noise
 //      seen in the base branch's history (a t-test with that noise), Holm-adjusted: p < alpha;
 //   3. |delta_pct| is at least the minimum effect.
+// A metric is unchanged only when the noise test's interval lies inside ± the minimum effect;
+// neither shown is inconclusive, with the resolution reached and the trials that would do better.
 import type { Report, Trial } from '../report.ts'
 import { mean, median, quantileSorted, sorted } from '../stats.ts'
 import { canonical } from './comparable.ts'
 import {
   type Comparison,
   DEFAULT_GATED,
+  DEFAULT_MIN_EFFECT_BY_METRIC,
+  lowerIsBetter as isLowerBetter,
   isRequestMetric,
   METRICS,
   type MetricComparison,
@@ -35,16 +39,39 @@ export interface DetectorSettings {
   /** History trials needed before their spread replaces the prior. */
   minHistoryTrials: number
   gated: readonly MetricName[]
+  /** Whether an inconclusive comparison fails the gate. */
+  failOnInconclusive: boolean
 }
 
 export const DEFAULT_SETTINGS: DetectorSettings = {
   alpha: 0.01,
   minEffectPct: 3,
-  minEffectByMetric: {},
+  minEffectByMetric: DEFAULT_MIN_EFFECT_BY_METRIC,
   minBaselineRuns: 3,
   priorNoisePct: 3,
   minHistoryTrials: 8,
   gated: DEFAULT_GATED,
+  failOnInconclusive: false,
+}
+
+/** The minimum effect a metric is judged with: its own, else the comparison's. */
+export function minEffectOf(s: Pick<DetectorSettings, 'minEffectPct' | 'minEffectByMetric'>, m: MetricName) {
+  return s.minEffectByMetric[m] ?? s.minEffectPct
+}
+
+/**
+ * A trial's value of a metric that has one value per trial: its summary's, or for SLO
+ * attainment in reports written before it was recorded, goodput × duration / requests sent.
+ */
+export function summaryValue(
+  summary: Trial['summary'],
+  m: Exclude<MetricName, 'ttft_ms' | 'tpot_ms' | 'itl_ms' | 'e2el_ms'>,
+): number | null {
+  if (m !== 'slo_attainment') return summary[m]
+  if (summary.slo_attainment !== undefined) return summary.slo_attainment
+  const sent = summary.completed + summary.failed
+  if (summary.request_goodput === null || sent === 0) return null
+  return Math.min(1, (summary.request_goodput * summary.duration_s) / sent)
 }
 
 /** What the detector reads of a trial: its summary and the samples it compares. */
@@ -114,7 +141,7 @@ function trialValues(t: ComparableTrial, m: MetricName): number[] {
     case 'itl_ms':
       return itlSample(samples!)
     default: {
-      const v = t.summary[m]
+      const v = summaryValue(t.summary, m)
       return v === null ? [] : [v]
     }
   }
@@ -125,7 +152,7 @@ function trialValues(t: ComparableTrial, m: MetricName): number[] {
  * (so history runs are read without their samples), or its summary value.
  */
 function trialLevel(t: ComparableTrial, m: MetricName): number | null {
-  const v = isRequestMetric(m) ? t.summary[`median_${m}`] : t.summary[m]
+  const v = isRequestMetric(m) ? t.summary[`median_${m}`] : summaryValue(t.summary, m)
   return v !== null && v > 0 ? Math.log(v) : null
 }
 
@@ -196,7 +223,7 @@ export function compareRuns(
     const bTrials = bRuns.flatMap((b) => trialsOf(b, scenario.name))
     const hTrials = history.flatMap((h) => trialsOf(h, scenario.name))
     for (const metric of METRICS) {
-      const lowerIsBetter = isRequestMetric(metric)
+      const lowerIsBetter = isLowerBetter(metric)
       // Sorted once: the medians, Mann-Whitney and Hodges-Lehmann all start from sorted data.
       const c = sorted(cTrials.flatMap((t) => trialValues(t, metric)))
       const b = sorted(bTrials.flatMap((t) => trialValues(t, metric)))
@@ -212,15 +239,22 @@ export function compareRuns(
       let pNoise: number | null = null
       let mde: number | null = null
       let mde3: number | null = null
-      const minEffect = settings.minEffectByMetric[metric] ?? settings.minEffectPct
+      let ci: [number, number] | null = null
+      let needed: number | null = null
+      const minEffect = minEffectOf(settings, metric)
       if (cLog.length && bLog.length) {
         const se = (n: number) => noise.sigma * Math.sqrt(1 / n + 1 / bLog.length)
-        pNoise = tailP((mean(cLog) - mean(bLog)) / se(cLog.length), noise.df)
+        const shift = mean(cLog) - mean(bLog)
+        pNoise = tailP(shift / se(cLog.length), noise.df)
         // The Holm step-down starts at alpha / m (m gated tests): the bar a lone shift must clear.
         const m = candidate.report.scenarios.length * Math.max(1, settings.gated.length)
         const crit = critical(1 - settings.alpha / (2 * m), noise.df)
         mde = Math.max(minEffect, pct(Math.exp(crit * se(cLog.length))))
         mde3 = Math.max(minEffect, pct(Math.exp(crit * se(3))))
+        // Equivalence by two one-sided tests at alpha: the (1 − 2·alpha) interval of the shift.
+        const eq = critical(1 - settings.alpha, noise.df)
+        ci = [pct(Math.exp(shift - eq * se(cLog.length))), pct(Math.exp(shift + eq * se(cLog.length)))]
+        needed = trialsNeeded(eq, noise.sigma, bLog.length, cLog.length, minEffect)
       }
       const minSamples = isRequestMetric(metric) ? MIN_REQUEST_SAMPLES : 1
       const enough =
@@ -244,6 +278,9 @@ export function compareRuns(
           noise_source: cLog.length && bLog.length ? noise.source : null,
           mde_pct: mde,
           mde_pct_3_trials: mde3,
+          ci_pct: ci,
+          min_effect_pct: minEffect,
+          needed,
           verdict: 'insufficient_data',
         },
         pNoise,
@@ -270,7 +307,7 @@ export function compareRuns(
     const pNoise = d.row.gated ? noiseAdj.get(i) : d.pNoise
     d.row.p_noise = pNoise ?? null
     if (!d.enough) return
-    const minEffect = settings.minEffectByMetric[d.row.metric] ?? settings.minEffectPct
+    const minEffect = minEffectOf(settings, d.row.metric)
     // Trial-level metrics have a handful of values a side: Mann-Whitney cannot reach alpha with
     // them (1 vs 5 values: p ≥ 0.33), so their verdict rests on the noise test alone.
     const requestLevel = isRequestMetric(d.row.metric)
@@ -278,19 +315,14 @@ export function compareRuns(
       (!requestLevel || (pAdj.get(i) ?? 1) < settings.alpha) &&
       (pNoise ?? 1) < settings.alpha &&
       Math.abs(d.row.delta_pct ?? 0) >= minEffect
-    let verdict: Verdict = 'unchanged'
+    let verdict: Verdict = withinEffect(d.row.ci_pct, minEffect) ? 'unchanged' : 'inconclusive'
     if (significant && d.worse) verdict = 'regression'
     else if (significant && !validity.suspect) verdict = 'improvement'
     d.row.verdict = verdict
   })
 
   const metrics = drafts.map((d) => d.row)
-  const gated = metrics.filter((m) => m.gated)
-  let status: Comparison['status'] = 'unchanged'
-  if (baselines.length === 0) status = 'no_baseline'
-  else if (gated.some((m) => m.verdict === 'regression')) status = 'regression'
-  else if (gated.every((m) => m.verdict === 'insufficient_data')) status = 'insufficient_data'
-  else if (gated.some((m) => m.verdict === 'improvement')) status = 'improvement'
+  const status = baselines.length === 0 ? 'no_baseline' : overallStatus(metrics)
   if (baselines.length > 0 && baselines.length < settings.minBaselineRuns) {
     warnings.push(
       `only ${baselines.length} baseline run(s): verdicts need ${settings.minBaselineRuns} (the base branch's history fills up with nightly runs)`,
@@ -311,9 +343,51 @@ export function compareRuns(
       min_baseline_runs: settings.minBaselineRuns,
       prior_noise_pct: settings.priorNoisePct,
       min_effect_pct_by_metric: settings.minEffectByMetric,
+      fail_on_inconclusive: settings.failOnInconclusive,
     },
+    mode: 'history',
+    paired: null,
     metrics,
   }
+}
+
+/** Whether an interval of the change (in %) lies inside ± the minimum effect (on the log scale). */
+export function withinEffect(ci: [number, number] | null, minEffectPct: number): boolean {
+  if (!ci) return false
+  const bound = Math.log(1 + minEffectPct / 100)
+  return Math.log(1 + ci[0] / 100) > -bound && Math.log(1 + ci[1] / 100) < bound
+}
+
+/**
+ * Candidate trials that would bring the equivalence interval's half-width under the minimum
+ * effect with this noise and baseline; null when already there, or when no number of candidate
+ * trials would (the baseline's own share of the uncertainty is too large: more baseline runs).
+ */
+function trialsNeeded(
+  crit: number,
+  sigma: number,
+  nb: number,
+  nc: number,
+  minEffectPct: number,
+): number | null {
+  const room = (Math.log(1 + minEffectPct / 100) / (crit * sigma)) ** 2 - 1 / nb
+  if (room <= 0) return null
+  const n = Math.ceil(1 / room)
+  return n > nc ? n : null
+}
+
+/**
+ * The comparison's status from its gated metrics that had data: any regression fails it; else
+ * any improvement (the comment still names the metrics left inconclusive); else any inconclusive
+ * one makes it inconclusive (a regression below the resolution cannot be excluded); else unchanged.
+ */
+export function overallStatus(metrics: MetricComparison[]): Comparison['status'] {
+  const gated = metrics.filter((m) => m.gated && m.verdict !== 'insufficient_data')
+  if (gated.some((m) => m.verdict === 'regression')) return 'regression'
+  if (gated.length === 0) return 'insufficient_data'
+  if (gated.some((m) => m.verdict === 'improvement')) return 'improvement'
+  if (gated.some((m) => m.verdict === 'inconclusive')) return 'inconclusive'
+  return 'unchanged'
 }
 
 /** Error rates and answer lengths: a "faster" run that failed more or answered less is no improvement. */

@@ -23,6 +23,8 @@ export const ProjectSettings = z.strictObject({
     .min(1)
     .refine((xs) => new Set(xs).size === xs.length, 'lists a metric twice')
     .optional(),
+  /** Whether an inconclusive comparison fails the commit status / check run (default: it passes). */
+  fail_on_inconclusive: z.boolean().optional(),
 })
 export type ProjectSettings = z.infer<typeof ProjectSettings>
 
@@ -31,10 +33,15 @@ export function detectorSettings(s: ProjectSettings): DetectorSettings {
     ...DEFAULT_SETTINGS,
     alpha: s.alpha ?? DEFAULT_SETTINGS.alpha,
     minEffectPct: s.min_effect_pct ?? DEFAULT_SETTINGS.minEffectPct,
-    minEffectByMetric: (s.min_effect_pct_by_metric ?? {}) as Partial<Record<MetricName, number>>,
+    // The tails' own defaults stay unless the project names those metrics.
+    minEffectByMetric: {
+      ...DEFAULT_SETTINGS.minEffectByMetric,
+      ...((s.min_effect_pct_by_metric ?? {}) as Partial<Record<MetricName, number>>),
+    },
     priorNoisePct: s.prior_noise_pct ?? DEFAULT_SETTINGS.priorNoisePct,
     minBaselineRuns: s.min_baseline_runs ?? DEFAULT_SETTINGS.minBaselineRuns,
     gated: s.gated_metrics ?? DEFAULT_SETTINGS.gated,
+    failOnInconclusive: s.fail_on_inconclusive ?? DEFAULT_SETTINGS.failOnInconclusive,
   }
 }
 
@@ -48,5 +55,6 @@ export function effectiveSettings(s: ProjectSettings): Required<ProjectSettings>
     prior_noise_pct: d.priorNoisePct,
     min_baseline_runs: d.minBaselineRuns,
     gated_metrics: [...d.gated],
+    fail_on_inconclusive: d.failOnInconclusive,
   }
 }

@@ -19,6 +19,7 @@ const HEADLINE: Record<Comparison['status'], string> = {
   regression: '🔴 regression',
   improvement: '🟢 improvement',
   unchanged: '✅ no regression',
+  inconclusive: '🟡 inconclusive',
   insufficient_data: '⚪ not enough data for a verdict',
   no_baseline: '⚪ no baseline yet',
 }
@@ -27,17 +28,25 @@ const VERDICT: Record<MetricComparison['verdict'], string> = {
   regression: '🔴 regression',
   improvement: '🟢 improvement',
   unchanged: 'unchanged',
+  inconclusive: '🟡 inconclusive',
   insufficient_data: '⚪ insufficient data',
 }
 
-const LABEL: Record<MetricComparison['metric'], string> = {
+export const LABEL: Record<MetricComparison['metric'], string> = {
   ttft_ms: 'TTFT (ms)',
   tpot_ms: 'TPOT (ms)',
   itl_ms: 'ITL (ms)',
   e2el_ms: 'E2E latency (ms)',
+  p90_ttft_ms: 'TTFT p90 (ms)',
+  p99_ttft_ms: 'TTFT p99 (ms)',
+  p90_tpot_ms: 'TPOT p90 (ms)',
+  p99_tpot_ms: 'TPOT p99 (ms)',
+  p90_e2el_ms: 'E2E p90 (ms)',
+  p99_e2el_ms: 'E2E p99 (ms)',
   output_throughput: 'output tok/s',
   request_throughput: 'requests/s',
   request_goodput: 'goodput req/s',
+  slo_attainment: 'SLO attainment',
 }
 
 const num = (x: number | null) =>
@@ -46,6 +55,8 @@ const signed = (x: number | null) => (x === null ? '–' : `${x > 0 ? '+' : ''}$
 
 /** The p-value a verdict turned on (see docs/detection.md). */
 export function decisiveP(m: MetricComparison): number | null {
+  // Paired (A/B) rows: the paired test, Holm-adjusted.
+  if (m.noise_source === 'blocks') return m.p_adjusted ?? m.p_value
   if (!isRequestMetric(m.metric)) return m.p_noise
   if (m.p_adjusted === null || m.p_noise === null) return m.p_adjusted ?? m.p_noise
   return Math.max(m.p_adjusted, m.p_noise)
@@ -79,25 +90,79 @@ export function statusDescription(c: Comparison): string {
         ? `Improvement: ${what}`
         : c.status === 'unchanged'
           ? `No regression${h ? `; largest change ${what}` : ''}`
-          : c.status === 'no_baseline'
-            ? 'No baseline yet: this run starts the history'
-            : 'Not enough baseline runs for a verdict'
+          : c.status === 'inconclusive'
+            ? inconclusiveDescription(c)
+            : c.status === 'no_baseline'
+              ? 'No baseline yet: this run starts the history'
+              : 'Not enough baseline runs for a verdict'
   return text.length <= 140 ? text : `${text.slice(0, 139)}…`
 }
 
+/** Trials (history) or blocks (A/B): what more of would sharpen the comparison. */
+const unit = (c: Comparison) => (c.mode === 'paired' ? 'blocks' : 'trials per run')
+
+export interface Resolution {
+  /** The largest resolution among the gated metrics left undecided (%). */
+  resolutionPct: number
+  /** Those metrics. */
+  undecided: MetricComparison[]
+  /** Trials or blocks that would bring every one of them to its minimum effect; null: unknown. */
+  needed: number | null
+}
+
+/** What an inconclusive comparison reached, and what would settle it. */
+export function resolutionOf(c: Comparison): Resolution | null {
+  const undecided = c.metrics.filter((m) => m.gated && m.verdict === 'inconclusive')
+  if (!undecided.length) return null
+  const resolutionPct = Math.max(...undecided.map((m) => m.mde_pct ?? 0))
+  const needs = undecided.map((m) => m.needed)
+  const needed = needs.every((n) => n !== null) ? Math.max(...(needs as number[])) : null
+  return { resolutionPct, undecided, needed }
+}
+
+function inconclusiveDescription(c: Comparison): string {
+  const r = resolutionOf(c)
+  if (!r) return 'Inconclusive'
+  return `Inconclusive: no change above ${r.resolutionPct.toFixed(0)}%; smaller cannot be excluded${
+    r.needed ? ` (${r.needed} ${unit(c)} would settle it)` : ''
+  }`
+}
+
 function resolutionLine(c: Comparison): string | null {
-  const gated = c.metrics.filter((m) => m.gated && m.mde_pct !== null)
-  if (!gated.length || c.status === 'regression') return null
-  const worst = Math.max(...gated.map((m) => m.mde_pct!))
-  const three = Math.max(...gated.map((m) => m.mde_pct_3_trials ?? m.mde_pct!))
-  return `No regression above ${worst.toFixed(0)}% — smaller ones are below this benchmark's resolution${
-    three < worst - 0.5 ? `; 3 trials per run would reach ${three.toFixed(0)}%` : ''
-  }.`
+  if (c.status === 'unchanged') {
+    return "Every gated metric's change lies within ± its minimum effect (the interval shown in the comparison's JSON as `ci_pct`)."
+  }
+  const r = resolutionOf(c)
+  if (!r || c.status === 'regression') return null
+  const names = [...new Set(r.undecided.map((m) => LABEL[m.metric].replace(/ \(ms\)$/, '')))]
+  const more = r.needed
+    ? ` About ${r.needed} ${unit(c)} would reach the minimum effect.`
+    : c.mode === 'paired'
+      ? ''
+      : ' More baseline runs are needed before more trials would help.'
+  const lead = c.status === 'inconclusive' ? '**Inconclusive:** no' : 'No'
+  return `${lead} regression above ${r.resolutionPct.toFixed(0)}% (this comparison's resolution), but a smaller one cannot be excluded: ${names.join(', ')} did not show a change inside ± the minimum effect.${more}${
+    c.settings.fail_on_inconclusive ? ' This project fails the check on an inconclusive comparison.' : ''
+  }`
+}
+
+function pairedLine(c: Comparison): string | null {
+  if (c.mode !== 'paired' || !c.paired) return null
+  const p = c.paired
+  const why =
+    p.stopped === 'decided'
+      ? 'stopped when the verdict was reached'
+      : p.stopped === 'budget'
+        ? 'stopped at the block budget'
+        : p.stopped === 'time'
+          ? 'stopped at the time budget'
+          : 'interrupted'
+  return `A/B: the base and this PR ran interleaved on the same hardware, one trial of each per block, in ${p.blocks} of at most ${p.max_blocks} blocks (${why}); drift shared by both cancels in their ratio.`
 }
 
 function table(rows: MetricComparison[]): string[] {
   return [
-    '| metric | baseline p50 | this PR p50 | change | p | verdict |',
+    '| metric | baseline | this PR | change | p | verdict |',
     '|:--|--:|--:|--:|--:|:--|',
     ...rows.map(
       (m) =>
@@ -114,11 +179,17 @@ export function renderComparisonMarkdown(c: Comparison, o: RenderOptions = {}): 
   ]
   const h = headlineMetric(c)
   if (h && (c.status === 'regression' || c.status === 'improvement')) {
+    const against =
+      c.mode === 'paired'
+        ? 'against the base, measured beside it'
+        : `against ${c.baseline_run_ids.length} baseline runs`
     out.push(
-      `**${LABEL[h.metric].replace(/ \(ms\)$/, '')} ${signed(h.delta_pct)}** at \`${h.scenario}\` (${num(h.baseline.median)} → ${num(h.candidate.median)}), against ${c.baseline_run_ids.length} baseline runs.`,
+      `**${LABEL[h.metric].replace(/ \(ms\)$/, '')} ${signed(h.delta_pct)}** at \`${h.scenario}\` (${num(h.baseline.median)} → ${num(h.candidate.median)}), ${against}.`,
       '',
     )
   }
+  const paired = pairedLine(c)
+  if (paired) out.push(paired, '')
   if (c.status === 'no_baseline') {
     out.push(
       'Nothing to compare with yet: runs on the base branch (pushes, nightly schedules) become the baseline of later pull requests.',
@@ -146,13 +217,13 @@ export function renderComparisonMarkdown(c: Comparison, o: RenderOptions = {}): 
     }
     out.push('')
   }
-  if (c.baseline_run_ids.length) {
+  if (c.baseline_run_ids.length && c.mode !== 'paired') {
     const shas = c.baseline_run_ids.map((id) => o.baselineShas?.[id]?.slice(0, 7) ?? id.slice(0, 8))
     out.push(`Baseline: ${c.baseline_run_ids.length} runs (${shas.map((s) => `\`${s}\``).join(', ')}).`, '')
   }
   const footer = [
     o.commit ? `commit \`${o.commit.slice(0, 7)}\`` : null,
-    `p: the p-value the verdict turned on; a verdict needs p < ${c.settings.alpha} and a change of at least ${c.settings.min_effect_pct}%`,
+    `p: the p-value the verdict turned on; a change is called at p < ${c.settings.alpha} and at least the minimum effect (${c.settings.min_effect_pct}%, tails more), unchanged when its interval lies inside ± it`,
     o.comparisonUrl ? `[full comparison](${o.comparisonUrl})` : null,
   ].filter(Boolean)
   out.push(`<sub>${footer.join(' · ')}</sub>`, '')

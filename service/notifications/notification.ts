@@ -54,11 +54,22 @@ export function parsePayload(kind: NewNotification['kind'], payload: unknown): C
   return kind === 'commit_verdict' ? CommitVerdict.parse(payload) : PrComment.parse(payload)
 }
 
+/** The state a comparison sets, with the project's choice for inconclusive ones. */
+export function commitState(c: Comparison): Pick<CommitVerdict, 'state' | 'conclusion'> {
+  if (c.status === 'inconclusive' && c.settings.fail_on_inconclusive) {
+    return { state: 'failure', conclusion: 'failure' }
+  }
+  return COMMIT_STATE[c.status]
+}
+
 /** A verdict as a commit status state and a check run conclusion. */
 export const COMMIT_STATE: Record<Comparison['status'], Pick<CommitVerdict, 'state' | 'conclusion'>> = {
   regression: { state: 'failure', conclusion: 'failure' },
   improvement: { state: 'success', conclusion: 'success' },
   unchanged: { state: 'success', conclusion: 'success' },
+  // Neither a change nor its absence shown: passes unless the project says otherwise
+  // (commitState); the description and the comment say a small regression cannot be excluded.
+  inconclusive: { state: 'success', conclusion: 'neutral' },
   // Nothing to gate on: a status must still say success, or a required check would block every
   // PR until the base branch has history. A check run can say neutral.
   insufficient_data: { state: 'success', conclusion: 'neutral' },
@@ -95,7 +106,7 @@ export function runNotifications(run: RunForNotice, publicUrl: string | null): N
     repo,
     sha: git.sha,
     benchmark,
-    ...COMMIT_STATE[run.comparison.status],
+    ...commitState(run.comparison),
     description: statusDescription(run.comparison),
     target_url: link,
     summary: body,
