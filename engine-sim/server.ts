@@ -46,6 +46,29 @@ export interface SimOptions {
    * (empty text, finish_reason set), sent even without stream_options.include_usage.
    */
   usageInLastChunk: boolean
+  /**
+   * A slow node phase (thermal throttling, a noisy neighbour): every delay × (1 + by_pct/100)
+   * from `after_s` for `for_s` seconds, repeating every `every_s` if given, counted from
+   * `epochMs`. Sims given the same epoch slow down together, as two servers on one node do.
+   */
+  slowPhase: SlowPhase | null
+  /** Time zero of the slow phase (Unix ms); default: when the sim starts. */
+  epochMs: number | null
+}
+
+export interface SlowPhase {
+  after_s: number
+  for_s: number
+  by_pct: number
+  every_s: number | null
+}
+
+/** The delay factor of a slow phase at a moment. */
+export function phaseFactor(p: SlowPhase | null, epochMs: number, nowMs: number): number {
+  if (!p) return 1
+  let t = (nowMs - epochMs) / 1000
+  if (p.every_s) t = ((t % p.every_s) + p.every_s) % p.every_s
+  return t >= p.after_s && t < p.after_s + p.for_s ? 1 + p.by_pct / 100 : 1
 }
 
 export const SIM_DEFAULTS: SimOptions = {
@@ -68,6 +91,8 @@ export const SIM_DEFAULTS: SimOptions = {
   kvCacheTokens: 262_144,
   closeAfterStream: false,
   usageInLastChunk: false,
+  slowPhase: null,
+  epochMs: null,
 }
 
 const MAX_BODY_BYTES = 16 * 1024 * 1024
@@ -89,6 +114,8 @@ export interface EngineSim {
 
 export async function startEngineSim(options: Partial<SimOptions> = {}): Promise<EngineSim> {
   const o: SimOptions = { ...SIM_DEFAULTS, ...options }
+  const epoch = o.epochMs ?? Date.now()
+  const slow = () => phaseFactor(o.slowPhase, epoch, Date.now())
   const scheduler = new Scheduler(o.maxNumSeqs, o.kvCacheTokens)
   let counter = 0
   /** --close-after-stream: connections whose response has ended and that are about to close. */
@@ -177,7 +204,8 @@ export async function startEngineSim(options: Partial<SimOptions> = {}): Promise
       const created = Math.floor(Date.now() / 1000)
       const writer = new ChunkWriter(r.api, id, r.model, created)
       let due =
-        startedAt + (o.ttftMs + (o.prefillMsPer1kTokens * r.promptTokens) / 1000) * rng.jitter(o.jitter)
+        startedAt +
+        (o.ttftMs + (o.prefillMsPer1kTokens * r.promptTokens) / 1000) * rng.jitter(o.jitter) * slow()
       if (r.stream) {
         res.writeHead(200, {
           'content-type': 'text/event-stream; charset=utf-8',
@@ -220,7 +248,7 @@ export async function startEngineSim(options: Partial<SimOptions> = {}): Promise
             res.destroy()
             return
           }
-          due += o.itlMs * (1 + o.batchSlowdown * (scheduler.running - 1)) * rng.jitter(o.jitter)
+          due += o.itlMs * (1 + o.batchSlowdown * (scheduler.running - 1)) * rng.jitter(o.jitter) * slow()
         } while (i < length && due <= performance.now() && ++burst < MAX_BURST)
         if (r.stream && !res.write(out)) await drainedOrClosed(res)
         if (gone) return

@@ -1,7 +1,7 @@
 import { connect } from 'node:net'
 // engine-sim speaks vLLM's wire protocol: the test double every other test trusts.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { type EngineSim, startEngineSim } from '../engine-sim/server.ts'
+import { type EngineSim, phaseFactor, startEngineSim } from '../engine-sim/server.ts'
 
 let sim: EngineSim
 beforeAll(async () => {
@@ -241,6 +241,47 @@ describe('servers in the wild', () => {
       expect(s.scheduler.requestsTotal).toBe(1)
     } finally {
       await s.close()
+    }
+  })
+})
+
+describe('a slow node phase', () => {
+  it('is a factor on every delay inside the phase, repeating when asked', () => {
+    const p = { after_s: 10, for_s: 5, by_pct: 20, every_s: 60 }
+    expect(phaseFactor(p, 0, 9_999)).toBe(1)
+    expect(phaseFactor(p, 0, 10_000)).toBeCloseTo(1.2, 12)
+    expect(phaseFactor(p, 0, 14_999)).toBeCloseTo(1.2, 12)
+    expect(phaseFactor(p, 0, 15_000)).toBe(1)
+    expect(phaseFactor(p, 0, 72_000)).toBeCloseTo(1.2, 12)
+    expect(phaseFactor({ ...p, every_s: null }, 0, 72_000)).toBe(1)
+    expect(phaseFactor(null, 0, 12_000)).toBe(1)
+  })
+
+  it('two sims given one epoch slow down together, and speed up together', async () => {
+    const epochMs = Date.now()
+    const slowPhase = { after_s: 0, for_s: 0.8, by_pct: 100, every_s: null }
+    const sims = await Promise.all(
+      [0, 1].map(() => startEngineSim({ port: 0, ttftMs: 100, itlMs: 1, jitter: 0, slowPhase, epochMs })),
+    )
+    const ttft = async (s: EngineSim) => {
+      const t0 = performance.now()
+      const res = await fetch(`${s.url}/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ model: MODEL, prompt: 'hi', max_tokens: 1, stream: true }),
+      })
+      await res.text()
+      return performance.now() - t0
+    }
+    try {
+      const during = await Promise.all(sims.map(ttft))
+      await new Promise((r) => setTimeout(r, Math.max(0, epochMs + 850 - Date.now())))
+      const after = await Promise.all(sims.map(ttft))
+      // 200 ms inside the phase, 100 ms after it: a wide margin for a loaded machine.
+      for (const x of during) expect(x).toBeGreaterThanOrEqual(198)
+      for (const x of after) expect(x).toBeLessThan(190)
+    } finally {
+      await Promise.all(sims.map((s) => s.close()))
     }
   })
 })

@@ -1,5 +1,5 @@
-import { SIM_DEFAULTS, type SimOptions, startEngineSim } from '../../engine-sim/server.ts'
-import { bool, type CommandSpec, type FlagValues, num, RunError, str } from '../args.ts'
+import { SIM_DEFAULTS, type SimOptions, type SlowPhase, startEngineSim } from '../../engine-sim/server.ts'
+import { bool, type CommandSpec, type FlagValues, num, RunError, str, UsageError } from '../args.ts'
 
 const d = SIM_DEFAULTS
 
@@ -92,6 +92,17 @@ export const engineSimSpec: CommandSpec = {
       type: 'boolean',
       help: 'usage on the closing chunk, not a choices: [] one (llama.cpp)',
     },
+    'slow-phase': {
+      type: 'string',
+      value: 'AFTER:FOR:PCT[:EVERY]',
+      help: 'a slow node phase: every delay PCT% longer from AFTER s for FOR s (repeating every EVERY s)',
+    },
+    'phase-epoch': {
+      type: 'string',
+      value: 'MS',
+      help: 'time zero of --slow-phase (Unix ms): sims given the same one slow down together',
+      default: 'when the sim starts',
+    },
   },
   examples: [
     'infergate engine-sim --port 8000 --ttft-ms 80 --itl-ms 12 --max-num-seqs 64 --batch-slowdown 0.01',
@@ -122,8 +133,26 @@ export function simOptions(v: FlagValues): Partial<SimOptions> {
     seed: num(v, 'seed', { int: true, min: 0 }),
     closeAfterStream: bool(v, 'close-after-stream') || undefined,
     usageInLastChunk: bool(v, 'usage-in-last-chunk') || undefined,
+    slowPhase: slowPhaseOf(str(v, 'slow-phase')),
+    epochMs: num(v, 'phase-epoch', { int: true, min: 0 }),
   }
   return Object.fromEntries(Object.entries(o).filter(([, x]) => x !== undefined))
+}
+
+function slowPhaseOf(raw: string | undefined): SlowPhase | undefined {
+  if (raw === undefined) return undefined
+  const parts = raw.split(':')
+  const [after, dur, by, every] = parts.map((x) => (x.trim() === '' ? Number.NaN : Number(x)))
+  const ok =
+    (parts.length === 3 || parts.length === 4) &&
+    [after, dur, by].every((x) => Number.isFinite(x) && x! >= 0) &&
+    (every === undefined || (Number.isFinite(every) && every > 0 && every >= after! + dur!))
+  if (!ok) {
+    throw new UsageError(
+      `--slow-phase: expected AFTER:FOR:PCT[:EVERY] in seconds and percent (EVERY ≥ AFTER + FOR), e.g. 10:5:20 or 0:30:15:60, got ${JSON.stringify(raw)}`,
+    )
+  }
+  return { after_s: after!, for_s: dur!, by_pct: by!, every_s: every ?? null }
 }
 
 export async function engineSim(values: FlagValues): Promise<number> {
@@ -145,7 +174,7 @@ export async function engineSim(values: FlagValues): Promise<number> {
   }
   // Tests and scripts read this line to learn the port.
   process.stdout.write(
-    `engine-sim serving ${o.model} at ${sim.url} (ttft ${o.ttftMs} ms, itl ${o.itlMs} ms, jitter ${o.jitter}, max-num-seqs ${o.maxNumSeqs}${o.closeAfterStream ? ', closing every connection after its stream' : ''}${o.usageInLastChunk ? ', usage in the last chunk' : ''})\n`,
+    `engine-sim serving ${o.model} at ${sim.url} (ttft ${o.ttftMs} ms, itl ${o.itlMs} ms, jitter ${o.jitter}, max-num-seqs ${o.maxNumSeqs}${o.closeAfterStream ? ', closing every connection after its stream' : ''}${o.usageInLastChunk ? ', usage in the last chunk' : ''}${o.slowPhase ? `, ${o.slowPhase.by_pct}% slower from ${o.slowPhase.after_s} s for ${o.slowPhase.for_s} s${o.slowPhase.every_s ? ` every ${o.slowPhase.every_s} s` : ''}` : ''})\n`,
   )
   await new Promise<void>((resolve) => {
     const stop = () => resolve()
