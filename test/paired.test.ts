@@ -65,7 +65,9 @@ describe('paired statistics match SciPy and brute force', () => {
   }
   for (const [p, want] of ref.holm) {
     it(`Holm of ${p.join(', ')}`, () =>
-      holm(p).forEach((x, i) => expect(closeRel(x, want[i]!, 1e-12)).toBe(true)))
+      holm(p).forEach((x, i) => {
+        expect(closeRel(x, want[i]!, 1e-12), `${x} vs ${want[i]}`).toBe(true)
+      }))
   }
   for (const [d, want] of ref.signflip) {
     it(`sign-flip p over ${d.length} blocks = ${want}`, () => expect(signFlipP(d)).toBe(want))
