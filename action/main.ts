@@ -4,15 +4,16 @@
 import { randomBytes } from 'node:crypto'
 import * as core from '@actions/core'
 import type { KubeConfig } from '@kubernetes/client-node'
-import { benchOptions, writeFileAtomic } from '../cli/commands/bench.ts'
-import { validateConfig } from '../cli/commands/validate.ts'
+import { thisHost } from '../core/bench/host.ts'
+import { type BenchPlan, withGitOverrides } from '../core/bench/plan.ts'
 import { createProgress } from '../core/bench/progress.ts'
 import { runBenchmark } from '../core/bench/run.ts'
 import { ciContextFromEnv, ciRunUrl, gitContextFromEnv } from '../core/ci-context.ts'
 import { formatIssue } from '../core/config/load.ts'
 import type { Config } from '../core/config/schema.ts'
-import { benchFlagsOf } from '../core/config/workload.ts'
+import { validateConfig } from '../core/config/validate.ts'
 import type { Comparison } from '../core/detect/comparison.ts'
+import { writeFileAtomic } from '../core/files.ts'
 import { statusDescription } from '../core/render/markdown.ts'
 import { ServiceClient } from '../core/service-client.ts'
 import { type Inputs, readInputs } from './inputs.ts'
@@ -32,9 +33,9 @@ import { writeSummary } from './summary.ts'
 import { type Deployment, rememberDeployment, tearDown } from './teardown.ts'
 import { within } from './within.ts'
 
-/** The config, with every issue as an annotation on its line; errors stop the run. */
-function readConfig(inputs: Inputs): Config {
-  const { config, issues } = validateConfig(inputs.config, inputs.mode)
+/** The config and its plan, with every issue as an annotation on its line; errors stop the run. */
+function readConfig(inputs: Inputs): { config: Config; plan: BenchPlan } {
+  const { config, plan, issues } = validateConfig(inputs.config, inputs.mode)
   for (const i of issues) {
     const props = {
       file: inputs.config,
@@ -44,8 +45,8 @@ function readConfig(inputs: Inputs): Config {
     if (i.severity === 'error') core.error(text, props)
     else core.warning(text, props)
   }
-  if (!config) throw new Error(`${inputs.config} is not valid: see the annotations`)
-  return config
+  if (!config || !plan) throw new Error(`${inputs.config} is not valid: see the annotations`)
+  return { config, plan }
 }
 
 /** The model server answers its OpenAI API (a route may lag behind Ready): retried for a minute. */
@@ -141,11 +142,11 @@ export async function run(): Promise<void> {
   let posted = false
   try {
     const inputs = readInputs()
-    const config = readConfig(inputs)
+    const { config, plan: planned } = readConfig(inputs)
     const fromComment = await pullRequestOfComment(inputs.githubToken)
     if (fromComment) core.info(`benchmarking pull request #${fromComment.pr_number} at ${fromComment.sha}`)
-    const git = { ...gitContextFromEnv(), ...fromComment }
-    const ci = ciContextFromEnv()
+    const git = withGitOverrides(gitContextFromEnv(process.env), { ...planned.git, ...fromComment })
+    const ci = ciContextFromEnv(process.env)
     const service = serviceClient(inputs)
     const runUrl = ciRunUrl(ci, git.repository)
     if (service && git.sha) {
@@ -199,33 +200,36 @@ export async function run(): Promise<void> {
         : await existing(inputs)
     await probeModels(target.url, inputs.apiKey)
 
-    const flags = {
-      ...benchFlagsOf(config),
-      url: target.url,
-      ...(inputs.apiKey ? { 'api-key': inputs.apiKey } : {}),
-      ...(target.gpu?.model ? { 'gpu-model': target.gpu.model } : {}),
-      // What the serving pod was given (its nvidia.com/gpu limit), else the config's count.
-      ...(target.gpu?.count ? { gpus: String(target.gpu.count) } : {}),
+    const plan: BenchPlan = {
+      ...planned,
+      gpu: {
+        ...planned.gpu,
+        model: target.gpu?.model || planned.gpu.model,
+        // What the serving pod was given (its nvidia.com/gpu limit), else the config's count.
+        count: target.gpu?.count || planned.gpu.count,
+      },
+      config: {
+        ...(config.model.revision ? { model_revision: config.model.revision } : {}),
+        ...(config.model.storage_uri ? { storage_uri: config.model.storage_uri } : {}),
+        engine: { ...config.engine },
+        ...(target.deployment
+          ? {
+              kserve: {
+                inference_service: `${target.deployment.namespace}/${target.deployment.name}`,
+                runtime: config.kserve.runtime ?? null,
+                image: config.kserve.image ?? null,
+                args: runtimeArgs(config),
+                ready_s: Math.round(target.deployment.readyS * 10) / 10,
+              },
+            }
+          : {}),
+      },
     }
-    const options = benchOptions(flags, {})
-    if (fromComment) options.git = { ...options.git, ...fromComment }
-    options.config = {
-      ...(config.model.revision ? { model_revision: config.model.revision } : {}),
-      ...(config.model.storage_uri ? { storage_uri: config.model.storage_uri } : {}),
-      engine: { ...config.engine },
-      ...(target.deployment
-        ? {
-            kserve: {
-              inference_service: `${target.deployment.namespace}/${target.deployment.name}`,
-              runtime: config.kserve.runtime ?? null,
-              image: config.kserve.image ?? null,
-              args: runtimeArgs(config),
-              ready_s: Math.round(target.deployment.readyS * 10) / 10,
-            },
-          }
-        : {}),
-    }
-    const report = await runBenchmark(options, createProgress('lines'))
+    const report = await runBenchmark(
+      plan,
+      { url: target.url, apiKey: inputs.apiKey, headers: {}, model: config.model.name },
+      { progress: createProgress('lines'), git, ci, ...thisHost() },
+    )
     // The file first: whatever happens to the service, the measurement is kept.
     writeFileAtomic(inputs.reportPath, `${JSON.stringify(report)}\n`)
     core.setOutput('report-path', inputs.reportPath)

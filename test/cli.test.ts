@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type CommandSpec, parseFlags } from '../cli/args.ts'
-import { benchOptions, benchSpec } from '../cli/commands/bench.ts'
+import { benchSpec, planFromFlags } from '../cli/commands/bench.ts'
 import { engineSimSpec, simOptions } from '../cli/commands/engine-sim.ts'
 import { cli, tempDir, withSim } from './helpers.ts'
 
@@ -101,7 +101,7 @@ describe('bad input: one line, the right exit code', () => {
       'rate inf without --requests',
       ['bench', '--url', 'http://127.0.0.1:1/v1', '--rate', 'inf', '--duration', '1'],
       2,
-      /--rate inf sends every request at once: give --requests/,
+      /--rate: inf sends every request at once: give --requests/,
     ],
     [
       'a scenario listed twice',
@@ -171,7 +171,7 @@ describe('every numeric flag refuses a negative value in its own words', () => {
       // The open-loop flags are checked once there is an open-loop scenario.
       const rate = ['max-concurrency', 'burstiness'].includes(flag) ? ['--rate', '1'] : []
       const { values } = parseFlags(benchSpec, ['--url', 'http://127.0.0.1:1/v1', ...rate, `--${flag}`, '-1'])
-      expect(() => benchOptions(values), flag).toThrow(new RegExp(`^--${flag}: expected .*, got "-1"$`))
+      expect(() => planFromFlags(values, {}), flag).toThrow(new RegExp(`^--${flag}: expected .*, got "-1"$`))
     }
   })
 

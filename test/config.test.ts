@@ -3,9 +3,8 @@
 import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { benchOptions } from '../cli/commands/bench.ts'
 import { formatIssue, parseConfig } from '../core/config/load.ts'
-import { benchFlagsOf } from '../core/config/workload.ts'
+import { planFromConfig } from '../core/config/plan.ts'
 import { vllm } from '../core/engines/vllm.ts'
 import { parseReport } from '../core/report.ts'
 import { cli, tempDir, withSim } from './helpers.ts'
@@ -123,7 +122,7 @@ resources:
     ])
   })
 
-  it('the workload is read exactly as infergate bench reads its flags', () => {
+  it('the workload becomes the benchmark plan, with bench defaults', () => {
     const { config } = parseConfig(`${BASE}workload:
   endpoint: chat
   input_tokens: {mean: 256, stddev: 32}
@@ -134,30 +133,22 @@ resources:
 slo: {ttft_ms: 500, tpot_ms: 40}
 gpu_hourly_cost: 2.5
 `)
-    const o = benchOptions({ ...benchFlagsOf(config!), url: 'http://127.0.0.1:9/v1' }, {})
-    expect(o).toMatchObject({
+    const plan = planFromConfig(config!)
+    expect(plan).toMatchObject({
       name: 'llama3-8b-chat',
-      model: 'llama-3-8b',
-      api: 'chat',
-      input: { mean: 256, stddev: 32 },
-      output: { mean: 64 },
-      rates: [2, null],
-      concurrency: [],
-      requests: 50,
+      workload: { api: 'chat', input: { mean: 256, stddev: 32 }, output: { mean: 64 } },
+      load: { rates: [2, null], concurrency: [] },
+      stop: { requests: 50 },
       trials: 3,
       slo: { ttft_ms: 500, tpot_ms: 40 },
-      gpus: 1,
-      gpuHourlyCostUsd: 2.5,
+      gpu: { count: 1, hourlyCostUsd: 2.5 },
       engine: 'vllm',
     })
     // Unset, the seed is drawn per run and each connection is warmed, as bench does by default:
     // a long-lived server (mode: existing) must not remember the prompts of earlier runs.
-    expect(o).toMatchObject({ seed: null, warmup: 'auto' })
+    expect(plan.workload).toMatchObject({ seed: null, warmup: 'auto' })
     const pinned = parseConfig(`${BASE}workload:\n  seed: 7\n  warmup: 3\n`).config!
-    expect(benchOptions({ ...benchFlagsOf(pinned), url: 'http://127.0.0.1:9/v1' }, {})).toMatchObject({
-      seed: 7,
-      warmup: 3,
-    })
+    expect(planFromConfig(pinned).workload).toMatchObject({ seed: 7, warmup: 3 })
   })
 })
 
@@ -218,8 +209,9 @@ describe('infergate validate', () => {
     writeFileSync(join(dir, 'bad.yaml'), `${BASE}workload:\n  burstiness: 2\n  concurrency: [1]\n`)
     const bad = await cli(['validate', 'bad.yaml'], {}, dir)
     expect(bad.code).toBe(2)
+    // The plan's rules name the key, on its line, as the schema's do.
     expect(bad.stderr).toContain(
-      'bad.yaml: error: workload: --arrival, --burstiness and --max-concurrency apply to open-loop runs: add --rate',
+      'bad.yaml:8:3: error: workload.burstiness: applies to open-loop runs: add workload.rate',
     )
     const missing = await cli(['validate', 'nope.yaml'], {}, dir)
     expect(missing.code).toBe(2)

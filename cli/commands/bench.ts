@@ -1,14 +1,28 @@
-import { accessSync, constants, renameSync, writeFileSync } from 'node:fs'
+// infergate bench: the command line (and an infergate.yaml named by --config) read into a
+// benchmark plan and a target, the run, the table and the report file.
+import { accessSync, constants } from 'node:fs'
 import { dirname, resolve } from 'node:path'
 import { parseBaseUrl } from '../../core/bench/endpoint.ts'
 import { BenchError, Interrupted } from '../../core/bench/errors.ts'
+import { thisHost } from '../../core/bench/host.ts'
+import {
+  type BenchPlan,
+  type PlanDraft,
+  PlanError,
+  resolvePlan,
+  type TokenDraft,
+  withGitOverrides,
+} from '../../core/bench/plan.ts'
+import { NUMBER_RULES, type NumberField, type PlanField } from '../../core/bench/plan-fields.ts'
 import { createProgress, type ProgressMode } from '../../core/bench/progress.ts'
-import { type BenchOptions, runBenchmark, scenarioLoads } from '../../core/bench/run.ts'
+import { type BenchTarget, runBenchmark } from '../../core/bench/run.ts'
 import { renderTable } from '../../core/bench/table.ts'
 import { type DatasetEntry, loadDataset } from '../../core/bench/workload.ts'
+import { ciContextFromEnv, gitContextFromEnv } from '../../core/ci-context.ts'
 import { formatIssue, loadConfig } from '../../core/config/load.ts'
-import { benchFlagsOf } from '../../core/config/workload.ts'
-import { BENCHMARK_NAME, type Slo, type TokenDistribution } from '../../core/report.ts'
+import { configDraft, configKeyOf, configNamer } from '../../core/config/plan.ts'
+import { writeFileAtomic } from '../../core/files.ts'
+import { Arrival, type Slo } from '../../core/report.ts'
 import {
   bool,
   type CommandSpec,
@@ -140,27 +154,55 @@ export const benchSpec: CommandSpec = {
   ],
 }
 
-const positiveInt = { min: 1, int: true }
-
-function tokens(v: FlagValues, prefix: 'input' | 'output', mean: number): TokenDistribution {
-  const m = num(v, `${prefix}-tokens`, positiveInt) ?? mean
-  const d: TokenDistribution = {
-    mean: m,
-    stddev: num(v, `${prefix}-stddev`, { min: 0 }) ?? 0,
-    min: num(v, `${prefix}-min`, positiveInt) ?? 1,
-    max: num(v, `${prefix}-max`, positiveInt) ?? Math.max(m * 64, 1_000_000),
-  }
-  if (d.min > d.max) throw new UsageError(`--${prefix}-min (${d.min}) is above --${prefix}-max (${d.max})`)
-  if (d.mean < d.min || d.mean > d.max) {
-    throw new UsageError(
-      `--${prefix}-tokens (${d.mean}) must lie between --${prefix}-min and --${prefix}-max`,
-    )
-  }
-  return d
+/** Each plan field by the flag that sets it. */
+const FLAG: Record<PlanField, string> = {
+  name: '--name',
+  api: '--endpoint',
+  'input.mean': '--input-tokens',
+  'input.stddev': '--input-stddev',
+  'input.min': '--input-min',
+  'input.max': '--input-max',
+  'output.mean': '--output-tokens',
+  'output.stddev': '--output-stddev',
+  'output.min': '--output-min',
+  'output.max': '--output-max',
+  dataset: '--dataset',
+  ignoreEos: '--ignore-eos',
+  seed: '--seed',
+  warmup: '--warmup',
+  concurrency: '--concurrency',
+  rates: '--rate',
+  arrival: '--arrival',
+  burstiness: '--burstiness',
+  maxConcurrency: '--max-concurrency',
+  requests: '--requests',
+  durationS: '--duration',
+  trials: '--trials',
+  timeoutS: '--timeout',
+  slo: '--slo',
+  gpus: '--gpus',
+  gpuModel: '--gpu-model',
+  gpuHourlyCostUsd: '--gpu-hourly-cost',
+  engine: '--engine',
+  git: '--git-*',
+  config: '--config',
 }
 
-function parseSlo(raw: string | undefined): Slo | null {
-  if (raw === undefined) return null
+/** A number flag, refused (by the plan's own rule for it) in words that name the flag. */
+const numberFlag = (v: FlagValues, field: NumberField) => num(v, FLAG[field].slice(2), NUMBER_RULES[field])
+
+function tokensDraft(v: FlagValues, kind: 'input' | 'output'): TokenDraft | undefined {
+  const t = definedOnly({
+    mean: numberFlag(v, `${kind}.mean`),
+    stddev: numberFlag(v, `${kind}.stddev`),
+    min: numberFlag(v, `${kind}.min`),
+    max: numberFlag(v, `${kind}.max`),
+  })
+  return Object.keys(t).length ? t : undefined
+}
+
+function parseSlo(raw: string | undefined): Slo | undefined {
+  if (raw === undefined) return undefined
   const slo: Slo = {}
   for (const part of raw.split(',')) {
     const [key, value] = part.split(':').map((s) => s.trim())
@@ -169,7 +211,7 @@ function parseSlo(raw: string | undefined): Slo | null {
         `--slo: unknown metric ${JSON.stringify(key)} (expected ttft, tpot or e2el, as ttft:500)`,
       )
     }
-    slo[`${key}_ms`] = parseNumber(value ?? '', `--slo ${key}`, { min: 0, exclusiveMin: true })
+    slo[`${key}_ms`] = parseNumber(value ?? '', `--slo ${key}`, NUMBER_RULES.slo)
   }
   return slo
 }
@@ -187,78 +229,8 @@ function parseHeaders(raw: string[] | undefined): Record<string, string> {
   return out
 }
 
-export function benchOptions(v: FlagValues, env: NodeJS.ProcessEnv = process.env): BenchOptions {
-  const url = str(v, 'url')
-  if (!url) throw new UsageError('--url is required (e.g. --url http://127.0.0.1:8000/v1)')
-  try {
-    parseBaseUrl(url)
-  } catch (e) {
-    throw new UsageError((e as Error).message)
-  }
-  const name = str(v, 'name') ?? 'default'
-  if (!BENCHMARK_NAME.test(name)) {
-    throw new UsageError(
-      `--name: expected 1-100 letters, digits, '.', '_' or '-', got ${JSON.stringify(name)}`,
-    )
-  }
-  const rates = list(v, 'rate', (s) =>
-    s === 'inf' ? null : parseNumber(s, '--rate', { min: 0, exclusiveMin: true }),
-  )
-  const concurrency = list(v, 'concurrency', (s) => parseNumber(s, '--concurrency', positiveInt))
-  const burstiness = num(v, 'burstiness', { min: 0, exclusiveMin: true }) ?? 1
-  let arrival = oneOf(v, 'arrival', ['poisson', 'gamma', 'constant'] as const)
-  if (arrival === undefined) arrival = burstiness !== 1 ? 'gamma' : 'poisson'
-  if (burstiness !== 1 && arrival !== 'gamma') {
-    throw new UsageError(`--burstiness applies to --arrival gamma, not ${arrival}`)
-  }
-  const requests = num(v, 'requests', positiveInt)
-  const durationS = num(v, 'duration', { min: 0, exclusiveMin: true })
-  if (!rates && (str(v, 'max-concurrency') || str(v, 'arrival') || str(v, 'burstiness'))) {
-    throw new UsageError('--arrival, --burstiness and --max-concurrency apply to open-loop runs: add --rate')
-  }
-  if (rates?.includes(null) && requests === undefined) {
-    throw new UsageError('--rate inf sends every request at once: give --requests')
-  }
-  const git = gitFlagValues(v)
-  const options: BenchOptions = {
-    name,
-    url,
-    api: oneOf(v, 'endpoint', ['completions', 'chat'] as const) ?? 'completions',
-    model: str(v, 'model') ?? null,
-    apiKey: str(v, 'api-key') ?? env.INFERGATE_API_KEY ?? env.OPENAI_API_KEY ?? null,
-    headers: parseHeaders(v.header as string[] | undefined),
-    input: tokens(v, 'input', 512),
-    output: tokens(v, 'output', 128),
-    dataset: str(v, 'dataset') ?? null,
-    ignoreEos: bool(v, 'ignore-eos'),
-    seed: num(v, 'seed', { int: true, min: 0, max: Number.MAX_SAFE_INTEGER }) ?? null,
-    warmup: warmupOf(str(v, 'warmup')),
-    concurrency: concurrency ?? (rates ? [] : [1]),
-    rates: rates ?? [],
-    arrival,
-    burstiness,
-    maxConcurrency: num(v, 'max-concurrency', positiveInt) ?? null,
-    requests: requests ?? (durationS === undefined ? 100 : null),
-    durationS: durationS ?? null,
-    trials: num(v, 'trials', positiveInt) ?? 1,
-    // Node's timers hold at most 2^31 − 1 ms.
-    timeoutS: num(v, 'timeout', { min: 0, exclusiveMin: true, max: 2_147_483 }) ?? 300,
-    slo: parseSlo(str(v, 'slo')),
-    gpus: num(v, 'gpus', positiveInt) ?? null,
-    gpuModel: str(v, 'gpu-model') ?? null,
-    gpuHourlyCostUsd: num(v, 'gpu-hourly-cost', { min: 0, exclusiveMin: true }) ?? null,
-    engine: str(v, 'engine') ?? null,
-    git,
-    config: {},
-  }
-  const names = scenarioLoads(options).map((x) => x.name)
-  const dup = names.find((n, i) => names.indexOf(n) !== i)
-  if (dup) throw new UsageError(`--concurrency/--rate: scenario ${dup} is listed twice`)
-  return options
-}
-
-function warmupOf(raw: string | undefined): number | 'auto' {
-  if (raw === undefined || raw === 'auto') return 'auto'
+function warmupOf(raw: string | undefined): number | 'auto' | undefined {
+  if (raw === undefined || raw === 'auto') return raw
   const n = raw.trim() === '' ? Number.NaN : Number(raw)
   if (!Number.isInteger(n) || n < 0) {
     throw new UsageError(`--warmup: expected auto or an integer ≥ 0, got ${JSON.stringify(raw)}`)
@@ -266,36 +238,123 @@ function warmupOf(raw: string | undefined): number | 'auto' {
   return n
 }
 
-/** Writes through a temporary file and a rename, so a reader never sees half a report. */
-export function writeFileAtomic(path: string, text: string): void {
-  const tmp = `${path}.${process.pid}.tmp`
-  writeFileSync(tmp, text)
-  renameSync(tmp, path)
+/** The plan fields the flags give, each read (and range-checked) as its flag; nothing defaulted. */
+export function flagsDraft(v: FlagValues): PlanDraft {
+  const git = gitFlagValues(v)
+  return definedOnly({
+    name: str(v, 'name'),
+    api: oneOf(v, 'endpoint', ['completions', 'chat'] as const),
+    input: tokensDraft(v, 'input'),
+    output: tokensDraft(v, 'output'),
+    dataset: str(v, 'dataset'),
+    ignoreEos: bool(v, 'ignore-eos') || undefined,
+    seed: numberFlag(v, 'seed'),
+    warmup: warmupOf(str(v, 'warmup')),
+    concurrency: list(v, 'concurrency', (s) => parseNumber(s, '--concurrency', NUMBER_RULES.concurrency)),
+    rates: list(v, 'rate', (s) => (s === 'inf' ? null : parseNumber(s, '--rate', NUMBER_RULES.rates))),
+    arrival: oneOf(v, 'arrival', Arrival.options),
+    burstiness: numberFlag(v, 'burstiness'),
+    maxConcurrency: numberFlag(v, 'maxConcurrency'),
+    requests: numberFlag(v, 'requests'),
+    durationS: numberFlag(v, 'durationS'),
+    trials: numberFlag(v, 'trials'),
+    timeoutS: numberFlag(v, 'timeoutS'),
+    slo: parseSlo(str(v, 'slo')),
+    gpus: numberFlag(v, 'gpus'),
+    gpuModel: str(v, 'gpu-model'),
+    gpuHourlyCostUsd: numberFlag(v, 'gpuHourlyCostUsd'),
+    engine: str(v, 'engine'),
+    git: Object.keys(git).length ? git : undefined,
+  })
+}
+
+/** The fields a draft sets, a length's parts apart (`input.min`). */
+function fieldsOf(d: PlanDraft): Set<PlanField> {
+  const out = new Set<PlanField>()
+  for (const [k, v] of Object.entries(d)) {
+    if (k === 'input' || k === 'output') {
+      for (const part of Object.keys(v as TokenDraft)) out.add(`${k}.${part}` as PlanField)
+    } else out.add(k as PlanField)
+  }
+  return out
+}
+
+/** The flags given, over a config's draft: a length and the git fields part by part. */
+function overlay(base: PlanDraft, flags: PlanDraft): PlanDraft {
+  const out: PlanDraft = { ...base, ...flags }
+  // Scenarios given on the command line replace the config's, of either kind.
+  if (flags.concurrency || flags.rates) {
+    out.concurrency = flags.concurrency
+    out.rates = flags.rates
+  }
+  for (const k of ['input', 'output', 'git'] as const) {
+    if (base[k] || flags[k]) out[k] = { ...base[k], ...flags[k] }
+  }
+  return definedOnly(out)
+}
+
+export interface BenchInvocation {
+  plan: BenchPlan
+  target: BenchTarget
+  /** The --config file's warnings, formatted with their lines. */
+  warnings: string[]
 }
 
 /**
- * The flags, over the workload of an infergate.yaml when --config names one: the Action's run,
- * reproduced against any server. Flags given on the command line win.
+ * The plan and the target a command line asks for. With --config, the file's plan first, then
+ * the flags given over it (the Action's run, reproduced against any server), then the plan's
+ * rules, which name each field as it was given: the flag, or the file's key and line.
  */
-export function withConfig(values: FlagValues): FlagValues {
-  const path = str(values, 'config')
-  if (!path) return values
-  const { config, issues } = loadConfig(path, 'existing')
-  const errors = issues.filter((i) => i.severity === 'error')
-  if (!config) throw new UsageError(`--config: ${errors.map((i) => formatIssue(path, i)).join('; ')}`)
-  for (const i of issues) process.stderr.write(`${formatIssue(path, i)}\n`)
-  const given = Object.fromEntries(Object.entries(values).filter(([, v]) => v !== undefined && v !== false))
-  const fromConfig = benchFlagsOf(config)
-  // Scenarios given on the command line replace the config's, of either kind.
-  if (given.concurrency !== undefined || given.rate !== undefined) {
-    delete fromConfig.concurrency
-    delete fromConfig.rate
+export function planFromFlags(v: FlagValues, env: Record<string, string | undefined>): BenchInvocation {
+  const url = str(v, 'url')
+  if (!url) throw new UsageError('--url is required (e.g. --url http://127.0.0.1:8000/v1)')
+  try {
+    parseBaseUrl(url)
+  } catch (e) {
+    throw new UsageError((e as Error).message)
   }
-  return { ...fromConfig, ...given }
+  const flags = flagsDraft(v)
+  const file = str(v, 'config')
+  const loaded = file ? loadConfig(file, 'existing') : null
+  if (file && !loaded?.config) {
+    const errors = loaded!.issues.filter((i) => i.severity === 'error')
+    throw new UsageError(`--config: ${errors.map((i) => formatIssue(file, i)).join('; ')}`)
+  }
+  const config = loaded?.config ?? null
+  const draft = config ? overlay(configDraft(config), flags) : flags
+  const given = fieldsOf(flags)
+  const fromFile = (f: PlanField) => config !== null && !given.has(f) && fieldsOf(draft).has(f)
+  const keyName = configNamer(config)
+  let plan: BenchPlan
+  try {
+    plan = resolvePlan(draft, (f) => (fromFile(f) ? keyName(f) : FLAG[f]))
+  } catch (e) {
+    if (!(e instanceof PlanError)) throw e
+    const key = fromFile(e.field) ? configKeyOf(config, e.field) : null
+    if (!file || !loaded || !key) throw new UsageError(e.message)
+    const path = [...key]
+    const issue = { severity: 'error' as const, path, message: e.detail, ...loaded.locate(path) }
+    throw new UsageError(`--config: ${formatIssue(file, issue)}`)
+  }
+  return {
+    plan,
+    target: {
+      url,
+      apiKey: str(v, 'api-key') ?? env.INFERGATE_API_KEY ?? env.OPENAI_API_KEY ?? null,
+      headers: parseHeaders(v.header as string[] | undefined),
+      model: str(v, 'model') ?? config?.model.name ?? null,
+    },
+    warnings: (loaded?.issues ?? []).map((i) => formatIssue(file!, i)),
+  }
+}
+
+function definedOnly<T extends object>(o: T): T {
+  return Object.fromEntries(Object.entries(o).filter(([, x]) => x !== undefined)) as T
 }
 
 export async function bench(values: FlagValues): Promise<number> {
-  const options = benchOptions(withConfig(values))
+  const { plan, target, warnings } = planFromFlags(values, process.env)
+  for (const w of warnings) process.stderr.write(`${w}\n`)
   const progress = createProgress(
     oneOf(values, 'progress', ['auto', 'bar', 'lines', 'off'] as const satisfies readonly ProgressMode[]) ??
       'auto',
@@ -311,9 +370,9 @@ export async function bench(values: FlagValues): Promise<number> {
   }
   // A dataset that cannot be read or parsed is bad input (exit 2), found before any request.
   let dataset: DatasetEntry[] | undefined
-  if (options.dataset) {
+  if (plan.workload.dataset) {
     try {
-      dataset = loadDataset(options.dataset)
+      dataset = loadDataset(plan.workload.dataset)
     } catch (e) {
       if (e instanceof BenchError) throw new UsageError(e.message)
       throw e
@@ -333,7 +392,14 @@ export async function bench(values: FlagValues): Promise<number> {
   process.on('SIGTERM', onSignal)
   let report: Awaited<ReturnType<typeof runBenchmark>>
   try {
-    report = await runBenchmark(options, progress, { signal: stop.signal, dataset })
+    report = await runBenchmark(plan, target, {
+      progress,
+      signal: stop.signal,
+      dataset,
+      git: withGitOverrides(gitContextFromEnv(process.env), plan.git),
+      ci: ciContextFromEnv(process.env),
+      ...thisHost(),
+    })
   } catch (e) {
     if (e instanceof Interrupted && signalled) {
       process.stderr.write(`infergate bench: ${e.message}\n`)

@@ -5,6 +5,8 @@
 import { randomBytes } from 'node:crypto'
 import { rmSync } from 'node:fs'
 import { join } from 'node:path'
+import { thisHost } from '../../core/bench/host.ts'
+import { resolvePlan } from '../../core/bench/plan.ts'
 import { createProgress } from '../../core/bench/progress.ts'
 import { runBenchmark } from '../../core/bench/run.ts'
 import type { Comparison } from '../../core/detect/comparison.ts'
@@ -16,7 +18,6 @@ import { COMMIT_STATE, statusContext } from '../../service/notifications/notific
 import { startService } from '../../service/server.ts'
 import { bool, type CommandSpec, type FlagValues, num } from '../args.ts'
 import { spawnEngineSim } from '../spawn-sim.ts'
-import { benchOptions } from './bench.ts'
 import { renderComparison } from './compare.ts'
 
 export const demoSpec: CommandSpec = {
@@ -48,21 +49,20 @@ async function benchRun(
 ): Promise<Report> {
   const sim = await spawnEngineSim(process.argv[1]!, simArgs)
   try {
-    const options = benchOptions({
-      url: sim.url,
+    const plan = resolvePlan({
       name: 'chat-latency',
-      concurrency: '4,16',
-      duration: String(durationS),
-      warmup: '4',
-      'input-tokens': '256',
-      'output-tokens': '48',
-      'ignore-eos': true,
-      slo: 'ttft:200,tpot:20',
-      seed: String(seed),
+      concurrency: [4, 16],
+      durationS,
+      warmup: 4,
+      input: { mean: 256 },
+      output: { mean: 48 },
+      ignoreEos: true,
+      slo: { ttft_ms: 200, tpot_ms: 20 },
+      seed,
+      config: { server: `engine-sim ${simArgs.join(' ')}` },
     })
-    options.config = { server: `engine-sim ${simArgs.join(' ')}` }
-    const report = await runBenchmark(options, createProgress('off'))
-    return { ...report, git }
+    const target = { url: sim.url, apiKey: null, headers: {}, model: null }
+    return await runBenchmark(plan, target, { progress: createProgress('off'), git, ci: null, ...thisHost() })
   } finally {
     await sim.stop()
   }

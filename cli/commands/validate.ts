@@ -1,13 +1,11 @@
-// infergate validate: the config file checked before anything touches a cluster — schema errors
-// and known-bad combinations, each with its line — and what would be deployed.
+// infergate validate: the config file checked before anything touches a cluster — schema errors,
+// known-bad combinations and the benchmark plan's rules, each with its line (the checks are
+// core/config/validate.ts's, which the Action runs too) — and what would be deployed.
 
-import { scenarioLoads } from '../../core/bench/run.ts'
-import { formatIssue, type LoadedConfig, loadConfig } from '../../core/config/load.ts'
-import type { Mode } from '../../core/config/rules.ts'
-import { benchFlagsOf } from '../../core/config/workload.ts'
+import { formatIssue } from '../../core/config/load.ts'
+import { validateConfig } from '../../core/config/validate.ts'
 import { engineMapper } from '../../core/engines/index.ts'
 import { type CommandSpec, type FlagValues, oneOf, UsageError } from '../args.ts'
-import { benchOptions } from './bench.ts'
 
 export const validateSpec: CommandSpec = {
   name: 'validate',
@@ -23,29 +21,6 @@ export const validateSpec: CommandSpec = {
   },
   positionals: [{ name: 'FILE', help: 'the config file (default: infergate.yaml)' }],
   examples: ['infergate validate infergate.yaml'],
-}
-
-/**
- * The config and its issues, with the workload also read as `infergate bench` reads it (a
- * placeholder URL stands in for the deployment's).
- */
-export function validateConfig(path: string, mode: Mode = 'deploy'): LoadedConfig & { scenarios: string[] } {
-  const loaded = loadConfig(path, mode)
-  if (!loaded.config) return { ...loaded, scenarios: [] }
-  try {
-    const options = benchOptions({ ...benchFlagsOf(loaded.config), url: 'http://127.0.0.1:1/v1' }, {})
-    return { ...loaded, scenarios: scenarioLoads(options).map((s) => s.name) }
-  } catch (e) {
-    if (!(e instanceof UsageError)) throw e
-    const issue = {
-      severity: 'error' as const,
-      path: ['workload'],
-      message: e.message,
-      line: null,
-      column: null,
-    }
-    return { config: null, issues: [...loaded.issues, issue], scenarios: [] }
-  }
 }
 
 export async function validate(values: FlagValues, positionals: string[]): Promise<number> {

@@ -1,79 +1,22 @@
-// A whole benchmark: preflight the server, then every scenario × trial, then the report.
+// A whole benchmark: preflight the server, then every scenario × trial, then the report. What to
+// run (the plan), where (the target) and what surrounds the run (the context: progress, git, CI,
+// the host) come in apart: nothing here reads the environment, and a plan can meet two targets.
 
 import { randomInt } from 'node:crypto'
-import { hostname } from 'node:os'
-import { ciContextFromEnv, gitContextFromEnv } from '../ci-context.ts'
 import { storable } from '../limits.ts'
-import type { Arrival, GitContext, Load, Report, Scenario, Slo, TokenDistribution, Trial } from '../report.ts'
+import type { CiContext, GitContext, Load, Report, Scenario, Trial } from '../report.ts'
 import { parseReport, REPORT_SCHEMA } from '../report.ts'
 import { INFERGATE_VERSION } from '../version.ts'
 import { StreamClient } from './client.ts'
-import type { Api, Endpoint } from './endpoint.ts'
+import type { Endpoint } from './endpoint.ts'
 import { displayUrl, parseBaseUrl } from './endpoint.ts'
 import { BenchError, Interrupted } from './errors.ts'
 import { AllFailing, FAIL_FAST_AFTER, runLoop } from './loops.ts'
+import { type BenchPlan, planScenarios } from './plan.ts'
 import type { Progress } from './progress.ts'
 import { discoverServer } from './server-info.ts'
 import { summarizeTrial } from './summary.ts'
 import { type DatasetEntry, loadDataset, Workload } from './workload.ts'
-
-export interface BenchOptions {
-  name: string
-  url: string
-  api: Api
-  model: string | null
-  apiKey: string | null
-  headers: Record<string, string>
-  input: TokenDistribution
-  output: TokenDistribution
-  dataset: string | null
-  ignoreEos: boolean
-  /** null: drawn for this run, so its prompts are new to a server that stays up (prefix caches). */
-  seed: number | null
-  /** Requests before each scenario, or 'auto': one per connection the scenario uses. */
-  warmup: number | 'auto'
-  /** Closed-loop scenarios, one per level. */
-  concurrency: number[]
-  /** Open-loop scenarios, one per rate (null = all at once). */
-  rates: (number | null)[]
-  arrival: Arrival
-  burstiness: number
-  maxConcurrency: number | null
-  requests: number | null
-  durationS: number | null
-  trials: number
-  timeoutS: number
-  slo: Slo | null
-  gpus: number | null
-  gpuModel: string | null
-  gpuHourlyCostUsd: number | null
-  engine: string | null
-  /** Overrides of the git context read from GITHUB_* (for other CI systems and local runs). */
-  git: Partial<GitContext>
-  config: Record<string, unknown>
-}
-
-export function scenarioLoads(o: BenchOptions): { name: string; load: Load }[] {
-  const closed = o.concurrency.map((c) => ({
-    name: `concurrency-${c}`,
-    load: { mode: 'closed', concurrency: c } as Load,
-  }))
-  const open = o.rates.map((rate) => {
-    const shape =
-      o.arrival === 'poisson' ? '' : o.arrival === 'gamma' ? `-gamma-${o.burstiness}` : '-constant'
-    return {
-      name: `rate-${rate ?? 'inf'}${rate === null ? '' : shape}`,
-      load: {
-        mode: 'open',
-        rate,
-        arrival: o.arrival,
-        burstiness: o.burstiness,
-        max_concurrency: o.maxConcurrency,
-      } as Load,
-    }
-  })
-  return [...closed, ...open]
-}
 
 /** Connections an open-loop trial will want: rate × latency (from warmup, else 1 s), with headroom. */
 function preconnectCount(
@@ -112,61 +55,81 @@ export function warmupFor(
   return { requests: n, concurrency: Math.max(1, Math.min(width, n)) }
 }
 
-export interface RunControls {
+/** The server a plan runs against. */
+export interface BenchTarget {
+  /** The OpenAI-compatible base URL, e.g. http://127.0.0.1:8000/v1 or …/openai/v1. */
+  url: string
+  apiKey: string | null
+  /** Extra request headers, names in lower case (Host: … behind an ingress). */
+  headers: Record<string, string>
+  /** The model to request; null: the first of GET /models. */
+  model: string | null
+}
+
+/** What surrounds a run, read by the caller (the CLI, the Action) from wherever it lives. */
+export interface BenchContext {
+  progress: Progress
   /** Aborting it stops the run: what was measured so far becomes the report, marked interrupted. */
   signal?: AbortSignal
-  /** The --dataset file already read and checked (the CLI does it up front, as bad input). */
+  /** The plan's dataset already read and checked (the CLI does it up front, as bad input). */
   dataset?: DatasetEntry[]
+  /** The report's git identity, the plan's overrides already applied (withGitOverrides). */
+  git: GitContext
+  ci: CiContext | null
+  /** `linux-x64 runner-7` (core/bench/host.ts). */
+  platform: string
+  nodeVersion: string
 }
 
 export async function runBenchmark(
-  o: BenchOptions,
-  progress: Progress,
-  controls: RunControls = {},
+  plan: BenchPlan,
+  target: BenchTarget,
+  context: BenchContext,
 ): Promise<Report> {
-  const { origin, basePath } = parseBaseUrl(o.url)
-  const headers: Record<string, string> = { ...o.headers }
-  if (o.apiKey) headers.authorization = `Bearer ${o.apiKey}`
-  const endpoint: Endpoint = { origin, basePath, api: o.api, headers }
-  const dataset = controls.dataset ?? (o.dataset ? loadDataset(o.dataset) : undefined)
-  const signal = controls.signal
+  const { workload: w, stop: st } = plan
+  const { progress, signal } = context
+  const { origin, basePath } = parseBaseUrl(target.url)
+  const headers: Record<string, string> = { ...target.headers }
+  if (target.apiKey) headers.authorization = `Bearer ${target.apiKey}`
+  const endpoint: Endpoint = { origin, basePath, api: w.api, headers }
+  const dataset = context.dataset ?? (w.dataset ? loadDataset(w.dataset) : undefined)
   // A server that stays up caches prompt prefixes: identical prompts in every run would make later
   // runs look faster. A seed drawn per run (recorded) keeps them new; --seed pins it to reproduce.
-  const seed = o.seed ?? randomInt(2 ** 31)
-  const server = await discoverServer(endpoint, o.model)
+  const seed = w.seed ?? randomInt(2 ** 31)
+  const server = await discoverServer(endpoint, target.model)
   progress.info(
-    `benchmarking ${server.model} at ${displayUrl(endpoint)} (${o.api}; engine ${server.engine ?? 'unknown'}${server.engineVersion ? ` ${server.engineVersion}` : ''})`,
+    `benchmarking ${server.model} at ${displayUrl(endpoint)} (${w.api}; engine ${server.engine ?? 'unknown'}${server.engineVersion ? ` ${server.engineVersion}` : ''})`,
   )
   const workload = new Workload(
     {
-      api: o.api,
+      api: w.api,
       model: server.model,
-      input: o.input,
-      output: o.output,
-      ignoreEos: o.ignoreEos,
+      input: w.input,
+      output: w.output,
+      ignoreEos: w.ignoreEos,
       seed,
-      seedPinned: o.seed !== null,
-      dataset: o.dataset,
-      warmup: o.warmup,
+      seedPinned: w.seed !== null,
+      dataset: w.dataset,
+      warmup: w.warmup,
     },
     dataset,
   )
-  const stop = { requests: o.requests, duration_s: o.durationS, timeout_s: o.timeoutS }
-  const summaryCtx = { slo: o.slo, gpus: o.gpus, gpuHourlyCostUsd: o.gpuHourlyCostUsd }
+  const stop = { requests: st.requests, duration_s: st.durationS, timeout_s: st.timeoutS }
+  const summaryCtx = { slo: plan.slo, gpus: plan.gpu.count, gpuHourlyCostUsd: plan.gpu.hourlyCostUsd }
   const scenarios: Scenario[] = []
   // Every trial gets fresh prompts (a running index), so prefix caching never sees a repeat.
   let nextIndex = 0
   let warmupIndex = -1
   let interrupted = signal?.aborted === true
-  for (const { name, load } of scenarioLoads(o)) {
+  for (const { name, load } of planScenarios(plan)) {
     if (interrupted) break
-    const client = new StreamClient(endpoint, o.timeoutS * 1000, connectionsFor(load))
+    const client = new StreamClient(endpoint, st.timeoutS * 1000, connectionsFor(load))
     const cancel = () => client.cancel()
     signal?.addEventListener('abort', cancel)
     const trials: Trial[] = []
     try {
       let warmupE2elS: number | null = null
-      const warmup = warmupFor(o.warmup, load, o.requests)
+      const warmup = warmupFor(w.warmup, load, st.requests)
       if (warmup.requests > 0) {
         progress.info(`${name}: ${warmup.requests} warmup requests`)
         const warm = await guarded(name, () =>
@@ -187,10 +150,10 @@ export async function runBenchmark(
         if (ok.length) warmupE2elS = ok.reduce((sum, r) => sum + r.e2elMs, 0) / ok.length / 1000
       }
       if (load.mode === 'open' && !signal?.aborted)
-        await client.preconnect(preconnectCount(load, o.requests, warmupE2elS))
-      for (let t = 0; t < o.trials && !signal?.aborted; t++) {
-        const label = o.trials > 1 ? `${name} trial ${t + 1}/${o.trials}` : name
-        progress.startTrial(label, o.requests, o.durationS)
+        await client.preconnect(preconnectCount(load, st.requests, warmupE2elS))
+      for (let t = 0; t < plan.trials && !signal?.aborted; t++) {
+        const label = plan.trials > 1 ? `${name} trial ${t + 1}/${plan.trials}` : name
+        progress.startTrial(label, st.requests, st.durationS)
         const startedAt = new Date()
         const base = nextIndex
         const outcomes = await guarded(label, () =>
@@ -241,37 +204,33 @@ export async function runBenchmark(
     throw new Interrupted('interrupted before any request completed: no report')
   }
 
-  const git = { ...gitContextFromEnv(), ...definedOnly(o.git) }
   const report: Report = {
     schema: REPORT_SCHEMA,
-    benchmark: o.name,
+    benchmark: plan.name,
     created_at: new Date().toISOString(),
-    git,
-    ci: ciContextFromEnv(),
+    git: { ...context.git },
+    ci: context.ci,
     environment: {
       model: server.model,
-      engine: { name: o.engine ?? server.engine, version: server.engineVersion },
-      gpu: { model: o.gpuModel, count: o.gpus },
-      endpoint: { url: displayUrl(endpoint), api: o.api },
-      config: o.config,
-      client: { infergate_version: INFERGATE_VERSION, node_version: process.version, platform: platform() },
+      engine: { name: plan.engine ?? server.engine, version: server.engineVersion },
+      gpu: { model: plan.gpu.model, count: plan.gpu.count },
+      endpoint: { url: displayUrl(endpoint), api: w.api },
+      config: plan.config,
+      client: {
+        infergate_version: INFERGATE_VERSION,
+        node_version: context.nodeVersion,
+        // The host name is the user's: made storable here, so the report is never refused for it.
+        platform: storable(context.platform, 100),
+      },
     },
     workload: workload.describe(),
-    slo: o.slo,
-    gpu_hourly_cost_usd: o.gpuHourlyCostUsd,
+    slo: plan.slo,
+    gpu_hourly_cost_usd: plan.gpu.hourlyCostUsd,
     ...(interrupted ? { interrupted: true } : {}),
     scenarios,
   }
   // Never write a report the service would reject.
   return parseReport(report)
-}
-
-function platform(): string {
-  return storable(`${process.platform}-${process.arch} ${hostname()}`, 100)
-}
-
-function definedOnly<T extends object>(o: T): Partial<T> {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>
 }
 
 /** Turns "the first requests all failed" into the one line that names the cause. */

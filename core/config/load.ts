@@ -12,11 +12,17 @@ export interface LocatedIssue extends ConfigIssue {
   column: number | null
 }
 
+export type Location = Pick<LocatedIssue, 'line' | 'column'>
+
 export interface LoadedConfig {
   /** Null when there are errors. */
   config: Config | null
   issues: LocatedIssue[]
+  /** Where a key is written, for issues found later (the plan's rules, with bench's flags). */
+  locate(path: ConfigIssue['path']): Location
 }
+
+const nowhere = (): Location => ({ line: null, column: null })
 
 export function parseConfig(text: string, mode: Mode = 'deploy'): LoadedConfig {
   const lines = new LineCounter()
@@ -24,6 +30,7 @@ export function parseConfig(text: string, mode: Mode = 'deploy'): LoadedConfig {
   if (doc.errors.length) {
     return {
       config: null,
+      locate: nowhere,
       issues: doc.errors.map((e) => {
         const at = lines.linePos(e.pos[0])
         return {
@@ -37,7 +44,7 @@ export function parseConfig(text: string, mode: Mode = 'deploy'): LoadedConfig {
     }
   }
   // Where the deepest key of `path` that the file has is written (the key, not its value).
-  const locate = (path: ConfigIssue['path']) => {
+  const locate = (path: ConfigIssue['path']): Location => {
     for (let n = path.length; n > 0; n--) {
       const parent = n === 1 ? doc.contents : doc.getIn(path.slice(0, n - 1), true)
       const key = path[n - 1]
@@ -49,7 +56,7 @@ export function parseConfig(text: string, mode: Mode = 'deploy'): LoadedConfig {
         return { line: at.line, column: at.col }
       }
     }
-    return { line: null, column: null }
+    return nowhere()
   }
   const parsed = Config.safeParse(doc.toJS() ?? {}, {
     error: (i) => (i.input === undefined && i.code === 'invalid_type' ? 'required' : undefined),
@@ -57,6 +64,7 @@ export function parseConfig(text: string, mode: Mode = 'deploy'): LoadedConfig {
   if (!parsed.success) {
     return {
       config: null,
+      locate,
       issues: parsed.error.issues.map((i) => {
         const path = i.path.map((k) => (typeof k === 'number' ? k : String(k)))
         // An unknown key is reported on its parent; point at the key itself.
@@ -67,7 +75,7 @@ export function parseConfig(text: string, mode: Mode = 'deploy'): LoadedConfig {
     }
   }
   const issues = checkConfig(parsed.data, mode).map((i) => ({ ...i, ...locate(i.path) }))
-  return { config: issues.some((i) => i.severity === 'error') ? null : parsed.data, issues }
+  return { config: issues.some((i) => i.severity === 'error') ? null : parsed.data, issues, locate }
 }
 
 export function loadConfig(path: string, mode: Mode = 'deploy'): LoadedConfig {
@@ -78,6 +86,7 @@ export function loadConfig(path: string, mode: Mode = 'deploy'): LoadedConfig {
     const reason = (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message
     return {
       config: null,
+      locate: nowhere,
       issues: [
         { severity: 'error', path: [], message: `cannot read ${path}: ${reason}`, line: null, column: null },
       ],
