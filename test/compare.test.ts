@@ -39,8 +39,9 @@ describe('verdicts', () => {
   })
 
   it('the same code measured again: inconclusive from one trial, unchanged once enough trials show it', () => {
-    const h = history(20, 0.02)
-    const one = compareRuns(run('pr', 7, [{ ttft: 50, tpot: 10 }]), h.slice(-5), h)
+    const precise = { requests: 2000, sigma: 0.1 }
+    const h = history(20, 0.01, 100, precise)
+    const one = compareRuns(run('pr', 7, [{ ...precise, ttft: 50, tpot: 10 }]), h.slice(-5), h)
     expect(one.status).toBe('inconclusive')
     expect(one.metrics.filter((m) => m.verdict === 'regression')).toEqual([])
     // Inconclusive says what it reached and what would do: the interval is wider than ± the
@@ -53,7 +54,7 @@ describe('verdicts', () => {
     expect(r.undecided.map((m) => m.metric)).toContain('tpot_ms')
     expect(tpot.needed).toBeGreaterThan(1)
     // `needed` is an estimate from this noise; the baseline's own uncertainty stays, so go past it.
-    const trials = Array.from({ length: 40 }, () => ({ ttft: 50, tpot: 10 }))
+    const trials = Array.from({ length: 40 }, () => ({ ...precise, ttft: 50, tpot: 10 }))
     const enough = compareRuns(run('pr', 7, trials), h.slice(-5), h)
     expect(row(enough, 'tpot_ms').verdict).toBe('unchanged')
     const within = row(enough, 'tpot_ms').ci_pct!
@@ -77,7 +78,7 @@ describe('verdicts', () => {
   it('a change below the minimum effect is not called, however certain', () => {
     const precise = { requests: 3000, sigma: 0.05, outputTokens: 4 }
     const h = history(20, 0.001, 100, precise)
-    const c = compareRuns(run('pr', 3, [{ ...precise, ttft: 51, tpot: 10 }]), h.slice(-5), h)
+    const c = compareRuns(run('pr', 3, [{ ...precise, ttft: 50.4, tpot: 10 }]), h.slice(-5), h)
     expect(row(c, 'ttft_ms').p_adjusted!).toBeLessThan(0.01)
     expect(row(c, 'ttft_ms').verdict).toBe('unchanged')
   })

@@ -45,7 +45,7 @@ export interface DetectorSettings {
 
 export const DEFAULT_SETTINGS: DetectorSettings = {
   alpha: 0.01,
-  minEffectPct: 3,
+  minEffectPct: 2,
   minEffectByMetric: DEFAULT_MIN_EFFECT_BY_METRIC,
   minBaselineRuns: 3,
   priorNoisePct: 3,

@@ -123,7 +123,14 @@ export const Comparison = z.object({
   schema: z.literal('infergate.comparison/v1'),
   run_id: z.string().nullable(),
   benchmark: z.string(),
-  status: z.enum(['regression', 'improvement', 'unchanged', 'inconclusive', 'insufficient_data', 'no_baseline']),
+  status: z.enum([
+    'regression',
+    'improvement',
+    'unchanged',
+    'inconclusive',
+    'insufficient_data',
+    'no_baseline',
+  ]),
   /**
    * history: against the base branch's earlier runs. paired: between the two arms of one A/B run,
    * measured interleaved on the same hardware.
