@@ -239,7 +239,7 @@ function warmupOf(raw: string | undefined): number | 'auto' | undefined {
 }
 
 /** The plan fields the flags give, each read (and range-checked) as its flag; nothing defaulted. */
-export function flagsDraft(v: FlagValues): PlanDraft {
+function flagsDraft(v: FlagValues): PlanDraft {
   const git = gitFlagValues(v)
   return definedOnly({
     name: str(v, 'name'),
@@ -323,7 +323,8 @@ export function planFromFlags(v: FlagValues, env: Record<string, string | undefi
   const config = loaded?.config ?? null
   const draft = config ? overlay(configDraft(config), flags) : flags
   const given = fieldsOf(flags)
-  const fromFile = (f: PlanField) => config !== null && !given.has(f) && fieldsOf(draft).has(f)
+  const written = config ? fieldsOf(draft) : new Set<PlanField>()
+  const fromFile = (f: PlanField) => !given.has(f) && written.has(f)
   const keyName = configNamer(config)
   let plan: BenchPlan
   try {
