@@ -5,7 +5,14 @@ import { z } from 'zod'
 import { INT32_MAX, jsonValue, shown, storedRecord, text, timestamp } from './limits.ts'
 import { parseWith } from './validation.ts'
 
-export const REPORT_SCHEMA = 'infergate.report/v1'
+/** The version written. */
+export const REPORT_SCHEMA = 'infergate.report/v2'
+/**
+ * Every version read. v2 added A/B runs (`arms`, `paired`, and each trial's `arm` and `block`);
+ * a v1 report is read as it was written and may not carry them.
+ */
+export const REPORT_SCHEMAS = ['infergate.report/v1', REPORT_SCHEMA] as const
+export type ReportSchema = (typeof REPORT_SCHEMAS)[number]
 
 type Issues = { code: 'custom'; input: unknown; path?: PropertyKey[]; message: string }[]
 type Kind = 'ms' | 'count'
@@ -241,11 +248,38 @@ export const Samples = z
   })
 export type Samples = z.infer<typeof Samples>
 
+/** The two servers of an A/B run: the PR's base (baseline) and its head (candidate). */
+export const ArmName = z.enum(['baseline', 'candidate'])
+export type ArmName = z.infer<typeof ArmName>
+
+export const Arm = z.object({
+  name: ArmName,
+  environment: Environment,
+  /** The commit this arm's server was built from. */
+  git: z.object({ sha: text(128).min(1).nullable(), ref: text(512).nullable() }),
+})
+export type Arm = z.infer<typeof Arm>
+
+/** How the blocks of an A/B run were run, and why they stopped. */
+export const Paired = z.object({
+  /** Which arm runs first in a block: alternated (counterbalanced) or drawn per block. */
+  order: z.enum(['counterbalanced', 'random']),
+  max_blocks: int32.positive(),
+  time_budget_s: z.number().positive().nullable(),
+  /** decided: the sequential test reached a verdict; budget: max_blocks ran; time: time_budget_s ran out; interrupted: stopped (Ctrl-C). */
+  stopped: z.enum(['decided', 'budget', 'time', 'interrupted']),
+})
+export type Paired = z.infer<typeof Paired>
+
 export const ErrorExample = z.object({ kind: text(100), message: text(10_000) })
 
 export const Trial = z
   .object({
     index: int32.nonnegative(),
+    /** v2, A/B runs only (then on every trial): the arm measured, and the block it ran in. */
+    arm: ArmName.optional(),
+    /** Blocks hold one trial of each arm, numbered from 0 within a scenario. */
+    block: int32.nonnegative().optional(),
     started_at: timestamp,
     summary: Summary,
     samples: Samples,
@@ -326,12 +360,20 @@ export type Scenario = z.infer<typeof Scenario>
 
 export const Report = z
   .object({
-    schema: z.literal(REPORT_SCHEMA),
+    schema: z.enum(REPORT_SCHEMAS),
     benchmark: z.string().regex(BENCHMARK_NAME, 'expected 1-100 characters of letters, digits, . _ -'),
     created_at: timestamp,
     git: GitContext,
     ci: CiContext.nullable(),
+    /**
+     * What was measured. In an A/B run it stays, and is the candidate arm's environment (checked:
+     * refused where it differs), so readers of one environment read the PR's head.
+     */
     environment: Environment,
+    /** v2, A/B runs only: the two servers measured, one baseline and one candidate. */
+    arms: z.array(Arm).length(2, 'expected two arms, one baseline and one candidate').optional(),
+    /** v2, present exactly when arms is. */
+    paired: Paired.optional(),
     workload: Workload,
     slo: Slo.nullable(),
     gpu_hourly_cost_usd: z.number().positive().nullable(),
@@ -352,8 +394,81 @@ export const Report = z
       }
       seen.add(s.name)
     })
+    checkArms(ctx.value, ctx.issues as Issues)
   })
 export type Report = z.infer<typeof Report>
+
+/** Equal as JSON values: key order aside, and 0 equal to -0 (JSON has one zero). */
+function sameJson(a: unknown, b: unknown): boolean {
+  if (a === b) return true
+  if (a === null || b === null || typeof a !== 'object' || typeof b !== 'object') return false
+  if (Array.isArray(a) !== Array.isArray(b)) return false
+  const ka = Object.keys(a)
+  const kb = Object.keys(b)
+  if (ka.length !== kb.length) return false
+  const bo = b as Record<string, unknown>
+  return ka.every((k) => Object.hasOwn(bo, k) && sameJson((a as Record<string, unknown>)[k], bo[k]))
+}
+
+/** A/B runs: the v2 fields all together or none, and blocks that hold each arm once. */
+function checkArms(r: Report, issues: Issues) {
+  const fail = (path: PropertyKey[], input: unknown, message: string) =>
+    issues.push({ code: 'custom', input, path, message })
+  const v1 = r.schema === 'infergate.report/v1'
+  const v1Only = (path: PropertyKey[], input: unknown) =>
+    fail(path, input, `not part of ${r.schema} (A/B runs are ${REPORT_SCHEMA})`)
+  if (v1) {
+    if (r.arms !== undefined) v1Only(['arms'], r.arms)
+    if (r.paired !== undefined) v1Only(['paired'], r.paired)
+  } else if ((r.arms === undefined) !== (r.paired === undefined)) {
+    if (r.arms === undefined) fail(['paired'], r.paired, 'expected only with arms (an A/B run)')
+    else fail(['paired'], r.paired, 'expected with arms: how the blocks were run')
+  }
+  const arms = v1 ? undefined : r.arms
+  // Checked after the fields' own checks, some of which let it run (arms of the wrong length).
+  if (arms?.length === 2) {
+    if (arms[0]!.name === arms[1]!.name) {
+      fail(
+        ['arms', 1, 'name'],
+        arms[1]!.name,
+        `duplicate arm ${arms[0]!.name} (expected one baseline and one candidate)`,
+      )
+    } else {
+      const candidate = arms.findIndex((a) => a.name === 'candidate')
+      if (!sameJson(r.environment, arms[candidate]!.environment)) {
+        fail(
+          ['environment'],
+          r.environment,
+          `expected the candidate arm's environment (arms[${candidate}].environment)`,
+        )
+      }
+    }
+  }
+  r.scenarios.forEach((s, i) => {
+    const seen = new Set<string>()
+    s.trials.forEach((t, j) => {
+      const at = ['scenarios', i, 'trials', j]
+      for (const key of ['arm', 'block'] as const) {
+        if (t[key] === undefined) {
+          if (arms)
+            fail([...at, key], undefined, `expected on every trial of an A/B run (the report has arms)`)
+        } else if (v1) v1Only([...at, key], t[key])
+        else if (!arms) fail([...at, key], t[key], 'expected only in an A/B run (a report with arms)')
+      }
+      if (arms && t.arm !== undefined && t.block !== undefined) {
+        const slot = `${t.block}/${t.arm}`
+        if (seen.has(slot)) {
+          fail(
+            [...at, 'arm'],
+            t.arm,
+            `duplicate ${t.arm} trial in block ${t.block} (a block holds one trial of each arm)`,
+          )
+        }
+        seen.add(slot)
+      }
+    })
+  })
+}
 
 export function parseReport(value: unknown): Report {
   return parseWith(Report, value, 'report')

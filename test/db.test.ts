@@ -130,6 +130,83 @@ describe(`database on ${engine}`, () => {
     await db.destroy()
   })
 
+  it('0008 gives runs stored before it no arms (paired false), and holds arm and block to the schema', async () => {
+    const fresh = await freshDatabase()
+    drops.push(fresh.drop)
+    const db = openDatabase(fresh.target) as unknown as Kysely<any>
+    const migrator = new Migrator({ db, provider: { getMigrations: async () => migrations } })
+    expect((await migrator.migrateTo('0007_github_rate_limits')).error).toBeUndefined()
+    const project = await db
+      .insertInto('projects')
+      .values({ owner: 'acme', repo: 'llm' })
+      .returning('id')
+      .executeTakeFirstOrThrow()
+    const runId = '6f6b1f8e-6a1c-4a35-9d0e-2c1f0b9a7e13'
+    await db.insertInto('runs').values(runRow(runId, project.id)).execute()
+    const empty = packF64([])
+    const trial = (index: number) => ({
+      run_id: runId,
+      scenario: 'concurrency-8',
+      trial_index: index,
+      load: JSON.stringify({ mode: 'closed', concurrency: 8 }),
+      stop: JSON.stringify({ requests: 0 }),
+      summary: JSON.stringify({ completed: 0 }),
+      errors: JSON.stringify({}),
+      error_examples: JSON.stringify([]),
+      warnings: JSON.stringify([]),
+      token_count_source: 'usage',
+      started_at: new Date(),
+      ...Object.fromEntries(
+        [
+          'start_ms',
+          'ttft_ms',
+          'tpot_ms',
+          'e2el_ms',
+          'itl_ms',
+          'itl_counts',
+          'input_tokens',
+          'output_tokens',
+        ].map((k) => [k, empty]),
+      ),
+    })
+    await db.insertInto('trials').values(trial(0)).execute()
+    expect(await migrateToLatest(db)).toEqual(['0008_arms'])
+    expect(await db.selectFrom('runs').select('paired').executeTakeFirstOrThrow()).toEqual({ paired: false })
+    expect(await db.selectFrom('trials').select(['arm', 'block']).executeTakeFirstOrThrow()).toEqual({
+      arm: null,
+      block: null,
+    })
+    await db
+      .insertInto('trials')
+      .values({ ...trial(1), arm: 'candidate', block: 0 })
+      .execute()
+    for (const bad of [
+      { arm: 'control', block: 0 },
+      { arm: 'baseline', block: -1 },
+      { arm: 'baseline', block: null },
+      { arm: null, block: 1 },
+    ]) {
+      await expect(
+        db
+          .insertInto('trials')
+          .values({ ...trial(2), ...bad })
+          .execute(),
+        JSON.stringify(bad),
+      ).rejects.toThrow(/check constraint/i)
+    }
+    // And back down: the columns go, the runs and trials stay.
+    expect((await migrator.migrateDown()).error).toBeUndefined()
+    const columns = await sql<{ column_name: string }>`
+      select column_name from information_schema.columns
+       where table_schema = 'public' and column_name in ('arm', 'block', 'paired')`.execute(db)
+    expect(columns.rows).toEqual([])
+    expect(await db.selectFrom('trials').select('trial_index').orderBy('trial_index').execute()).toEqual([
+      { trial_index: 0 },
+      { trial_index: 1 },
+    ])
+    await db.destroy()
+  })
+
   it('0006 stops, naming them, where projects differ only in case (the old rules allowed it)', async () => {
     const fresh = await freshDatabase()
     drops.push(fresh.drop)

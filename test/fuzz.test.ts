@@ -1,4 +1,5 @@
-// Ingest fuzz on both engines: a few thousand mutated reports (test/fuzz/reports.ts), seeded.
+// Ingest fuzz on both engines: a few thousand mutated reports (test/fuzz/reports.ts), seeded,
+// made from v2 reports of one server, v2 A/B reports and v1 reports in turn.
 // Every answer is a 2xx or a 4xx naming a field; every accepted report reads back byte for byte
 // as the schema parsed it; nothing is stored half. A failure names the body's index to replay.
 import type { Kysely } from 'kysely'
@@ -29,5 +30,8 @@ describe(`ingest fuzz on ${engine}`, () => {
     expect(f.partialWrites).toBe(0)
     // The mutations keep a fair share valid, or the read-back check would test nothing.
     expect(f.accepted).toBeGreaterThan(BODIES / 10)
+    // Every version is among them: A/B reports (a third of the bodies) and v1 reports too.
+    expect(f.acceptedPaired).toBeGreaterThan(BODIES / 40)
+    expect(f.acceptedV1).toBeGreaterThan(BODIES / 40)
   })
 })

@@ -7,6 +7,7 @@ import { ciContextFromEnv, gitContextFromEnv } from '../core/ci-context.ts'
 import { parseReport, REPORT_SCHEMA, type Report } from '../core/report.ts'
 import { ValidationError } from '../core/validation.ts'
 import { benchReport, sim, tempDir } from './helpers.ts'
+import { makePairedReport, makeReport } from './report-factory.ts'
 
 let s: SimProcess
 let report: Report
@@ -50,7 +51,8 @@ describe('a written report', () => {
 
 describe('validation on read', () => {
   it('refuses another schema version', () => {
-    expect(refusal({ ...clone(report), schema: 'infergate.report/v2' })).toMatch(/^invalid report: schema: /)
+    expect(refusal({ ...clone(report), schema: 'infergate.report/v3' })).toMatch(/^invalid report: schema: /)
+    expect(refusal({ ...clone(report), schema: undefined })).toMatch(/^invalid report: schema: /)
   })
 
   it('refuses infinite, negative and non-numeric latencies, naming the sample', () => {
@@ -110,6 +112,175 @@ describe('validation on read', () => {
     delete (r.scenarios[0]!.trials[0]!.summary as Partial<Report['scenarios'][0]['trials'][0]['summary']>)
       .p99_ttft_ms
     expect(refusal(r)).toContain('scenarios[0].trials[0].summary.p99_ttft_ms')
+  })
+})
+
+describe('schema v2: A/B runs', () => {
+  const paired = () =>
+    clone(
+      makePairedReport(
+        5,
+        [
+          { baseline: { requests: 4 }, candidate: { requests: 4, tpot: 12 } },
+          { baseline: { requests: 4 }, candidate: { requests: 4, tpot: 12 } },
+          { baseline: { requests: 4 }, candidate: { requests: 4, tpot: 12 }, order: 'candidate-first' },
+        ],
+        { baselineEngineVersion: '0.10.0' },
+      ),
+    ) as unknown as Report
+  const trials = (r: Report) => r.scenarios[0]!.trials
+
+  it('records both arms, each with its environment, and every trial its arm and block', () => {
+    const r = parseReport(paired())
+    expect(r.schema).toBe('infergate.report/v2')
+    expect(r.arms!.map((a) => [a.name, a.environment.engine.version, a.git.sha])).toEqual([
+      ['baseline', '0.10.0', 'base5'],
+      ['candidate', '0.11.0', 'sha5'],
+    ])
+    expect(r.environment).toEqual(r.arms![1]!.environment)
+    expect(r.paired).toEqual({
+      order: 'counterbalanced',
+      max_blocks: 3,
+      time_budget_s: null,
+      stopped: 'budget',
+    })
+    expect(trials(r).map((t) => [t.index, t.block, t.arm])).toEqual([
+      [0, 0, 'baseline'],
+      [1, 0, 'candidate'],
+      [2, 1, 'candidate'],
+      [3, 1, 'baseline'],
+      [4, 2, 'candidate'],
+      [5, 2, 'baseline'],
+    ])
+    // Keyed as the schema lists them: the arm and block right after the index.
+    expect(Object.keys(trials(r)[0]!).slice(0, 4)).toEqual(['index', 'arm', 'block', 'started_at'])
+  })
+
+  it('bench writes v2; a v1 report is still read, as v1', () => {
+    expect(makeReport(1, [{ requests: 3 }]).schema).toBe('infergate.report/v2')
+    const v1 = parseReport({ ...clone(report), schema: 'infergate.report/v1' })
+    expect(v1.schema).toBe('infergate.report/v1')
+    expect(v1.arms).toBeUndefined()
+    expect(v1.scenarios[0]!.trials[0]).not.toHaveProperty('arm')
+  })
+
+  it('a v1 report may not carry arms, paired, or a trial arm or block', () => {
+    const r = { ...paired(), schema: 'infergate.report/v1' }
+    const message = refusal(r)
+    expect(message).toContain('arms: not part of infergate.report/v1 (A/B runs are infergate.report/v2)')
+    expect(message).toContain('paired: not part of infergate.report/v1')
+    expect(message).toContain('scenarios[0].trials[0].arm: not part of infergate.report/v1')
+    expect(message).toContain('scenarios[0].trials[0].block: not part of infergate.report/v1')
+    const one = clone(makeReport(1, [{ requests: 3 }, { requests: 3 }])) as unknown as Report
+    one.schema = 'infergate.report/v1'
+    one.scenarios[0]!.trials[1]!.block = 0
+    expect(refusal(one)).toBe(
+      'invalid report: scenarios[0].trials[1].block: not part of infergate.report/v1 (A/B runs are infergate.report/v2)',
+    )
+  })
+
+  it('arms and paired come together', () => {
+    const r = paired()
+    delete r.paired
+    expect(refusal(r)).toBe('invalid report: paired: expected with arms: how the blocks were run')
+    const s = paired()
+    delete s.arms
+    for (const t of trials(s)) {
+      delete t.arm
+      delete t.block
+    }
+    expect(refusal(s)).toBe('invalid report: paired: expected only with arms (an A/B run)')
+  })
+
+  it('refuses anything but one baseline arm and one candidate arm', () => {
+    let r = paired()
+    r.arms!.pop()
+    expect(refusal(r)).toContain('arms: expected two arms, one baseline and one candidate')
+    r = paired()
+    r.arms!.push(r.arms![1]!)
+    expect(refusal(r)).toContain('arms: expected two arms, one baseline and one candidate')
+    r = paired()
+    r.arms![1]!.name = 'baseline'
+    expect(refusal(r)).toBe(
+      'invalid report: arms[1].name: duplicate arm baseline (expected one baseline and one candidate)',
+    )
+    r = paired()
+    ;(r.arms![0] as { name: string }).name = 'control'
+    expect(refusal(r)).toMatch(/^invalid report: arms\[0\]\.name: /)
+    r = paired()
+    r.arms![0]!.git.sha = 'x\u0000'
+    expect(refusal(r)).toMatch(/^invalid report: arms\[0\]\.git\.sha: contains a NUL/)
+  })
+
+  it("the top-level environment is the candidate arm's, wherever it is listed", () => {
+    const r = paired()
+    r.arms!.reverse()
+    expect(parseReport(r).arms!.map((a) => a.name)).toEqual(['candidate', 'baseline'])
+    // Equal as JSON: key order aside.
+    const { model, ...rest } = r.environment
+    r.environment = { ...rest, model }
+    expect(parseReport(r).environment.model).toBe('m')
+    r.environment.engine.version = '0.10.0'
+    expect(refusal(r)).toBe(
+      "invalid report: environment: expected the candidate arm's environment (arms[0].environment)",
+    )
+  })
+
+  it('every trial of an A/B run has its arm and block, and only there', () => {
+    let r = paired()
+    delete trials(r)[3]!.arm
+    expect(refusal(r)).toBe(
+      'invalid report: scenarios[0].trials[3].arm: expected on every trial of an A/B run (the report has arms)',
+    )
+    r = paired()
+    delete trials(r)[5]!.block
+    expect(refusal(r)).toContain('scenarios[0].trials[5].block: expected on every trial of an A/B run')
+    const one = clone(makeReport(1, [{ requests: 3 }])) as unknown as Report
+    trials(one)[0]!.arm = 'candidate'
+    expect(refusal(one)).toBe(
+      'invalid report: scenarios[0].trials[0].arm: expected only in an A/B run (a report with arms)',
+    )
+    r = paired()
+    trials(r)[0]!.block = -1
+    expect(refusal(r)).toMatch(/^invalid report: scenarios\[0\]\.trials\[0\]\.block: /)
+    r = paired()
+    trials(r)[0]!.block = 2 ** 31
+    expect(refusal(r)).toMatch(/^invalid report: scenarios\[0\]\.trials\[0\]\.block: /)
+  })
+
+  it('a block holds each arm at most once; trial indices stay unique', () => {
+    let r = paired()
+    trials(r)[3]!.arm = 'candidate'
+    expect(refusal(r)).toBe(
+      'invalid report: scenarios[0].trials[3].arm: duplicate candidate trial in block 1 (a block holds one trial of each arm)',
+    )
+    // A block cut short (the run was stopped) holds one arm.
+    r = paired()
+    trials(r).pop()
+    expect(trials(parseReport(r)).at(-1)).toMatchObject({ block: 2, arm: 'candidate' })
+    r = paired()
+    trials(r)[1]!.index = 0
+    expect(refusal(r)).toBe('invalid report: scenarios[0].trials[1].index: duplicate trial index 0')
+  })
+
+  it('refuses a paired section out of its bounds', () => {
+    let r = paired()
+    r.paired!.max_blocks = 0
+    expect(refusal(r)).toMatch(/^invalid report: paired\.max_blocks: /)
+    r = paired()
+    r.paired!.time_budget_s = -1
+    expect(refusal(r)).toMatch(/^invalid report: paired\.time_budget_s: /)
+    r = paired()
+    ;(r.paired as { stopped: string }).stopped = 'bored'
+    expect(refusal(r)).toMatch(/^invalid report: paired\.stopped: /)
+    r = paired()
+    r.paired = { ...r.paired!, order: 'random', time_budget_s: 600, stopped: 'time' }
+    expect(parseReport(r).paired).toEqual({
+      order: 'random',
+      max_blocks: 3,
+      time_budget_s: 600,
+      stopped: 'time',
+    })
   })
 })
 

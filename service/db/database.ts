@@ -39,6 +39,8 @@ export interface RunTable {
   header: Json<Record<string, unknown>>
   /** The comparison made at ingest (infergate.comparison/v1). */
   comparison: ColumnType<unknown | null, string | null | undefined, string | null>
+  /** An A/B run (its report has arms, 0008): kept out of base-branch baselines. */
+  paired: ColumnType<boolean, boolean | undefined, boolean>
   reported_at: Timestamp
   ingested_at: Timestamp
 }
@@ -48,6 +50,13 @@ export interface TrialTable {
   run_id: string
   scenario: string
   trial_index: number
+  /** A/B runs (0008): the arm this trial measured and its block; null (both) otherwise. */
+  arm: ColumnType<
+    'baseline' | 'candidate' | null,
+    'baseline' | 'candidate' | null | undefined,
+    'baseline' | 'candidate' | null
+  >
+  block: ColumnType<number | null, number | null | undefined, number | null>
   load: Json<unknown>
   stop: Json<unknown>
   summary: Json<Record<string, number | null>>

@@ -77,6 +77,8 @@ export async function baselineFor(
         .where('benchmark', '=', run.benchmark)
         .where('branch', '=', base)
         .where('pr_number', 'is', null)
+        // An A/B run measured two servers: its trials are not the base branch's alone.
+        .where('paired', '=', false)
         .where('id', '!=', run.id)
         .where('reported_at', '<=', new Date(run.reported_at))
         .where((eb) =>

@@ -55,6 +55,8 @@ export async function series(
     .select('id')
     .where('project_id', '=', projectId)
     .where('benchmark', '=', q.benchmark)
+    // An A/B run's trials measured two servers: their median is neither's.
+    .where('paired', '=', false)
     .$if(q.branch !== null, (qb) => qb.where('branch', '=', q.branch!))
     .orderBy('reported_at', 'desc')
     .limit(q.limit)
@@ -112,6 +114,8 @@ export async function benchmarks(db: Kysely<Database>, projectId: string): Promi
       'trials.summary',
     ])
     .where('runs.project_id', '=', projectId)
+    // An A/B run's first trial may be its baseline arm's.
+    .where('runs.paired', '=', false)
     .where('trials.trial_index', '=', 0)
     .orderBy('runs.reported_at', 'desc')
     .execute()

@@ -91,6 +91,8 @@ export async function insertRun(
       run_id: id,
       scenario: s.name,
       trial_index: t.index,
+      arm: t.arm ?? null,
+      block: t.block ?? null,
       load: JSON.stringify(s.load),
       stop: JSON.stringify(s.stop),
       summary: JSON.stringify(t.summary),
@@ -134,6 +136,7 @@ export async function insertRun(
           gpu_count: report.environment.gpu.count,
           header: JSON.stringify(header),
           comparison: run.comparison === undefined ? null : JSON.stringify(run.comparison),
+          paired: report.arms !== undefined,
           reported_at: report.created_at,
         })
         .execute()
@@ -190,6 +193,7 @@ export async function loadRun(db: Kysely<Database>, id: string): Promise<StoredR
     }
     const trial: Trial = {
       index: t.trial_index,
+      ...armOf(t),
       started_at: new Date(t.started_at).toISOString(),
       summary: t.summary as Trial['summary'],
       samples: {
@@ -217,10 +221,25 @@ export async function loadRun(db: Kysely<Database>, id: string): Promise<StoredR
 }
 
 /**
+ * A trial's arm and block in an A/B run, keyed as the report has them (right after `index`);
+ * nothing in a run of one server, whose trials carry neither.
+ */
+function armOf(t: {
+  arm: 'baseline' | 'candidate' | null
+  block: number | null
+}): Pick<Trial, 'arm' | 'block'> {
+  return t.arm === null || t.block === null ? {} : { arm: t.arm, block: t.block }
+}
+
+/** What the detector reads of a trial, with the arm and block that pair the trials of an A/B run. */
+export type PairedTrial = ComparableTrial & Pick<Trial, 'arm' | 'block'>
+
+/**
  * Runs as the detector reads them, in a few queries whatever their number: the header, and per
  * trial the summary, plus, for the runs in `withSamples` (default: all), the samples compared,
  * with the inter-token gaps chosen at ingest (every gap for runs stored before that). History
- * runs need only their summaries. Answers in the order of `ids`.
+ * runs need only their summaries. Trials of an A/B run carry their arm and block. Answers in
+ * the order of `ids`.
  */
 export async function loadComparable(
   db: Kysely<Database>,
@@ -238,6 +257,8 @@ export async function loadComparable(
           'id',
           'run_id',
           'scenario',
+          'arm',
+          'block',
           'summary',
           'ttft_ms',
           'tpot_ms',
@@ -252,7 +273,7 @@ export async function loadComparable(
   const light = summarized.length
     ? await db
         .selectFrom('trials')
-        .select(['id', 'run_id', 'scenario', 'summary'])
+        .select(['id', 'run_id', 'scenario', 'arm', 'block', 'summary'])
         .where('run_id', 'in', summarized)
         .execute()
     : []
@@ -262,11 +283,12 @@ export async function loadComparable(
     const report = { ...(h.header as Omit<Report, 'scenarios'>), scenarios: [] } as ComparableReport
     runs.set(h.id, { id: h.id, report })
   }
-  const trials: { id: string; run_id: string; scenario: string; trial: ComparableTrial }[] = [
-    ...light.map((t) => ({ ...t, trial: { summary: t.summary as Trial['summary'] } })),
+  const trials: { id: string; run_id: string; scenario: string; trial: PairedTrial }[] = [
+    ...light.map((t) => ({ ...t, trial: { ...armOf(t), summary: t.summary as Trial['summary'] } })),
     ...full.map((t) => ({
       ...t,
       trial: {
+        ...armOf(t),
         summary: t.summary as Trial['summary'],
         samples: {
           ttft_ms: unpackF64(t.ttft_ms),

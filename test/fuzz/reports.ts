@@ -2,13 +2,15 @@
 // in docs/performance.md): a valid report with one to three values replaced by what real
 // clients, buggy scripts and attackers send — values at and past the database's limits, strings
 // Postgres cannot hold, wrong types, missing and extra keys, deep nesting, duplicate trials.
-// Seeded: a failure names the seed and the body index, and comes back the same.
+// The valid reports mutated take turns: a v2 report of one server, a v2 A/B report (arms,
+// paired, each trial's arm and block) and a v1 report, so every version the schema reads is
+// stored and read back. Seeded: a failure names the seed and the body index, and comes back the same.
 import type { Kysely } from 'kysely'
 import { parseReport, type Report } from '../../core/report.ts'
 import { Rng } from '../../core/rng.ts'
 import type { createApp } from '../../service/app.ts'
 import type { Database } from '../../service/db/database.ts'
-import { ciIdentity, makeReport } from '../report-factory.ts'
+import { ciIdentity, makePairedReport, makeReport } from '../report-factory.ts'
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json }
 
@@ -58,6 +60,10 @@ const VALUES: (() => Json)[] = [
   () => '2026-11-01T10:00:00.123456+05:30',
   () => 'acme/llm',
   () => 'Acme/LLM',
+  () => 'baseline',
+  () => 'candidate',
+  () => 'infergate.report/v1',
+  () => 'infergate.report/v2',
 ]
 
 /** Every path to a value inside v (objects and arrays too), the root excluded. */
@@ -81,12 +87,35 @@ function parentOf(root: Json, path: (string | number)[]): Record<string | number
   return v
 }
 
+const CONFIG = { tp: 1, image: 'vllm/vllm-openai:v0.11.0', args: ['--x'] }
+
 export function baseReport(): Report {
   const r = makeReport(3, [{ requests: 6 }, { requests: 5, failed: 1 }])
-  return parseReport({
-    ...r,
-    environment: { ...r.environment, config: { tp: 1, image: 'vllm/vllm-openai:v0.11.0', args: ['--x'] } },
-  })
+  return parseReport({ ...r, environment: { ...r.environment, config: CONFIG } })
+}
+
+/** An A/B report (v2): two blocks, the arms' environments apart in engine version and config. */
+export function basePairedReport(): Report {
+  const r = makePairedReport(
+    3,
+    [
+      { baseline: { requests: 4 }, candidate: { requests: 5, failed: 1 } },
+      { baseline: { requests: 3, outputTokens: 1 }, candidate: { requests: 4 } },
+    ],
+    { baselineEngineVersion: '0.10.0', paired: { time_budget_s: 600 } },
+  )
+  const environment = { ...r.environment, config: CONFIG }
+  const arms = r.arms!.map((a) =>
+    a.name === 'candidate'
+      ? { ...a, environment }
+      : { ...a, environment: { ...a.environment, config: { ...CONFIG, image: 'vllm/vllm-openai:v0.10.0' } } },
+  )
+  return parseReport({ ...r, environment, arms })
+}
+
+/** The valid reports the bodies mutate, in turn: v2 of one server, v2 A/B, v1. */
+export function baseReports(): Report[] {
+  return [baseReport(), basePairedReport(), parseReport({ ...baseReport(), schema: 'infergate.report/v1' })]
 }
 
 /** Body `i` of seed `seed`, as text: the base report with 1–3 mutations and an identity of its own. */
@@ -115,6 +144,9 @@ export interface FuzzFigures {
   bodies: number
   /** Stored as new runs (201). */
   accepted: number
+  /** Of them, A/B reports (with arms) and v1 reports. */
+  acceptedPaired: number
+  acceptedV1: number
   /** Answered as a run stored before (200): the mutation hit its identity. */
   reposts: number
   serverErrors: string[]
@@ -134,12 +166,14 @@ export async function fuzzIngest(
   seed: number,
   bodies: number,
 ): Promise<FuzzFigures> {
-  const base = baseReport()
+  const bases = baseReports()
   const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' }
   const before = (await db.selectFrom('runs').select('id').execute()).length
   const f: FuzzFigures = {
     bodies,
     accepted: 0,
+    acceptedPaired: 0,
+    acceptedV1: 0,
     reposts: 0,
     serverErrors: [],
     unnamed: [],
@@ -148,7 +182,7 @@ export async function fuzzIngest(
   }
   const ids = new Set<string>()
   for (let i = 0; i < bodies; i++) {
-    const body = mutatedBody(seed, i, base)
+    const body = mutatedBody(seed, i, bases[i % bases.length]!)
     const res = await app.request('/api/v1/runs', { method: 'POST', headers, body })
     const answer = (await res.json()) as { id?: string; error?: { message: string } }
     if (res.status >= 500) f.serverErrors.push(`#${i}: ${res.status} ${answer.error?.message}`)
@@ -168,7 +202,10 @@ export async function fuzzIngest(
     } else {
       f.accepted++
       ids.add(answer.id ?? '')
-      const expected = JSON.stringify(parseReport(JSON.parse(body)))
+      const parsed = parseReport(JSON.parse(body))
+      if (parsed.arms) f.acceptedPaired++
+      if (parsed.schema === 'infergate.report/v1') f.acceptedV1++
+      const expected = JSON.stringify(parsed)
       const got = await app.request(`/api/v1/runs/${answer.id}`, { headers })
       const text =
         got.status === 200
