@@ -2,6 +2,7 @@
 // workload are refused before any statistics (a verdict on them means nothing, however small
 // its p-value), and so are reports with no scenario in common: an empty comparison is no pass.
 import { readFileSync } from 'node:fs'
+import { compareArms, isPairedReport } from '../../core/detect/arms.ts'
 import { canonical, SAME_MEASUREMENT } from '../../core/detect/comparable.ts'
 import { compareRuns, DEFAULT_SETTINGS } from '../../core/detect/compare.ts'
 import type { Comparison } from '../../core/detect/comparison.ts'
@@ -13,7 +14,8 @@ import { bool, type CommandSpec, type FlagValues, num, UsageError } from '../arg
 export const compareSpec: CommandSpec = {
   name: 'compare',
   summary: 'compare a report with baseline reports: the regression detector, offline',
-  usage: 'infergate compare --baseline A.json [--baseline B.json …] --candidate C.json [--json]',
+  usage:
+    'infergate compare --baseline A.json [--baseline B.json …] --candidate C.json [--json]\n       infergate compare --candidate AB.json   (an A/B report: its two arms, block by block)',
   flags: {
     baseline: { type: 'string', multiple: true, value: 'FILE', help: 'a baseline report (oldest first)' },
     candidate: { type: 'string', value: 'FILE', help: 'the report to judge' },
@@ -59,6 +61,7 @@ export const compareSpec: CommandSpec = {
   },
   examples: [
     'infergate compare --baseline main-1.json --baseline main-2.json --baseline main-3.json --candidate pr.json',
+    'infergate compare --candidate ab.json   # written by bench --baseline-url',
   ],
 }
 
@@ -207,10 +210,7 @@ export async function compare(values: FlagValues): Promise<number> {
   const baselinePaths = (values.baseline as string[] | undefined) ?? []
   const candidatePath = values.candidate as string | undefined
   if (!candidatePath) throw new UsageError('--candidate is required')
-  if (baselinePaths.length === 0) throw new UsageError('give at least one --baseline report')
   const candidate = readRun(candidatePath, 'candidate')
-  const baselines = baselinePaths.map((p) => readRun(p, 'baseline'))
-  const history = ((values.history as string[] | undefined) ?? []).map((p) => readRun(p, 'history'))
   const settings = {
     ...DEFAULT_SETTINGS,
     alpha: num(values, 'alpha', { min: 0, max: 1, exclusiveMin: true }) ?? DEFAULT_SETTINGS.alpha,
@@ -221,6 +221,19 @@ export async function compare(values: FlagValues): Promise<number> {
       num(values, 'min-baseline-runs', { min: 1, int: true }) ?? DEFAULT_SETTINGS.minBaselineRuns,
     failOnInconclusive: bool(values, 'fail-on-inconclusive'),
   }
+  if (isPairedReport(candidate.report)) {
+    // An A/B report carries its own baseline: the arm measured beside the candidate.
+    if (baselinePaths.length || values.history) {
+      throw new UsageError(
+        `--candidate ${candidatePath} is an A/B report (it has arms): it is compared with its own baseline arm; drop --baseline and --history`,
+      )
+    }
+    return answer(compareArms(candidate, { settings }), values)
+  }
+  if (baselinePaths.length === 0)
+    throw new UsageError('give at least one --baseline report (or an A/B report as --candidate)')
+  const baselines = baselinePaths.map((p) => readRun(p, 'baseline'))
+  const history = ((values.history as string[] | undefined) ?? []).map((p) => readRun(p, 'history'))
   const differences = mismatches(candidate.report, [
     ...baselines.map((b) => ({ kind: 'baseline' as const, path: b.id, report: b.report })),
     ...history.map((h) => ({ kind: 'history' as const, path: h.id, report: h.report })),
@@ -257,6 +270,11 @@ export async function compare(values: FlagValues): Promise<number> {
   ]
   comparison.warnings.unshift(...differences.map((d) => `compared despite a mismatch: ${d}`), ...oneSided)
   for (const d of differences) process.stderr.write(`infergate compare: warning: compared despite: ${d}\n`)
+  return answer(comparison, values)
+}
+
+/** Prints the comparison (table or JSON) and returns the exit code its status means. */
+function answer(comparison: Comparison, values: FlagValues): number {
   process.stdout.write(
     bool(values, 'json') ? `${JSON.stringify(comparison, null, 2)}\n` : renderComparison(comparison),
   )

@@ -391,7 +391,7 @@ export function overallStatus(metrics: MetricComparison[]): Comparison['status']
 }
 
 /** Error rates and answer lengths: a "faster" run that failed more or answered less is no improvement. */
-function workloadValidity(candidate: Run, baselines: Run[]): { suspect: boolean; warnings: string[] } {
+export function workloadValidity(candidate: Run, baselines: Run[]): { suspect: boolean; warnings: string[] } {
   const warnings: string[] = []
   let suspect = false
   const totals = (runs: Run[]) => {
@@ -432,7 +432,7 @@ function workloadValidity(candidate: Run, baselines: Run[]): { suspect: boolean;
 }
 
 /** What differs between the candidate's environment and workload and the latest baseline's. */
-function environmentDiff(
+export function environmentDiff(
   c: ComparableReport,
   b: ComparableReport | undefined,
 ): Comparison['environment_diff'] {

@@ -7,6 +7,7 @@
 import { randomUUID } from 'node:crypto'
 import type { Kysely } from 'kysely'
 import { measurementDifferences } from '../../core/detect/comparable.ts'
+import { compareArms, isPairedReport } from '../../core/detect/arms.ts'
 import { compareRuns, type Run } from '../../core/detect/compare.ts'
 import type { Comparison } from '../../core/detect/comparison.ts'
 import { detectorSettings } from '../../core/detect/settings.ts'
@@ -80,6 +81,10 @@ export function reportOf(body: unknown, project: Project): Report {
  * a PR that changes the workload has none until its base branch measures the new one.
  */
 export async function compareNow(ctx: IngestContext, run: Run, subject: Subject): Promise<Comparison> {
+  // An A/B run measured its own baseline beside it, on the same hardware: no history needed.
+  if (isPairedReport(run.report)) {
+    return compareArms(run, { settings: detectorSettings(ctx.project.settings) })
+  }
   const base = await baselineFor(ctx.db, subject, ctx.config)
   const differing = new Map<string, string[]>()
   const same = (r: Run) => {
