@@ -25,6 +25,9 @@ export const PLAN_FIELDS = [
   'requests',
   'durationS',
   'trials',
+  'maxTrials',
+  'timeBudgetS',
+  'order',
   'timeoutS',
   'slo',
   'gpus',
@@ -72,6 +75,8 @@ export const NUMBER_RULES = {
   requests: positiveInt,
   durationS: positive,
   trials: positiveInt,
+  maxTrials: positiveInt,
+  timeBudgetS: positive,
   timeoutS: { ...positive, max: MAX_TIMEOUT_S },
   /** Each SLO threshold, in ms. */
   slo: positive,

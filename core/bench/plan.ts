@@ -46,14 +46,33 @@ export interface StopPlan {
   timeoutS: number
 }
 
+/**
+ * An A/B run's blocks: one trial of each arm per block, the order within a block alternated
+ * (counterbalanced: ABBA…, so neither arm always runs second, on a warmer server) or drawn; the
+ * paired test looks after every block and stops the run once it has a verdict, at `maxTrials`
+ * blocks, or when the next block would end past `timeBudgetS`.
+ */
+export interface SequentialPlan {
+  maxTrials: number
+  timeBudgetS: number | null
+  order: BlockOrder
+}
+export type BlockOrder = 'counterbalanced' | 'random'
+export const BLOCK_ORDERS = ['counterbalanced', 'random'] as const
+
+/** The block budget when none is given: the paired test's default (core/detect/paired.ts). */
+export const DEFAULT_MAX_TRIALS = 10
+
 export interface BenchPlan {
   /** The benchmark's name: baselines are matched on it. */
   name: string
   workload: WorkloadPlan
   load: LoadPlan
   stop: StopPlan
-  /** Repetitions of each scenario. */
+  /** Repetitions of each scenario; in an A/B run, the blocks run before the test may stop. */
   trials: number
+  /** A/B runs: how the blocks go and when they stop (one-server runs ignore it). */
+  sequential: SequentialPlan
   slo: Slo | null
   gpu: { count: number | null; model: string | null; hourlyCostUsd: number | null }
   /** The engine's name for the report; null: what the server's model list says. */
@@ -89,6 +108,9 @@ export interface PlanDraft {
   requests?: number
   durationS?: number
   trials?: number
+  maxTrials?: number
+  timeBudgetS?: number
+  order?: BlockOrder
   timeoutS?: number
   slo?: Slo
   gpus?: number
@@ -177,6 +199,10 @@ export function resolvePlan(d: PlanDraft, name: Namer = (f) => f): BenchPlan {
   if (warmup !== 'auto') checked('warmup', warmup)
   for (const v of Object.values(d.slo ?? {})) if (v !== undefined) checked('slo', v)
 
+  const trials = checked('trials', d.trials) ?? 1
+  const maxTrials = checked('maxTrials', d.maxTrials) ?? Math.max(DEFAULT_MAX_TRIALS, trials)
+  if (maxTrials < trials) fail('maxTrials', `${maxTrials} is below ${name('trials')} (${trials})`)
+
   const plan: BenchPlan = {
     name: benchmark,
     workload: {
@@ -200,7 +226,12 @@ export function resolvePlan(d: PlanDraft, name: Namer = (f) => f): BenchPlan {
       durationS: durationS ?? null,
       timeoutS: checked('timeoutS', d.timeoutS) ?? 300,
     },
-    trials: checked('trials', d.trials) ?? 1,
+    trials,
+    sequential: {
+      maxTrials,
+      timeBudgetS: checked('timeBudgetS', d.timeBudgetS) ?? null,
+      order: d.order ?? 'counterbalanced',
+    },
     slo: d.slo && Object.keys(d.slo).length ? { ...d.slo } : null,
     gpu: {
       count: checked('gpus', d.gpus) ?? null,

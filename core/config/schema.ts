@@ -120,6 +120,12 @@ export const Workload = z.strictObject({
   requests: positiveInt.optional(),
   duration_s: z.number().positive().optional(),
   trials: positiveInt.default(1),
+  /** A/B (mode: ab): the block budget of the sequential test (default 10, at least trials). */
+  max_trials: positiveInt.optional(),
+  /** A/B: no block starts that would end past this many seconds of measuring. */
+  time_budget_s: z.number().positive().optional(),
+  /** A/B: the arms' order within a block, alternated or drawn. */
+  order: z.enum(['counterbalanced', 'random']).optional(),
   /** Unset: one warm-up request per connection (bench's --warmup auto). */
   warmup: z.union([z.number().int().min(0), z.literal('auto')]).optional(),
   timeout_s: z.number().positive().default(300),
