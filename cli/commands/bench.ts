@@ -2,6 +2,7 @@
 // benchmark plan and a target, the run, the table and the report file.
 import { accessSync, constants } from 'node:fs'
 import { dirname, resolve } from 'node:path'
+import { runAbBenchmark } from '../../core/bench/ab.ts'
 import { parseBaseUrl } from '../../core/bench/endpoint.ts'
 import { BenchError, Interrupted } from '../../core/bench/errors.ts'
 import { thisHost } from '../../core/bench/host.ts'
@@ -22,6 +23,7 @@ import { type DatasetEntry, loadDataset } from '../../core/bench/workload.ts'
 import { ciContextFromEnv, gitContextFromEnv } from '../../core/ci-context.ts'
 import { formatIssue, loadConfig } from '../../core/config/load.ts'
 import { configDraft, configKeyOf, configNamer } from '../../core/config/plan.ts'
+import { compareArms, isPairedReport } from '../../core/detect/arms.ts'
 import { writeFileAtomic } from '../../core/files.ts'
 import { Arrival, type Slo } from '../../core/report.ts'
 import {
@@ -36,6 +38,7 @@ import {
   UsageError,
 } from '../args.ts'
 import { gitFlagValues } from '../git-flags.ts'
+import { renderComparison } from './compare.ts'
 
 export const benchSpec: CommandSpec = {
   name: 'bench',
@@ -337,6 +340,9 @@ function overlay(base: PlanDraft, flags: PlanDraft): PlanDraft {
 export interface BenchInvocation {
   plan: BenchPlan
   target: BenchTarget
+  /** --baseline-url: an A/B run, this the base's server (target is the candidate). */
+  baseline: BenchTarget | null
+  baselineSha: string | null
   /** The --config file's warnings, formatted with their lines. */
   warnings: string[]
 }
@@ -378,14 +384,38 @@ export function planFromFlags(v: FlagValues, env: Record<string, string | undefi
     const issue = { severity: 'error' as const, path, message: e.detail, ...loaded.locate(path) }
     throw new UsageError(`--config: ${formatIssue(file, issue)}`)
   }
+  const target: BenchTarget = {
+    url,
+    apiKey: str(v, 'api-key') ?? env.INFERGATE_API_KEY ?? env.OPENAI_API_KEY ?? null,
+    headers: parseHeaders(v.header as string[] | undefined),
+    model: str(v, 'model') ?? config?.model.name ?? null,
+  }
+  const baselineUrl = str(v, 'baseline-url')
+  if (baselineUrl !== undefined) {
+    try {
+      parseBaseUrl(baselineUrl)
+    } catch (e) {
+      throw new UsageError(`--baseline-url: ${(e as Error).message}`)
+    }
+    if (baselineUrl.replace(/\/+$/, '') === url.replace(/\/+$/, '')) {
+      throw new UsageError(
+        '--baseline-url is --url: an A/B run measures two servers (the base and the candidate)',
+      )
+    }
+  } else {
+    for (const flag of ['baseline-model', 'baseline-sha', 'max-trials', 'time-budget', 'order']) {
+      if (str(v, flag) !== undefined)
+        throw new UsageError(`--${flag} applies to A/B runs: add --baseline-url`)
+    }
+  }
   return {
     plan,
-    target: {
-      url,
-      apiKey: str(v, 'api-key') ?? env.INFERGATE_API_KEY ?? env.OPENAI_API_KEY ?? null,
-      headers: parseHeaders(v.header as string[] | undefined),
-      model: str(v, 'model') ?? config?.model.name ?? null,
-    },
+    target,
+    baseline:
+      baselineUrl === undefined
+        ? null
+        : { ...target, url: baselineUrl, model: str(v, 'baseline-model') ?? target.model },
+    baselineSha: str(v, 'baseline-sha') ?? null,
     warnings: (loaded?.issues ?? []).map((i) => formatIssue(file!, i)),
   }
 }
@@ -395,7 +425,7 @@ function definedOnly<T extends object>(o: T): T {
 }
 
 export async function bench(values: FlagValues): Promise<number> {
-  const { plan, target, warnings } = planFromFlags(values, process.env)
+  const { plan, target, baseline, baselineSha, warnings } = planFromFlags(values, process.env)
   for (const w of warnings) process.stderr.write(`${w}\n`)
   const progress = createProgress(
     oneOf(values, 'progress', ['auto', 'bar', 'lines', 'off'] as const satisfies readonly ProgressMode[]) ??
@@ -434,14 +464,21 @@ export async function bench(values: FlagValues): Promise<number> {
   process.on('SIGTERM', onSignal)
   let report: Awaited<ReturnType<typeof runBenchmark>>
   try {
-    report = await runBenchmark(plan, target, {
+    const context = {
       progress,
       signal: stop.signal,
       dataset,
       git: withGitOverrides(gitContextFromEnv(process.env), plan.git),
       ci: ciContextFromEnv(process.env),
       ...thisHost(),
-    })
+    }
+    report = baseline
+      ? await runAbBenchmark(
+          plan,
+          { baseline, candidate: target },
+          { ...context, baselineGit: { sha: baselineSha, ref: null } },
+        )
+      : await runBenchmark(plan, target, context)
   } catch (e) {
     if (e instanceof Interrupted && signalled) {
       process.stderr.write(`infergate bench: ${e.message}\n`)
@@ -453,6 +490,8 @@ export async function bench(values: FlagValues): Promise<number> {
     process.off('SIGTERM', onSignal)
   }
   process.stdout.write(renderTable(report))
+  // An A/B run carries its own verdict: the two arms, block by block.
+  if (isPairedReport(report)) process.stdout.write(`\n${renderComparison(compareArms({ id: null, report }))}`)
   if (out) {
     try {
       writeFileAtomic(out, `${JSON.stringify(report)}\n`)

@@ -168,7 +168,7 @@ export function renderComparison(c: Comparison): string {
       ? `A/B: the two arms interleaved in ${c.paired.blocks} blocks on the same hardware`
       : `against ${c.baseline_run_ids.length} baseline runs`
   const lines = [`${c.benchmark}: ${c.status.replace('_', ' ')} (${against})`]
-  const r = resolutionOf(c)
+  const r = c.status === 'regression' ? null : resolutionOf(c)
   if (r) {
     const unit = c.mode === 'paired' ? 'blocks' : '--trials'
     lines.push(

@@ -5,6 +5,12 @@ import type { Report } from '../report.ts'
 const f = (x: number | null | undefined, digits = 1) =>
   x === null || x === undefined ? '–' : x.toFixed(digits)
 
+/** `concurrency-8`, `concurrency-8 #2`, or in an A/B run `concurrency-8 b2 candidate`. */
+function trialLabel(scenario: string, t: Report['scenarios'][number]['trials'][number], count: number) {
+  if (t.arm !== undefined) return `${scenario} b${(t.block ?? 0) + 1} ${t.arm}`
+  return count > 1 ? `${scenario} #${t.index + 1}` : scenario
+}
+
 export function renderTable(report: Report): string {
   const head = [
     'scenario',
@@ -24,7 +30,7 @@ export function renderTable(report: Report): string {
     for (const t of s.trials) {
       const m = t.summary
       const row = [
-        s.trials.length > 1 ? `${s.name} #${t.index + 1}` : s.name,
+        trialLabel(s.name, t, s.trials.length),
         String(m.completed),
         String(m.failed),
         f(m.request_throughput, 2),
@@ -45,8 +51,7 @@ export function renderTable(report: Report): string {
   const notes: string[] = []
   for (const s of report.scenarios) {
     for (const t of s.trials) {
-      for (const w of t.warnings)
-        notes.push(`${s.name}${s.trials.length > 1 ? ` #${t.index + 1}` : ''}: ${w}`)
+      for (const w of t.warnings) notes.push(`${trialLabel(s.name, t, s.trials.length)}: ${w}`)
       for (const e of t.error_examples) notes.push(`${s.name}: ${t.errors[e.kind]}× ${e.kind}: ${e.message}`)
       const retried = t.summary.retried_requests ?? 0
       if (retried > 0)
