@@ -5,7 +5,7 @@ import { parseReport, type Report } from '../core/report.ts'
 import { createApp, DEFAULT_CONFIG } from '../service/app.ts'
 import { migrateToLatest, openDatabase } from '../service/db/connect.ts'
 import { engine, freshDatabase } from './db-helpers.ts'
-import { ciIdentity, makeReport, type TrialSpec } from './report-factory.ts'
+import { ciIdentity, makePairedReport, makeReport, type TrialSpec } from './report-factory.ts'
 
 const ADMIN = 'admin-secret'
 let db: ReturnType<typeof openDatabase>
@@ -72,6 +72,42 @@ describe(`API on ${engine}`, () => {
     const again = await call('POST', '/api/v1/projects', ADMIN, { owner: 'acme', repo: 'dup' })
     expect(again.status).toBe(409)
     expect(((await again.json()) as { error: { code: string } }).error.code).toBe('project_exists')
+  })
+
+  it('an A/B run: compared between its own arms with no history, stored with its blocks, not a baseline', async () => {
+    const token = await newProject('paired')
+    // Two base-branch runs, not enough for a history verdict; the A/B run needs none.
+    for (const at of ['2026-11-01T00:00:00.000Z', '2026-11-02T00:00:00.000Z']) {
+      expect((await call('POST', '/api/v1/runs', token, report('paired', {}, {}, at))).status).toBe(201)
+    }
+    const blocks = Array.from({ length: 4 }, () => ({ baseline: { tpot: 10 }, candidate: { tpot: 13 } }))
+    const ab = makePairedReport(77, blocks)
+    const r = parseReport({ ...ab, git: { ...ab.git, repository: 'acme/paired' }, ci: ciIdentity(ciRun++) })
+    const posted = await call('POST', '/api/v1/runs', token, r)
+    expect(posted.status).toBe(201)
+    const body = (await posted.json()) as { id: string; comparison: unknown }
+    const c = parseComparison(body.comparison)
+    expect(c.mode).toBe('paired')
+    expect(c.status).toBe('regression')
+    expect(c.baseline_run_ids).toEqual([])
+    expect(c.metrics.find((m) => m.metric === 'tpot_ms')!.noise_source).toBe('blocks')
+    // Read back as posted, blocks and arms included; compared again from storage, the same verdict.
+    const stored = await call('GET', `/api/v1/runs/${body.id}`, token)
+    expect(parseReport(((await stored.json()) as { report: unknown }).report)).toEqual(r)
+    const again = await call('GET', `/api/v1/runs/${body.id}/comparison?baseline=current`, token)
+    const recomputed = parseComparison(await again.json())
+    expect(recomputed.metrics.map((m) => [m.metric, m.verdict])).toEqual(
+      c.metrics.map((m) => [m.metric, m.verdict]),
+    )
+    // A later base-branch run is not compared against the A/B run (A/B runs are no baseline).
+    const later = await call(
+      'POST',
+      '/api/v1/runs',
+      token,
+      report('paired', {}, {}, '2026-11-09T00:00:00.000Z'),
+    )
+    const laterC = parseComparison(((await later.json()) as { comparison: unknown }).comparison)
+    expect(laterC.baseline_run_ids).not.toContain(body.id)
   })
 
   it('ingest: 201 with the comparison, the same body again on a re-post', async () => {
