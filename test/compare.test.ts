@@ -97,6 +97,25 @@ describe('verdicts', () => {
     expect(c.warnings.join()).toMatch(/answers got shorter/)
   })
 
+  it("a tail regression is caught: 5% of requests stalling 400 ms moves p99, not the medians (issue 11's case)", () => {
+    // Requests as alike as a fixed-length workload makes them (σ 5%): the stalls stand out of the tail.
+    const h = history(20, 0.02, 100, { sigma: 0.05 })
+    const stalled = [{ sigma: 0.05, stall: { share: 0.05, ms: 400 } }]
+    const c = compareRuns(run('pr', 11, stalled), h.slice(-5), h)
+    expect(c.status).toBe('regression')
+    expect(row(c, 'p99_e2el_ms').verdict).toBe('regression')
+    expect(row(c, 'p99_tpot_ms').verdict).toBe('regression')
+    expect(row(c, 'p99_e2el_ms').delta_pct!).toBeGreaterThan(30)
+    for (const m of ['ttft_ms', 'tpot_ms', 'e2el_ms'] as const)
+      expect(row(c, m).verdict).not.toBe('regression')
+    // Judged by medians alone (the gated set before tails), the same run passes.
+    const medians = compareRuns(run('pr', 11, stalled), h.slice(-5), h, {
+      ...DEFAULT_SETTINGS,
+      gated: ['ttft_ms', 'tpot_ms', 'e2el_ms', 'output_throughput'],
+    })
+    expect(medians.status).not.toBe('regression')
+  })
+
   it('a real improvement with the same workload is called', () => {
     const h = history(20, 0.01)
     const c = compareRuns(run('pr', 4, [{ ttft: 35 }]), h.slice(-5), h)

@@ -22,6 +22,8 @@ export interface TrialSpec {
   outputTokens?: number
   sigma?: number
   failed?: number
+  /** A share of requests pausing `ms` once mid-stream (a stall: the tail moves, the median not). */
+  stall?: { share: number; ms: number }
 }
 
 const STARTED = Date.parse('2026-11-01T00:00:00Z')
@@ -42,14 +44,18 @@ function makeTrial(rng: Rng, spec: TrialSpec, index: number, startedAt = new Dat
     const ttft = (spec.ttft ?? 50) * Math.exp(sigma * rng.normal())
     const tpot = (spec.tpot ?? 10) * Math.exp(sigma * rng.normal())
     const itl = Array.from({ length: out - 1 }, () => tpot)
-    free[w] = start + ttft + tpot * (out - 1)
+    // Drawn only when asked, so reports without stalls keep their random numbers.
+    const stalled = spec.stall && rng.next() < spec.stall.share ? spec.stall.ms : 0
+    if (stalled) itl[itl.length >> 1]! += stalled
+    const e2el = ttft + tpot * (out - 1) + stalled
+    free[w] = start + e2el
     outcomes.push({
       sentAt: start,
-      endedAt: start + ttft + tpot * (out - 1),
+      endedAt: start + e2el,
       dispatchDelayMs: null,
       ok: true,
       ttftMs: ttft,
-      e2elMs: ttft + tpot * (out - 1),
+      e2elMs: e2el,
       itlMs: itl,
       inputTokens: 128,
       outputTokens: out,
