@@ -1,10 +1,12 @@
 // The main job on embedded defaults (what `npm start` runs): the regression service on an
 // embedded PGlite database, a few benchmark runs of a simulated vLLM "on main" posted to it,
-// then a pull-request run against a slowed engine, and the verdict the service gives.
+// then a pull-request run against a slowed engine, and the verdict the service gives; then a PR
+// whose run meets a slow node, judged by history (fooled) and by an A/B run (not).
 // Every number is measured; only the git identities (demo commits) are made up.
 import { randomBytes } from 'node:crypto'
 import { rmSync } from 'node:fs'
 import { join } from 'node:path'
+import { runAbBenchmark } from '../../core/bench/ab.ts'
 import { thisHost } from '../../core/bench/host.ts'
 import { resolvePlan } from '../../core/bench/plan.ts'
 import { createProgress } from '../../core/bench/progress.ts'
@@ -14,7 +16,7 @@ import { renderComparisonMarkdown, statusDescription } from '../../core/render/m
 import type { GitContext, Report } from '../../core/report.ts'
 import { ServiceClient } from '../../core/service-client.ts'
 import { DEFAULT_CONFIG } from '../../service/app.ts'
-import { COMMIT_STATE, statusContext } from '../../service/notifications/notification.ts'
+import { commitState, statusContext } from '../../service/notifications/notification.ts'
 import { startService } from '../../service/server.ts'
 import { bool, type CommandSpec, type FlagValues, num } from '../args.ts'
 import { spawnEngineSim } from '../spawn-sim.ts'
@@ -22,7 +24,8 @@ import { renderComparison } from './compare.ts'
 
 export const demoSpec: CommandSpec = {
   name: 'demo',
-  summary: 'the service finds a real regression in a simulated vLLM (what `npm start` runs)',
+  summary:
+    'the service finds a real regression in a simulated vLLM, and A/B sees through a slow node (what `npm start` runs)',
   usage: 'infergate demo [options]',
   flags: {
     'main-runs': { type: 'string', value: 'N', help: 'benchmark runs on main before the PR', default: '3' },
@@ -37,9 +40,33 @@ const DATA_DIR = join('.infergate', 'demo-db')
 const SIM_MAIN = ['--ttft-ms', '60', '--itl-ms', '12', '--jitter', '0.1', '--max-num-seqs', '16']
 // The pull request's change: decoding 25% slower per token (as when CUDA graphs get disabled).
 const SIM_PR = SIM_MAIN.map((x, i) => (SIM_MAIN[i - 1] === '--itl-ms' ? '15' : x))
+// PR #2 changes nothing in the engine, but runs while its node is 15% slower (a noisy neighbour,
+// a throttled GPU): the slow phase lasts the whole run.
+const SLOW_NODE = ['--slow-phase', '0:86400:15']
+/** The A/B run's block budget: enough for the demo, short enough for `npm start`. */
+const AB_BLOCKS = 3
 
 const sha = () => randomBytes(20).toString('hex')
 const out = (line = '') => process.stdout.write(`${line}\n`)
+
+/** The demo's benchmark: two closed-loop scenarios of a chat-sized workload, with SLOs. */
+function demoPlan(simArgs: string[], seed: number, durationS: number, maxTrials?: number) {
+  return resolvePlan({
+    name: 'chat-latency',
+    concurrency: [4, 16],
+    durationS,
+    warmup: 4,
+    input: { mean: 256 },
+    output: { mean: 48 },
+    ignoreEos: true,
+    slo: { ttft_ms: 200, tpot_ms: 20 },
+    seed,
+    ...(maxTrials ? { maxTrials } : {}),
+    config: { server: `engine-sim ${simArgs.join(' ')}` },
+  })
+}
+
+const targetOf = (url: string) => ({ url, apiKey: null, headers: {}, model: null })
 
 async function benchRun(
   simArgs: string[],
@@ -49,22 +76,45 @@ async function benchRun(
 ): Promise<Report> {
   const sim = await spawnEngineSim(process.argv[1]!, simArgs)
   try {
-    const plan = resolvePlan({
-      name: 'chat-latency',
-      concurrency: [4, 16],
-      durationS,
-      warmup: 4,
-      input: { mean: 256 },
-      output: { mean: 48 },
-      ignoreEos: true,
-      slo: { ttft_ms: 200, tpot_ms: 20 },
-      seed,
-      config: { server: `engine-sim ${simArgs.join(' ')}` },
+    return await runBenchmark(demoPlan(simArgs, seed, durationS), targetOf(sim.url), {
+      progress: createProgress('off'),
+      git,
+      ci: null,
+      ...thisHost(),
     })
-    const target = { url: sim.url, apiKey: null, headers: {}, model: null }
-    return await runBenchmark(plan, target, { progress: createProgress('off'), git, ci: null, ...thisHost() })
   } finally {
     await sim.stop()
+  }
+}
+
+/** Base and PR side by side (two sims on one "node": one epoch for their slow phase), in blocks. */
+async function abRun(
+  baseArgs: string[],
+  headArgs: string[],
+  git: GitContext,
+  baseSha: string,
+  seed: number,
+  durationS: number,
+): Promise<Report> {
+  const epoch = ['--phase-epoch', String(Date.now())]
+  const [base, head] = await Promise.all([
+    spawnEngineSim(process.argv[1]!, [...baseArgs, ...epoch]),
+    spawnEngineSim(process.argv[1]!, [...headArgs, ...epoch]),
+  ])
+  try {
+    return await runAbBenchmark(
+      demoPlan(headArgs, seed, durationS, AB_BLOCKS),
+      { baseline: targetOf(base.url), candidate: targetOf(head.url) },
+      {
+        progress: createProgress('off'),
+        git,
+        ci: null,
+        ...thisHost(),
+        baselineGit: { sha: baseSha, ref: 'refs/heads/main' },
+      },
+    )
+  } finally {
+    await Promise.all([base.stop(), head.stop()])
   }
 }
 
@@ -136,7 +186,7 @@ export async function demo(values: FlagValues): Promise<number> {
         commit: git.sha,
       }),
     )
-    const { state, conclusion } = COMMIT_STATE[posted.comparison.status]
+    const { state, conclusion } = commitState(posted.comparison)
     out(
       `The commit status on ${git.sha!.slice(0, 7)} (${statusContext(posted.comparison.benchmark)}): ${state} — "${statusDescription(posted.comparison)}"`,
     )
@@ -144,6 +194,36 @@ export async function demo(values: FlagValues): Promise<number> {
       `(a check run concluding ${conclusion} when the service runs as a GitHub App). With GitHub credentials,`,
     )
     out('`infergate serve` posts both to the pull request itself: docs/github.md.\n')
+
+    // PR #2: drift, not code. History mode compares a slow moment with main's fast ones; A/B
+    // measures base and PR in the same moments, and the slowness cancels in their ratio.
+    const git2: GitContext = { ...git, sha: sha(), branch: 'docs-only', pr_number: 2 }
+    out(
+      `PR #2 ${git2.sha!.slice(0, 7)} changes no engine code, but its benchmark runs while the node is 15% slower (a noisy neighbour):`,
+    )
+    const drifted = await benchRun([...SIM_MAIN, ...SLOW_NODE], git2, 200, durationS)
+    const history = await client.postReport(drifted)
+    out(
+      `  history mode, against main's runs: ${history.comparison.status} — "${statusDescription(history.comparison)}"`,
+    )
+    const baseSha = mainShas.at(-1)![1]!
+    const ab = await abRun(
+      [...SIM_MAIN, ...SLOW_NODE],
+      [...SIM_MAIN, ...SLOW_NODE],
+      git2,
+      baseSha,
+      300,
+      durationS,
+    )
+    const paired = await client.postReport(ab)
+    out(
+      `  A/B, the base (${baseSha.slice(0, 7)}) and the PR side by side on that node: ${paired.comparison.status} — "${statusDescription(paired.comparison)}"`,
+    )
+    out('')
+    out(renderComparison(paired.comparison))
+    out(
+      'A/B needs both deployments at once (twice the GPUs while it runs): docs/detection.md, docs/action.md.\n',
+    )
     printUrls(service.url, body.token, posted.id, posted.comparison)
     if (bool(values, 'exit')) return 0
     out(`\nServing until Ctrl-C. Later: infergate serve --data-dir ${DATA_DIR}`)
