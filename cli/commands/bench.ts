@@ -181,7 +181,7 @@ export const benchSpec: CommandSpec = {
     'git-branch': { type: 'string', value: 'NAME', help: 'override the branch' },
     'git-base-branch': { type: 'string', value: 'NAME', help: 'override the base branch (pull requests)' },
     'git-pr': { type: 'string', value: 'N', help: 'override the pull request number' },
-    out: { type: 'string', value: 'FILE', help: 'write the report (infergate.report/v1 JSON) here' },
+    out: { type: 'string', value: 'FILE', help: 'write the report (infergate.report/v2 JSON) here' },
     progress: { type: 'string', value: 'MODE', help: 'auto, bar, lines or off', default: 'auto' },
   },
   examples: [
@@ -189,6 +189,7 @@ export const benchSpec: CommandSpec = {
     'infergate bench --url http://127.0.0.1:8000/v1 --rate 10,50 --duration 60 --slo ttft:500,tpot:50',
     "infergate bench --url http://gw.example/openai/v1 --header 'Host: llama.models.example.com' --endpoint chat",
     'infergate bench --config infergate.yaml --url http://127.0.0.1:8000/v1 --out report.json',
+    'infergate bench --url http://head:8000/v1 --baseline-url http://base:8000/v1 --concurrency 8 --duration 30 --out ab.json',
   ],
 }
 
