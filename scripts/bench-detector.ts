@@ -111,6 +111,8 @@ const BASE_MODEL = {
   stepSd: 0.04,
   stallShare: 0.05,
   stallMs: 400,
+  /** 1: the drift moves between the two trials of a block too (a sensitivity case; 0 in the model). */
+  withinBlock: 0,
   historyRuns: 20,
   baselineRuns: 5,
 }
@@ -227,19 +229,26 @@ function runOf(id: string, trials: Trial[]): Run {
   return { id, report }
 }
 
-/** The drift of A/B blocks: AR(1) plus persistent steps. */
+/**
+ * The drift of A/B blocks: AR(1) plus persistent steps, one value per block; or, for the
+ * within-block sensitivity case, per trial (the same process at half the interval).
+ */
 class Drift {
   private ar: number
   private level = 0
   private rng: Rng
-  constructor(rng: Rng) {
+  private phi: number
+  private stepProb: number
+  constructor(rng: Rng, stepsPerBlock: 1 | 2) {
     this.rng = rng
     this.ar = MODEL.driftSd * rng.normal()
+    this.phi = MODEL.driftPhi ** (1 / stepsPerBlock)
+    this.stepProb = MODEL.stepProb / stepsPerBlock
   }
   next(): number {
     const m = MODEL
-    this.ar = m.driftPhi * this.ar + m.driftSd * Math.sqrt(1 - m.driftPhi ** 2) * this.rng.normal()
-    if (this.rng.next() < m.stepProb) this.level += m.stepSd * this.rng.normal()
+    this.ar = this.phi * this.ar + m.driftSd * Math.sqrt(1 - this.phi ** 2) * this.rng.normal()
+    if (this.rng.next() < this.stepProb) this.level += m.stepSd * this.rng.normal()
     return this.ar + this.level
   }
 }
@@ -350,19 +359,23 @@ function abRun(rng: Rng, effect: Effect, cfg: AbConfig): AbOutcome {
     minEffectPct: d.minEffect,
   }))
   const tpotIndex = defs.findIndex((d) => d.metric === 'tpot_ms')
-  const drift = new Drift(rng)
+  const within = MODEL.withinBlock > 0
+  const drift = new Drift(rng, within ? 2 : 1)
   let decision: PairedDecision | undefined
   // All K blocks are simulated (the oracle runs on them); the detector sees them until it stops.
   const tpotD: number[] = []
   for (let k = 1; k <= K; k++) {
-    const shared = drift.next()
-    // One trial of each arm; their order does not matter in this model (the drift is per block).
+    // One trial of each arm, the order alternating (it matters only when the drift moves within
+    // a block); in the model proper both trials share the block's drift.
+    let first = drift.next()
+    let second = within ? drift.next() : first
+    if (k % 2 === 0) [first, second] = [second, first]
     const b = trialValues(
-      simulateRequests(rng, Math.exp(shared + MODEL.trialNoise * rng.normal()), NONE),
+      simulateRequests(rng, Math.exp(first + MODEL.trialNoise * rng.normal()), NONE),
       defs,
     )
     const c = trialValues(
-      simulateRequests(rng, Math.exp(shared + MODEL.trialNoise * rng.normal()), effect),
+      simulateRequests(rng, Math.exp(second + MODEL.trialNoise * rng.normal()), effect),
       defs,
     )
     tpotD.push(Math.log(c[tpotIndex]!.value / b[tpotIndex]!.value))
@@ -545,7 +558,9 @@ const LEGACY_PUBLISHED: Record<number, { aa: number; power: Record<string, numbe
 /** A/B variants beyond the default: other priors (tuning), other noise (sensitivity). */
 interface Variant {
   part: 'tuning' | 'sensitivity'
-  label: string
+  /** The table row; a tuning row also has its false alarms under 3× the trial noise. */
+  row: string
+  robustness?: boolean
   cfg: AbConfig
   model: Partial<Model>
   effects: number[]
@@ -554,6 +569,17 @@ const withPrior = (priorNoisePct: number, priorDf: number): AbConfig => ({
   ...AB,
   paired: { ...AB.paired, priorNoisePct, priorDf },
 })
+const tuning = (row: string, cfg: AbConfig): Variant[] => [
+  { part: 'tuning', row, cfg, model: {}, effects: [0, 1, 2] },
+  {
+    part: 'tuning',
+    row,
+    robustness: true,
+    cfg,
+    model: { trialNoise: 3 * BASE_MODEL.trialNoise },
+    effects: [0],
+  },
+]
 const VARIANTS: Variant[] = [
   ...(
     [
@@ -563,17 +589,9 @@ const VARIANTS: Variant[] = [
       [2, 10],
       [1.5, 10],
     ] as const
-  ).flatMap(([s0, df]): Variant[] => [
-    { part: 'tuning', label: `σ0 ${s0}%, ν0 ${df}`, cfg: withPrior(s0, df), model: {}, effects: [0, 1, 2] },
-    {
-      part: 'tuning',
-      label: `σ0 ${s0}%, ν0 ${df}, noise ×3`,
-      cfg: withPrior(s0, df),
-      model: { trialNoise: 0.03 },
-      effects: [0],
-    },
-  ]),
-  { part: 'tuning', label: 'min effect 3%', cfg: { ...AB, minEffect: 3 }, model: {}, effects: [0, 1, 2] },
+  ).flatMap(([s0, df]) => tuning(`σ0 ${s0}%, ν0 ${df}`, withPrior(s0, df))),
+  ...tuning('σ0 2%, ν0 4, K = 8', { ...AB, paired: { ...AB.paired, maxBlocks: 8 } }),
+  ...tuning('σ0 2%, ν0 4, min effect 3%', { ...AB, minEffect: 3 }),
   ...(
     [
       ['2,000 requests a trial', { requests: 2000 }],
@@ -581,8 +599,9 @@ const VARIANTS: Variant[] = [
       ['per-request σ 0.1', { sigma: 0.1 }],
       ['per-trial noise 2%', { trialNoise: 0.02 }],
       ['per-trial noise 3%', { trialNoise: 0.03 }],
+      ['the drift moves between the two trials of a block', { withinBlock: 1 }],
     ] as const
-  ).map(([label, model]): Variant => ({ part: 'sensitivity', label, cfg: AB, model, effects: [0, 1, 2, 4] })),
+  ).map(([row, model]): Variant => ({ part: 'sensitivity', row, cfg: AB, model, effects: [0, 1, 2, 4] })),
 ]
 
 type Job =
@@ -809,26 +828,32 @@ function report(results: Result[], seconds: number): string[] {
   }
 
   for (const part of ['tuning', 'sensitivity'] as const) {
-    const vs = VARIANTS.map((v, i) => ({ v, i })).filter(({ v }) => v.part === part)
-    const rows = vs.filter(({ i }) => ab.some((r) => r.variant === i))
-    if (!rows.length) continue
+    const ran = VARIANTS.map((v, i) => ({ v, runs: ab.filter((r) => r.variant === i) })).filter(
+      ({ v, runs }) => v.part === part && runs.length > 0,
+    )
+    if (!ran.length) continue
     lines.push(
       part === 'tuning'
-        ? '| A/B tuning (nominal noise unless said) | false alarms | +3%: within 10 blocks | +5%: within 6 / 10 blocks | mean blocks at +5% |'
+        ? '| A/B tuning (within K blocks) | false alarms | false alarms, trial noise ×3 | +3%: within 10 blocks | +5%: within 6 / 10 blocks | mean blocks at +5% |'
         : '| A/B under other noise (the defaults) | false alarms | +3%: within 10 blocks | +5%: within 6 / 10 blocks | +20%: within 3 blocks |',
-      '|---|---|---|---|---|',
+      part === 'tuning' ? '|---|---|---|---|---|---|' : '|---|---|---|---|---|',
     )
-    for (const { v, i } of rows) {
-      const runs = ab.filter((r) => r.variant === i)
-      const s = (e: number) => (v.effects.includes(e) ? summarizeAb(runs.map((r) => r.out[e]!)) : null)
+    for (const row of [...new Set(ran.map(({ v }) => v.row))]) {
+      const nominal = ran.find(({ v }) => v.row === row && !v.robustness)
+      const robust = ran.find(({ v }) => v.row === row && v.robustness)
+      const s = (e: number) =>
+        nominal?.v.effects.includes(e) ? summarizeAb(nominal.runs.map((r) => r.out[e]!)) : null
       const [aa, p3, p5, p20] = [s(0), s(1), s(2), s(4)]
       const cells = [
         aa ? pct(aa.alarm) : '–',
+        ...(part === 'tuning'
+          ? [robust ? pct(summarizeAb(robust.runs.map((r) => r.out[0]!)).alarm) : '–']
+          : []),
         p3 ? pct(p3.within(10)) : '–',
         p5 ? `${pct(p5.within(6))} / ${pct(p5.within(10))}` : '–',
         part === 'tuning' ? (p5 ? p5.meanBlocks.toFixed(1) : '–') : p20 ? pct(p20.within(3)) : '–',
       ]
-      lines.push(`| ${v.label} | ${cells.join(' | ')} |`)
+      lines.push(`| ${row} | ${cells.join(' | ')} |`)
     }
     lines.push('')
   }
