@@ -83,7 +83,7 @@ export const DEFAULT_PAIRED_SETTINGS: PairedSettings = {
  * The minimum effect suggested for medians and throughput in paired mode: 2%, not history mode's
  * 3%. A true +3% change reads below 3% half the time, so a 3% floor would cap the power at +3%
  * near 50% whatever the noise. At 1,000 requests a trial the significance bar binds first anyway
- * (a change called after 6 blocks reads ≥ ~4.5%), so the floor costs little there; it matters
+ * (a change called within 10 blocks reads ≥ ~3.5%), so the floor costs little there; it matters
  * with quieter metrics or more blocks. The price: "unchanged" within ±2% takes more blocks.
  */
 export const DEFAULT_PAIRED_MIN_EFFECT_PCT = 2
