@@ -3,7 +3,6 @@
 // a neighbour, the thermal state) moves both trials of a block alike and cancels in their ratio,
 // so the verdict needs no history and is not fooled by drift (docs/detection.md, paired mode).
 // After each block the paired sequential test (core/detect/arms.ts) says whether to go on.
-import { randomInt } from 'node:crypto'
 import { decideArms } from '../detect/arms.ts'
 import { DEFAULT_PAIRED_SETTINGS } from '../detect/paired.ts'
 import type { ArmName, Paired, Report, Scenario, Trial } from '../report.ts'
@@ -17,10 +16,10 @@ import {
   type BenchTarget,
   environmentOf,
   openServer,
+  runInputs,
   ScenarioSession,
   type Server,
 } from './session.ts'
-import { loadDataset } from './workload.ts'
 
 export interface AbTargets {
   baseline: BenchTarget
@@ -57,11 +56,9 @@ export async function runAbBenchmark(
   context: AbContext,
 ): Promise<Report> {
   const { progress, signal } = context
-  const w = plan.workload
-  const dataset = context.dataset ?? (w.dataset ? loadDataset(w.dataset) : undefined)
   // One seed for both arms: a block sends its two trials the same prompts (each server sees each
   // prompt once, so no prefix cache remembers it) and the same arrival times.
-  const seed = w.seed ?? randomInt(2 ** 31)
+  const { dataset, seed } = runInputs(plan, context)
   const servers = {} as Record<ArmName, Server>
   for (const arm of ARMS) {
     servers[arm] = await openServer(plan, targets[arm], seed, dataset, progress, `${arm}: `)

@@ -2,13 +2,18 @@
 // run (the plan), where (the target) and what surrounds the run (the context: progress, git, CI,
 // the host) come in apart: nothing here reads the environment, and a plan can meet two targets.
 
-import { randomInt } from 'node:crypto'
 import type { Report, Scenario, Trial } from '../report.ts'
 import { parseReport, REPORT_SCHEMA } from '../report.ts'
 import { Interrupted } from './errors.ts'
 import { type BenchPlan, planScenarios } from './plan.ts'
-import { type BenchContext, type BenchTarget, environmentOf, openServer, ScenarioSession } from './session.ts'
-import { loadDataset } from './workload.ts'
+import {
+  type BenchContext,
+  type BenchTarget,
+  environmentOf,
+  openServer,
+  runInputs,
+  ScenarioSession,
+} from './session.ts'
 
 export { type BenchContext, type BenchTarget, warmupFor } from './session.ts'
 
@@ -18,11 +23,7 @@ export async function runBenchmark(
   context: BenchContext,
 ): Promise<Report> {
   const { progress, signal } = context
-  const w = plan.workload
-  const dataset = context.dataset ?? (w.dataset ? loadDataset(w.dataset) : undefined)
-  // A server that stays up caches prompt prefixes: identical prompts in every run would make later
-  // runs look faster. A seed drawn per run (recorded) keeps them new; --seed pins it to reproduce.
-  const seed = w.seed ?? randomInt(2 ** 31)
+  const { dataset, seed } = runInputs(plan, context)
   const server = await openServer(plan, target, seed, dataset, progress)
   const scenarios: Scenario[] = []
   // Every trial gets fresh prompts (a running index), so prefix caching never sees a repeat.

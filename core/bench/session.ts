@@ -1,6 +1,7 @@
 // One server under a plan: found and described (its model, engine), then, per scenario, its
 // connections warmed and its trials run. A one-server benchmark (run.ts) and an A/B benchmark
 // (ab.ts) are both loops over these; only the order of trials and the report around them differ.
+import { randomInt } from 'node:crypto'
 import { storable } from '../limits.ts'
 import type { CiContext, Environment, GitContext, Load, Trial } from '../report.ts'
 import { INFERGATE_VERSION } from '../version.ts'
@@ -12,7 +13,7 @@ import type { BenchPlan, PlannedScenario } from './plan.ts'
 import type { Progress } from './progress.ts'
 import { discoverServer, type ServerInfo } from './server-info.ts'
 import { summarizeTrial } from './summary.ts'
-import { type DatasetEntry, Workload } from './workload.ts'
+import { type DatasetEntry, loadDataset, Workload } from './workload.ts'
 
 /** The server a plan runs against. */
 export interface BenchTarget {
@@ -38,6 +39,22 @@ export interface BenchContext {
   /** `linux-x64 runner-7` (core/bench/host.ts). */
   platform: string
   nodeVersion: string
+}
+
+/**
+ * The run's dataset (read now unless the caller already did) and its seed. A server that stays up
+ * caches prompt prefixes: identical prompts in every run would make later runs look faster, so a
+ * seed drawn per run (recorded) keeps them new; --seed pins it to reproduce a run.
+ */
+export function runInputs(
+  plan: BenchPlan,
+  context: BenchContext,
+): { dataset?: DatasetEntry[]; seed: number } {
+  const w = plan.workload
+  return {
+    dataset: context.dataset ?? (w.dataset ? loadDataset(w.dataset) : undefined),
+    seed: w.seed ?? randomInt(2 ** 31),
+  }
 }
 
 /** A server found, and the workload its requests are built from. */
