@@ -267,7 +267,8 @@ interface Look {
 /**
  * Every look from block minBlocks to the last block run (at most K), replayed from the blocks:
  * the function is pure, and the same blocks always give the same verdicts. `final`: the run ends
- * now (time out, interrupted): the undecided become inconclusive (or insufficient_data).
+ * now (time out, interrupted): the undecided become inconclusive (or insufficient_data); `stop`
+ * and `stopped` still say only what the stop rule says (the caller knows why it ended).
  */
 export function decidePaired(
   series: readonly PairedSeries[],
