@@ -108,6 +108,15 @@ describe(`API on ${engine}`, () => {
     )
     const laterC = parseComparison(((await later.json()) as { comparison: unknown }).comparison)
     expect(laterC.baseline_run_ids).not.toContain(body.id)
+    // Nor can it be pinned as one.
+    const pin = await call('POST', '/api/v1/projects/acme/paired/baselines', token, {
+      benchmark: r.benchmark,
+      run_ids: [body.id],
+    })
+    expect(pin.status).toBe(400)
+    expect(((await pin.json()) as { error: { message: string } }).error.message).toMatch(
+      /^run_ids\[0\]: run .* is an A\/B run/,
+    )
   })
 
   it('ingest: 201 with the comparison, the same body again on a re-post', async () => {

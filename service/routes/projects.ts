@@ -122,7 +122,16 @@ projects.post('/:owner/:repo/baselines', requireProject, ownProject, async (c) =
       `run_ids[${missing}]: no run ${run_ids[missing]} of benchmark ${benchmark} in this project`,
     )
   }
-  await pinBaseline(db, projectId, benchmark, [...known])
+  // An A/B run measured two servers: its candidate arm is no baseline for other runs.
+  const paired = run_ids.findIndex((id) => known.get(id)!.paired)
+  if (paired >= 0) {
+    throw new ApiError(
+      400,
+      'invalid_baseline',
+      `run_ids[${paired}]: run ${run_ids[paired]} is an A/B run (two servers, compared with each other); pin runs of one server`,
+    )
+  }
+  await pinBaseline(db, projectId, benchmark, [...known.keys()])
   return c.json({ benchmark, run_ids: [...new Set(run_ids)] })
 })
 

@@ -3,21 +3,21 @@
 import type { Kysely } from 'kysely'
 import type { Database } from '../db/database.ts'
 
-/** Which of `ids` are runs of this project's benchmark. */
+/** Which of `ids` are runs of this project's benchmark, each with whether it is an A/B run. */
 export async function runsOfBenchmark(
   db: Kysely<Database>,
   projectId: string,
   benchmark: string,
   ids: string[],
-): Promise<Set<string>> {
+): Promise<Map<string, { paired: boolean }>> {
   const rows = await db
     .selectFrom('runs')
-    .select('id')
+    .select(['id', 'paired'])
     .where('project_id', '=', projectId)
     .where('benchmark', '=', benchmark)
     .where('id', 'in', ids)
     .execute()
-  return new Set(rows.map((r) => r.id))
+  return new Map(rows.map((r) => [r.id, { paired: r.paired }]))
 }
 
 /** Replaces the benchmark's pinned runs, in one transaction. */
