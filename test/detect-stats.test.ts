@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
 import { hodgesLehmann, kthDifference } from '../core/detect/hodges-lehmann.ts'
-import { holm } from '../core/detect/holm.ts'
+import { holm, weightedHolm } from '../core/detect/holm.ts'
 import { mannWhitneyU } from '../core/detect/mann-whitney.ts'
 import { normalQuantile, normalSf } from '../core/detect/normal.ts'
 import { studentTQuantile, studentTSf } from '../core/detect/student-t.ts'
@@ -86,6 +86,44 @@ describe('Holm adjustment matches statsmodels', () => {
       const adjusted = holm(c.p)
       for (let j = 0; j < adjusted.length; j++) expect(adjusted[j]).toBeCloseTo(c.adjusted[j]!, 12)
     })
+  })
+})
+
+describe('weighted Holm is the closed test of weighted Bonferroni tests', () => {
+  // The closed testing principle (Marcus, Peritz & Gabriel 1976): H_i is rejected at level a iff
+  // every intersection S ∋ i is, and S's weighted Bonferroni test rejects when some j in S has
+  // p_j ≤ a · w_j / W_S. So the adjusted p of i is the max over S ∋ i of min_{j∈S} p_j·W_S/w_j.
+  const closed = (p: number[], w: number[]) =>
+    p.map((_, i) => {
+      let worst = 0
+      for (let mask = 1; mask < 1 << p.length; mask++) {
+        if (!(mask & (1 << i))) continue
+        const S = p.map((_, j) => j).filter((j) => mask & (1 << j))
+        const W = S.reduce((a, j) => a + w[j]!, 0)
+        worst = Math.max(worst, Math.min(1, ...S.map((j) => (p[j]! * W) / w[j]!)))
+      }
+      return worst
+    })
+  it('on 300 random families of up to 6 tests, by enumerating every intersection', () => {
+    const rng = new Rng(42)
+    for (let c = 0; c < 300; c++) {
+      const m = 1 + rng.int(6)
+      const p = Array.from({ length: m }, () => (rng.next() < 0.3 ? rng.next() * 0.01 : rng.next()))
+      const w = Array.from({ length: m }, () => [0.25, 0.5, 1, 2][rng.int(4)]!)
+      const got = weightedHolm(p, w)
+      const want = closed(p, w)
+      for (let i = 0; i < m; i++) expect(got[i]!, `case ${c} test ${i}`).toBeCloseTo(want[i]!, 12)
+    }
+  })
+  it('equal weights are Holm; a smaller weight makes a test need a smaller p', () => {
+    expect(weightedHolm([0.01, 0.04, 0.03], [1, 1, 1])).toEqual(holm([0.01, 0.04, 0.03]))
+    // p = 0.007 beside a null: called at 0.01 with a full weight (0.007 · 1.25), not with a quarter (0.007 · 5).
+    const asMedian = weightedHolm([0.007, 0.5], [1, 0.25])
+    const asTail = weightedHolm([0.007, 0.5], [0.25, 1])
+    expect(asMedian[0]).toBeCloseTo(0.00875, 12)
+    expect(asTail[0]).toBeCloseTo(0.035, 12)
+    expect(asMedian[1]).toBe(0.5)
+    expect(() => weightedHolm([0.1], [0])).toThrow(/positive weight/)
   })
 })
 

@@ -18,6 +18,7 @@ import {
 } from './compare.ts'
 import {
   type Comparison,
+  holmWeight,
   isRequestMetric,
   isTailMetric,
   lowerIsBetter,
@@ -176,6 +177,7 @@ function seriesOf(r: ArmsReport, s: DetectorSettings): Row[] {
           direction: lowerIsBetter(metric) ? 'lower_is_better' : 'higher_is_better',
           gated: s.gated.includes(metric),
           minEffectPct: minEffectOf(s, metric),
+          weight: holmWeight(metric),
         },
         baselineValues: pooled('baseline'),
         candidateValues: pooled('candidate'),

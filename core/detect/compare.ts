@@ -16,6 +16,7 @@ import {
   type Comparison,
   DEFAULT_GATED,
   DEFAULT_MIN_EFFECT_BY_METRIC,
+  holmWeight,
   lowerIsBetter as isLowerBetter,
   isRequestMetric,
   METRICS,
@@ -24,7 +25,7 @@ import {
   type Verdict,
 } from './comparison.ts'
 import { hodgesLehmann } from './hodges-lehmann.ts'
-import { holm } from './holm.ts'
+import { weightedHolm } from './holm.ts'
 import { mannWhitneyU } from './mann-whitney.ts'
 import { normalQuantile, normalSf } from './normal.ts'
 import { studentTQuantile, studentTSf } from './student-t.ts'
@@ -246,9 +247,15 @@ export function compareRuns(
         const se = (n: number) => noise.sigma * Math.sqrt(1 / n + 1 / bLog.length)
         const shift = mean(cLog) - mean(bLog)
         pNoise = tailP(shift / se(cLog.length), noise.df)
-        // The Holm step-down starts at alpha / m (m gated tests): the bar a lone shift must clear.
-        const m = candidate.report.scenarios.length * Math.max(1, settings.gated.length)
-        const crit = critical(1 - settings.alpha / (2 * m), noise.df)
+        // The Holm step-down starts at alpha · w / W (w this metric's weight, W the gated
+        // tests' total; alpha / m with equal weights): the bar a lone shift must clear.
+        const total =
+          candidate.report.scenarios.length *
+          Math.max(
+            1,
+            settings.gated.reduce((a, g) => a + holmWeight(g), 0),
+          )
+        const crit = critical(1 - (settings.alpha * holmWeight(metric)) / (2 * total), noise.df)
         mde = Math.max(minEffect, pct(Math.exp(crit * se(cLog.length))))
         mde3 = Math.max(minEffect, pct(Math.exp(crit * se(3))))
         // Equivalence by two one-sided tests at alpha: the (1 − 2·alpha) interval of the shift.
@@ -291,9 +298,13 @@ export function compareRuns(
   }
 
   // Holm over the whole comparison, separately for each test.
+  // Weighted: a tail gets a smaller share of each step than a median (holmWeight).
   const adjust = (get: (d: Draft) => number | null) => {
     const idx = drafts.flatMap((d, i) => (get(d) === null ? [] : [i]))
-    const adj = holm(idx.map((i) => get(drafts[i]!)!))
+    const adj = weightedHolm(
+      idx.map((i) => get(drafts[i]!)!),
+      idx.map((i) => holmWeight(drafts[i]!.row.metric)),
+    )
     return new Map(idx.map((i, k) => [i, adj[k]!]))
   }
   const pAdj = adjust((d) => d.row.p_value)

@@ -15,14 +15,15 @@
 // - Many looks: Bonferroni over them. Each look spends α_k = alpha / (K − minBlocks + 1). The
 //   chance of any false alarm at any look is at most Σ α_k = alpha by the union bound, whatever
 //   the correlation between looks (they share blocks), however the run stops. Holm at α_k over
-//   the gated series at each look keeps the family-wise rate over the metrics as well.
+//   the gated series at each look (weighted: a series' `weight` is its share of each step)
+//   keeps the family-wise rate over the metrics as well.
 // - Unchanged is shown, not assumed: the interval d̄ ± t_{1−α_k}·se inside ± the minimum effect
 //   (two one-sided tests at α_k; no multiplicity correction: "all unchanged" is an
 //   intersection-union claim, false as soon as one of its series' tests is).
 // - The exact sign-flip permutation p of the d_j is reported, never used: it assumes nothing
 //   about their distribution but cannot reach a small alpha on few blocks (3 blocks: p ≥ 0.25,
 //   10 blocks: p ≥ 0.002), which is why the t-test with the prior decides.
-import { holm } from './holm.ts'
+import { weightedHolm } from './holm.ts'
 import { studentTSf } from './student-t.ts'
 
 /** One trial's value of a metric, and the sampling SE of its log from within the trial. */
@@ -46,6 +47,8 @@ export interface PairedSeries {
   /** Gated series decide the run (and stop it); the others are reported. */
   gated: boolean
   minEffectPct: number
+  /** Its share of alpha among the gated series (weighted Holm); default 1. */
+  weight?: number
 }
 
 export interface PairedSettings {
@@ -261,7 +264,8 @@ interface Look {
   k: number
   fit: Fit
   pAdjusted: number | null
-  mGated: number
+  /** The series' share of α_k at Holm's first step (1/m with equal weights; 1 when not gated). */
+  share: number
 }
 
 /**
@@ -287,12 +291,19 @@ export function decidePaired(
     const fits = series.map((x) => fitBlocks(x.blocks, k, settings))
     const tested = (i: number) => (fits[i]?.n ?? 0) >= settings.minBlocks
     const family = series.flatMap((x, i) => (x.gated && tested(i) ? [i] : []))
-    const adjusted = holm(family.map((i) => fits[i]!.p))
+    const weights = family.map((i) => series[i]!.weight ?? 1)
+    const adjusted = weightedHolm(
+      family.map((i) => fits[i]!.p),
+      weights,
+    )
     const pAdj = new Map(family.map((i, r) => [i, Math.min(1, adjusted[r]! * looks)]))
+    const totalWeight = weights.reduce((a, b) => a + b, 0)
     series.forEach((x, i) => {
       const f = fits[i]
       if (!f || !tested(i)) return
-      const look: Look = { k, fit: f, pAdjusted: pAdj.get(i) ?? null, mGated: family.length }
+      // The first Holm step's share of α_k for this series: 1/m with equal weights.
+      const share = x.gated ? (x.weight ?? 1) / Math.max(totalWeight, x.weight ?? 1) : 1
+      const look: Look = { k, fit: f, pAdjusted: pAdj.get(i) ?? null, share }
       last[i] = look
       if (decided[i]) return
       const effect = Math.abs(toPct(f.mean)) >= x.minEffectPct
@@ -327,8 +338,8 @@ export function decidePaired(
     if (!f) return { ...empty, verdict }
     const bound = logPct(x.minEffectPct)
     const half = tUpper(alphaK, f.df) * f.se
-    const m = x.gated ? Math.max(1, look?.mGated ?? 1) : 1
-    const mde = Math.max(x.minEffectPct, toPct(tUpper(alphaK / (2 * m), f.df) * f.se))
+    const share = look?.share ?? 1
+    const mde = Math.max(x.minEffectPct, toPct(tUpper((alphaK * share) / 2, f.df) * f.se))
     return {
       verdict,
       decidedAtBlock: decided[i]?.k ?? null,
