@@ -1,22 +1,28 @@
 // The Action's main step: validate the config, announce the run, deploy the InferenceService (or
 // find the existing one), benchmark it, keep the report as a file, post it, write the job
-// summary, set the outputs, gate the PR. The post step (post.ts) deletes what this created.
+// summary, set the outputs, gate the PR. Mode ab measures two servers, the PR's base and its
+// head, in one interleaved run (deploying both from their own infergate.yaml, or two already
+// serving). The post step (post.ts) deletes what this created.
 import { randomBytes } from 'node:crypto'
 import * as core from '@actions/core'
 import type { KubeConfig } from '@kubernetes/client-node'
+import { runAbBenchmark } from '../core/bench/ab.ts'
 import { thisHost } from '../core/bench/host.ts'
 import { type BenchPlan, withGitOverrides } from '../core/bench/plan.ts'
 import { createProgress } from '../core/bench/progress.ts'
-import { runBenchmark } from '../core/bench/run.ts'
+import { type BenchTarget, runBenchmark } from '../core/bench/run.ts'
 import { ciContextFromEnv, ciRunUrl, gitContextFromEnv } from '../core/ci-context.ts'
 import { formatIssue } from '../core/config/load.ts'
+import type { Mode } from '../core/config/rules.ts'
 import type { Config } from '../core/config/schema.ts'
 import { validateConfig } from '../core/config/validate.ts'
 import type { Comparison } from '../core/detect/comparison.ts'
 import { writeFileAtomic } from '../core/files.ts'
 import { statusDescription } from '../core/render/markdown.ts'
+import { type ArmName, parseReport, type Report } from '../core/report.ts'
 import { ServiceClient } from '../core/service-client.ts'
-import { type Inputs, readInputs } from './inputs.ts'
+import { fileAtCommit, repositoryPath, validateBaseConfig } from './base-config.ts'
+import { deploys, type Inputs, readInputs } from './inputs.ts'
 import {
   createService,
   DeployError,
@@ -24,28 +30,38 @@ import {
   isReady,
   readService,
   type Target,
+  waitForPlacement,
   waitUntilReady,
 } from './kserve/deploy.ts'
 import { loadKubeConfig } from './kserve/kubeconfig.ts'
-import { inferenceService, runtimeArgs, serviceName } from './kserve/manifest.ts'
-import { pullRequestOfComment } from './pull-request.ts'
-import { writeSummary } from './summary.ts'
+import {
+  GPU_PRODUCT_LABEL,
+  type InferenceService,
+  inferenceService,
+  runtimeArgs,
+  serviceName,
+  withArm,
+  withGpuProduct,
+  withSameNodeAs,
+} from './kserve/manifest.ts'
+import { type PullRequestBase, pullRequestBaseOfEvent, pullRequestOfComment } from './pull-request.ts'
+import { type DeployedService, writeSummary } from './summary.ts'
 import { type Deployment, rememberDeployment, tearDown } from './teardown.ts'
 import { within } from './within.ts'
 
 /** The config and its plan, with every issue as an annotation on its line; errors stop the run. */
-function readConfig(inputs: Inputs): { config: Config; plan: BenchPlan } {
-  const { config, plan, issues } = validateConfig(inputs.config, inputs.mode)
+function readConfig(path: string, mode: Mode): { config: Config; plan: BenchPlan } {
+  const { config, plan, issues } = validateConfig(path, mode)
   for (const i of issues) {
     const props = {
-      file: inputs.config,
+      file: path,
       ...(i.line ? { startLine: i.line, startColumn: i.column ?? undefined } : {}),
     }
-    const text = formatIssue(inputs.config, i)
+    const text = formatIssue(path, i)
     if (i.severity === 'error') core.error(text, props)
     else core.warning(text, props)
   }
-  if (!config || !plan) throw new Error(`${inputs.config} is not valid: see the annotations`)
+  if (!config || !plan) throw new Error(`${path} is not valid: see the annotations`)
   return { config, plan }
 }
 
@@ -70,12 +86,16 @@ async function probeModels(baseUrl: string, apiKey: string | null, timeoutMs = 6
   }
 }
 
-interface Target0 {
+/** A server to benchmark: its URL, what this run deployed for it, the GPUs it was given. */
+interface Served {
   /** The OpenAI-compatible base URL (…/openai/v1). */
   url: string
   deployment: (Deployment & { readyS: number }) | null
   gpu: { model: string | null; count: number | null } | null
 }
+
+/** Told of each create call as it starts, so a cancellation can wait for it and delete. */
+type OnCreating = (kc: KubeConfig, d: Deployment, creation: Promise<void>) => void
 
 /** The cluster and namespace the inputs name (the kubeconfig context's namespace by default). */
 function clusterTarget(inputs: Inputs): Target {
@@ -89,14 +109,12 @@ function clusterTarget(inputs: Inputs): Target {
 /** KServe's Hugging Face runtime serves the OpenAI API under /openai/v1 of the service's URL. */
 const openAiUrl = (statusUrl: string) => `${statusUrl.replace(/\/$/, '')}/openai/v1`
 
-async function deploy(
-  inputs: Inputs,
-  config: Config,
-  onCreating: (kc: KubeConfig, d: Deployment, creation: Promise<void>) => void,
-): Promise<Target0> {
+const runIdOf = () => `${process.env.GITHUB_RUN_ID ?? 'local'}-${process.env.GITHUB_RUN_ATTEMPT ?? '1'}`
+
+async function deploy(inputs: Inputs, config: Config, onCreating: OnCreating): Promise<Served> {
   const t = clusterTarget(inputs)
   const { kc, namespace } = t
-  const runId = `${process.env.GITHUB_RUN_ID ?? 'local'}-${process.env.GITHUB_RUN_ATTEMPT ?? '1'}`
+  const runId = runIdOf()
   const name = serviceName(config.benchmark, runId, randomBytes(2).toString('hex'))
   const d = { name, namespace }
   // Remembered before it exists: a create that times out may still have happened.
@@ -114,14 +132,169 @@ async function deploy(
   return { url: openAiUrl(url), deployment: { ...d, readyS }, gpu: await gpuOfService(t, name) }
 }
 
-async function existing(inputs: Inputs): Promise<Target0> {
-  if (inputs.url) return { url: inputs.url.replace(/\/$/, ''), deployment: null, gpu: null }
+/** How long the base's create waits to learn which GPU product the head landed on. */
+const PLACEMENT_WAIT_MS = 30_000
+
+/**
+ * Mode ab: the PR's head and its base deployed at once, each from its own config, with one
+ * nonce (`…-head`, `…-base`). Both on the same GPU model: the base takes the head's node
+ * selector for nvidia.com/gpu.product when only the head's config sets one, else the product
+ * the head's pod landed on; `same-node` puts the base's pod on the head's node. Both remembered
+ * before either exists; one failing to come up ends the wait for the other.
+ */
+async function deployPair(
+  inputs: Inputs,
+  head: Config,
+  base: Config,
+  onCreating: OnCreating,
+  cancelled: AbortSignal,
+): Promise<Record<ArmName, Served>> {
   const t = clusterTarget(inputs)
-  const name = inputs.inferenceService!
-  const isvc = await readService(t, name)
+  const { kc, namespace } = t
+  const runId = runIdOf()
+  const nonce = randomBytes(2).toString('hex')
+  const names: Record<ArmName, string> = {
+    candidate: serviceName(head.benchmark, runId, nonce, 'head'),
+    baseline: serviceName(head.benchmark, runId, nonce, 'base'),
+  }
+  const ds: Record<ArmName, Deployment> = {
+    candidate: { name: names.candidate, namespace },
+    baseline: { name: names.baseline, namespace },
+  }
+  rememberDeployment(ds.candidate)
+  rememberDeployment(ds.baseline)
+  const headIsvc = withArm(inferenceService(head, { name: names.candidate, namespace, runId }), 'candidate')
+  let baseIsvc = withArm(inferenceService(base, { name: names.baseline, namespace, runId }), 'baseline')
+  if (inputs.sameNode) baseIsvc = withSameNodeAs(baseIsvc, names.candidate)
+  const started: Partial<Record<ArmName, number>> = {}
+  const create = (arm: ArmName, isvc: InferenceService, config: Config) => {
+    core.info(
+      `creating InferenceService ${namespace}/${names[arm]} (${arm === 'candidate' ? "the PR's head" : "the PR's base"}: ${runtimeArgs(config).join(' ')})`,
+    )
+    started[arm] = Date.now()
+    const creation = createService(t, isvc)
+    onCreating(kc, ds[arm], creation)
+    return creation
+  }
+  const headCreated = create('candidate', headIsvc, head)
+  // Awaited below, but a throw before that must not leave it an unhandled rejection.
+  headCreated.catch(() => {})
+  const headGpu = head.resources.node_selector[GPU_PRODUCT_LABEL]
+  const baseGpu = base.resources.node_selector[GPU_PRODUCT_LABEL]
+  if (baseGpu && headGpu && baseGpu !== headGpu) {
+    core.warning(
+      `the base's config asks for ${baseGpu} GPUs and the PR's for ${headGpu}: the two arms run on different GPU models`,
+    )
+  } else if (!baseGpu && headGpu) {
+    baseIsvc = withGpuProduct(baseIsvc, headGpu)
+  } else if (!baseGpu && !inputs.sameNode) {
+    await headCreated
+    const { product } = await waitForPlacement(t, names.candidate, PLACEMENT_WAIT_MS, cancelled)
+    if (product) {
+      core.info(`${names.candidate} landed on ${product} GPUs: ${names.baseline} is put on the same model`)
+      baseIsvc = withGpuProduct(baseIsvc, product)
+    } else {
+      core.warning(
+        `which GPU ${names.candidate} landed on is not known (not scheduled within ${PLACEMENT_WAIT_MS / 1000} s, or nodes unreadable): the base may land on another GPU model. Set resources.node_selector["${GPU_PRODUCT_LABEL}"] in infergate.yaml, or same-node: true`,
+      )
+    }
+  }
+  if (cancelled.aborted) throw new Error('cancelled before the base was deployed')
+  const baseCreated = create('baseline', baseIsvc, base)
+  await Promise.all([headCreated, baseCreated])
+  const stop = new AbortController()
+  const timeoutMs = inputs.readyTimeoutS * 1000
+  const ready = async (arm: ArmName): Promise<Served> => {
+    try {
+      const { url } = await waitUntilReady(t, names[arm], { timeoutMs, signal: stop.signal })
+      const readyS = (Date.now() - started[arm]!) / 1000
+      core.info(`${names[arm]} (${arm}) is Ready at ${url} after ${readyS.toFixed(0)} s`)
+      return { url: openAiUrl(url), deployment: { ...ds[arm], readyS }, gpu: null }
+    } catch (e) {
+      stop.abort(e)
+      throw e
+    }
+  }
+  const [candidate, baseline] = await core.group(
+    `waiting for ${names.candidate} and ${names.baseline} to be Ready`,
+    () => Promise.all([ready('candidate'), ready('baseline')]),
+  )
+  const [candidateGpu, baselineGpu] = await Promise.all([
+    gpuOfService(t, names.candidate),
+    gpuOfService(t, names.baseline),
+  ])
+  return { candidate: { ...candidate, gpu: candidateGpu }, baseline: { ...baseline, gpu: baselineGpu } }
+}
+
+/** A server already serving: by URL, or an InferenceService by name (which must be Ready). */
+async function existing(inputs: Inputs, url: string | null, name: string | null): Promise<Served> {
+  if (url) return { url: url.replace(/\/$/, ''), deployment: null, gpu: null }
+  const t = clusterTarget(inputs)
+  const isvc = await readService(t, name!)
   if (!isvc) throw new Error(`InferenceService ${t.namespace}/${name} not found`)
   if (!isReady(isvc)) throw new Error(`InferenceService ${t.namespace}/${name} is not Ready`)
-  return { url: openAiUrl(isvc.status!.url!), deployment: null, gpu: await gpuOfService(t, name) }
+  return { url: openAiUrl(isvc.status!.url!), deployment: null, gpu: await gpuOfService(t, name!) }
+}
+
+/** What report.environment.config records of a config and of what serves it. */
+function servingConfig(config: Config, served: Served): Record<string, unknown> {
+  return {
+    ...(config.model.revision ? { model_revision: config.model.revision } : {}),
+    ...(config.model.storage_uri ? { storage_uri: config.model.storage_uri } : {}),
+    engine: { ...config.engine },
+    ...(served.deployment
+      ? {
+          kserve: {
+            inference_service: `${served.deployment.namespace}/${served.deployment.name}`,
+            runtime: config.kserve.runtime ?? null,
+            image: config.kserve.image ?? null,
+            args: runtimeArgs(config),
+            ready_s: Math.round(served.deployment.readyS * 10) / 10,
+          },
+        }
+      : {}),
+  }
+}
+
+/** The GPUs a server was given (its pod's nvidia.com/gpu limit), else the plan's. */
+function gpuFor(planned: BenchPlan, served: Served): BenchPlan['gpu'] {
+  return {
+    ...planned.gpu,
+    model: served.gpu?.model || planned.gpu.model,
+    count: served.gpu?.count || planned.gpu.count,
+  }
+}
+
+/** JSON with its keys sorted: two configs' workloads compared whatever their key order. */
+function stableJson(v: unknown): string {
+  return JSON.stringify(v, (_k, x) =>
+    x && typeof x === 'object' && !Array.isArray(x)
+      ? Object.fromEntries(Object.entries(x).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : x,
+  )
+}
+
+/**
+ * The base's config read at the PR's base commit through GitHub's API (a shallow checkout has
+ * no history) and validated; its path is the config input's unless baseline-config names one.
+ */
+async function readBaseConfig(
+  inputs: Inputs,
+  repository: string | null,
+  base: PullRequestBase | null,
+): Promise<{ config: Config; where: string }> {
+  const path = repositoryPath(inputs.baselineConfig ?? inputs.config)
+  if (!base?.sha)
+    throw new Error(
+      "mode ab deploys the PR's base from its own config, read at the base commit: run it on a pull_request event or a comment on a pull request (or give url and baseline-url)",
+    )
+  if (!repository) throw new Error('mode ab: GITHUB_REPOSITORY is not set; the base config cannot be read')
+  if (!inputs.githubToken)
+    throw new Error(`input github-token: needed to read the base branch's ${path} at ${base.sha}`)
+  const text = await fileAtCommit(inputs.githubToken, repository, path, base.sha)
+  const where = `${path}@${base.sha}`
+  core.info(`read the base's config ${where}`)
+  return { config: validateBaseConfig(text, where).config, where }
 }
 
 function serviceClient(inputs: Inputs, attempts = 5): ServiceClient | null {
@@ -138,14 +311,19 @@ function serviceClient(inputs: Inputs, attempts = 5): ServiceClient | null {
 export async function run(): Promise<void> {
   let announce: ((state: 'error') => Promise<void>) | null = null
   let cancelled = false
+  const cancellation = new AbortController()
   // Once the service has the report, its verdict stands: a later failure must not overwrite it.
   let posted = false
   try {
     const inputs = readInputs()
-    const { config, plan: planned } = readConfig(inputs)
+    const deploying = deploys(inputs)
+    const ab = inputs.mode === 'ab'
+    const { config, plan: planned } = readConfig(inputs.config, deploying ? 'deploy' : 'existing')
     const fromComment = await pullRequestOfComment(inputs.githubToken)
-    if (fromComment) core.info(`benchmarking pull request #${fromComment.pr_number} at ${fromComment.sha}`)
-    const git = withGitOverrides(gitContextFromEnv(process.env), { ...planned.git, ...fromComment })
+    if (fromComment)
+      core.info(`benchmarking pull request #${fromComment.git.pr_number} at ${fromComment.git.sha}`)
+    const git = withGitOverrides(gitContextFromEnv(process.env), { ...planned.git, ...fromComment?.git })
+    const prBase = fromComment?.base ?? pullRequestBaseOfEvent(process.env)
     const ci = ciContextFromEnv(process.env)
     const service = serviceClient(inputs)
     const runUrl = ciRunUrl(ci, git.repository)
@@ -168,68 +346,98 @@ export async function run(): Promise<void> {
       announce = say
     }
 
+    // Mode ab deploying both: the base's own config, before anything is created.
+    const base = ab && deploying ? await readBaseConfig(inputs, git.repository, prBase) : null
+    if (base && stableJson(base.config.workload) !== stableJson(config.workload)) {
+      core.warning(
+        `the base's workload (${base.where}) differs from the PR's: both arms run the PR's workload`,
+      )
+    }
+
     // A cancelled job (the runner sends SIGINT, SIGTERM 7.5 s later, then SIGKILL) deletes what
     // it created now, since the post step may never come, and says error instead of pending.
-    let created: { kc: KubeConfig; d: Deployment; creation: Promise<void> } | null = null
+    const created: { kc: KubeConfig; d: Deployment; creation: Promise<void> }[] = []
+    const onCreating: OnCreating = (kc, d, creation) => {
+      created.push({ kc, d, creation })
+    }
     const onSignal = (signal: NodeJS.Signals) => {
       if (cancelled) return // the second signal of a cancellation already being handled
       cancelled = true
-      const c = created as typeof created
-      const removing = c && !inputs.keepDeployment
-      core.warning(`${signal}: the run was cancelled${removing ? `; deleting ${c.d.name}` : ''}`)
-      const cleanup = async () => {
-        if (removing) {
-          // A create still in flight may land after a delete: wait for its answer first.
-          await within(c.creation, 3_000, 'create').catch(() => {})
-          await tearDown(c.kc, c.d, 4_000).catch((e: Error) =>
-            core.warning(`could not delete ${c.d.name}: ${e.message}`),
-          )
-        }
+      cancellation.abort()
+      const removing = inputs.keepDeployment ? [] : [...created]
+      core.warning(
+        `${signal}: the run was cancelled${removing.length ? `; deleting ${removing.map((c) => c.d.name).join(' and ')}` : ''}`,
+      )
+      const cleanup = (c: (typeof created)[number]) => async () => {
+        // A create still in flight may land after a delete: wait for its answer first.
+        await within(c.creation, 3_000, 'create').catch(() => {})
+        await tearDown(c.kc, c.d, 4_000).catch((e: Error) =>
+          core.warning(`could not delete ${c.d.name}: ${e.message}`),
+        )
       }
       const said = announce ? within(announce('error'), 3_000, 'error status') : null
-      Promise.allSettled([cleanup(), said]).then(() => process.exit(signal === 'SIGINT' ? 130 : 143))
+      Promise.allSettled([...removing.map((c) => cleanup(c)()), said]).then(() =>
+        process.exit(signal === 'SIGINT' ? 130 : 143),
+      )
     }
     process.on('SIGTERM', onSignal)
     process.on('SIGINT', onSignal)
 
-    const target =
-      inputs.mode === 'deploy'
-        ? await deploy(inputs, config, (kc, d, creation) => {
-            created = { kc, d, creation }
-          })
-        : await existing(inputs)
-    await probeModels(target.url, inputs.apiKey)
+    let served: { candidate: Served; baseline: Served | null }
+    if (base) {
+      served = await deployPair(inputs, config, base.config, onCreating, cancellation.signal)
+    } else if (ab) {
+      const [candidate, baseline] = await Promise.all([
+        existing(inputs, inputs.url, inputs.inferenceService),
+        existing(inputs, inputs.baselineUrl, inputs.baselineInferenceService),
+      ])
+      served = { candidate, baseline }
+    } else {
+      served = {
+        candidate: deploying
+          ? await deploy(inputs, config, onCreating)
+          : await existing(inputs, inputs.url, inputs.inferenceService),
+        baseline: null,
+      }
+    }
+    const { candidate, baseline } = served
+    await Promise.all(
+      [candidate, ...(baseline ? [baseline] : [])].map((s) => probeModels(s.url, inputs.apiKey)),
+    )
 
     const plan: BenchPlan = {
       ...planned,
-      gpu: {
-        ...planned.gpu,
-        model: target.gpu?.model || planned.gpu.model,
-        // What the serving pod was given (its nvidia.com/gpu limit), else the config's count.
-        count: target.gpu?.count || planned.gpu.count,
-      },
-      config: {
-        ...(config.model.revision ? { model_revision: config.model.revision } : {}),
-        ...(config.model.storage_uri ? { storage_uri: config.model.storage_uri } : {}),
-        engine: { ...config.engine },
-        ...(target.deployment
-          ? {
-              kserve: {
-                inference_service: `${target.deployment.namespace}/${target.deployment.name}`,
-                runtime: config.kserve.runtime ?? null,
-                image: config.kserve.image ?? null,
-                args: runtimeArgs(config),
-                ready_s: Math.round(target.deployment.readyS * 10) / 10,
-              },
-            }
-          : {}),
-      },
+      gpu: gpuFor(planned, candidate),
+      config: servingConfig(config, candidate),
     }
-    const report = await runBenchmark(
-      plan,
-      { url: target.url, apiKey: inputs.apiKey, headers: {}, model: config.model.name },
-      { progress: createProgress('lines'), git, ci, ...thisHost() },
-    )
+    const target = (s: Served, c: Config): BenchTarget => ({
+      url: s.url,
+      apiKey: inputs.apiKey,
+      headers: {},
+      model: c.model.name,
+    })
+    const context = { progress: createProgress('lines'), git, ci, ...thisHost() }
+    let report: Report
+    if (baseline) {
+      const measured = await runAbBenchmark(
+        plan,
+        // Each arm asks for the model its own config serves.
+        { baseline: target(baseline, base?.config ?? config), candidate: target(candidate, config) },
+        {
+          ...context,
+          baselineGit: {
+            sha: prBase?.sha ?? null,
+            ref: prBase?.branch ? `refs/heads/${prBase.branch}` : null,
+          },
+        },
+      )
+      report = withBaselineEnvironment(measured, {
+        gpu: gpuFor(planned, baseline),
+        config: base ? servingConfig(base.config, baseline) : plan.config,
+      })
+    } else {
+      report = await runBenchmark(plan, target(candidate, config), context)
+    }
     // The file first: whatever happens to the service, the measurement is kept.
     writeFileAtomic(inputs.reportPath, `${JSON.stringify(report)}\n`)
     core.setOutput('report-path', inputs.reportPath)
@@ -255,6 +463,14 @@ export async function run(): Promise<void> {
     } else {
       core.warning(notCompared!)
     }
+    const deployments: DeployedService[] = baseline
+      ? (['baseline', 'candidate'] as const).flatMap((arm) => {
+          const d = served[arm]?.deployment
+          return d ? [{ ...d, arm }] : []
+        })
+      : candidate.deployment
+        ? [candidate.deployment]
+        : []
     await writeSummary({
       report,
       reportPath: inputs.reportPath,
@@ -262,7 +478,7 @@ export async function run(): Promise<void> {
       comparisonUrl,
       baselineShas,
       notCompared,
-      deployment: target.deployment,
+      deployments,
     })
     core.setOutput('status', comparison?.status ?? 'not_compared')
     core.setOutput('comparison-url', comparisonUrl ?? '')
@@ -270,6 +486,9 @@ export async function run(): Promise<void> {
       const message = `${config.benchmark}: ${statusDescription(comparison)}`
       if (inputs.failOnRegression) core.setFailed(message)
       else core.warning(`${message} (fail-on-regression is off)`)
+    }
+    if (comparison?.status === 'inconclusive' && inputs.failOnInconclusive) {
+      core.setFailed(`${config.benchmark}: ${statusDescription(comparison)}`)
     }
   } catch (error) {
     core.setOutput('status', 'error')
@@ -281,6 +500,33 @@ export async function run(): Promise<void> {
     }
     if (announce && !cancelled && !posted) await announce('error')
   }
+}
+
+/**
+ * The baseline arm's own GPUs and serving config: core's A/B run describes both arms with the
+ * candidate's plan, but the base was deployed from its own config, on its own pod.
+ */
+function withBaselineEnvironment(
+  report: Report,
+  own: { gpu: BenchPlan['gpu']; config: Record<string, unknown> },
+): Report {
+  const arms = report.arms?.map((a) =>
+    a.name === 'baseline'
+      ? {
+          ...a,
+          environment: {
+            ...a.environment,
+            gpu: { model: own.gpu.model, count: own.gpu.count },
+            config: own.config,
+          },
+        }
+      : a,
+  )
+  const b = arms?.find((a) => a.name === 'baseline')?.environment.gpu
+  const c = report.environment.gpu
+  if (b?.model && c.model && b.model !== c.model)
+    core.warning(`the arms ran on different GPUs: the base on ${b.model}, the PR's head on ${c.model}`)
+  return parseReport({ ...report, arms })
 }
 
 await run()

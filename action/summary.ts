@@ -5,7 +5,20 @@ import * as core from '@actions/core'
 import { renderTable } from '../core/bench/table.ts'
 import type { Comparison } from '../core/detect/comparison.ts'
 import { renderComparisonMarkdown } from '../core/render/markdown.ts'
-import type { Report } from '../core/report.ts'
+import type { ArmName, Report } from '../core/report.ts'
+
+/** A deployment this run made, with its cold start; in mode ab, the arm it served. */
+export interface DeployedService {
+  name: string
+  namespace: string
+  readyS: number
+  arm?: ArmName
+}
+
+const ARM_WORDS: Record<ArmName, string> = {
+  baseline: "baseline, the PR's base",
+  candidate: "candidate, the PR's head",
+}
 
 export interface SummaryInput {
   report: Report
@@ -16,7 +29,10 @@ export interface SummaryInput {
   baselineShas?: Record<string, string | null>
   /** Why there is no comparison (no service configured, service unreachable). */
   notCompared: string | null
-  deployment: { name: string; namespace: string; readyS: number } | null
+  /** What the run deployed, when it deployed one. */
+  deployment?: DeployedService | null
+  /** What the run deployed: none (mode existing), one, or an A/B run's two (then deployment is unused). */
+  deployments?: DeployedService[]
 }
 
 export function summaryMarkdown(s: SummaryInput): string {
@@ -37,10 +53,9 @@ export function summaryMarkdown(s: SummaryInput): string {
       '',
     )
   }
-  const d = s.deployment
-  if (d)
+  for (const d of s.deployments ?? (s.deployment ? [s.deployment] : []))
     parts.push(
-      `Deployed InferenceService \`${d.namespace}/${d.name}\`: ready in ${d.readyS.toFixed(0)} s (cold start).`,
+      `Deployed InferenceService \`${d.namespace}/${d.name}\`${d.arm ? ` (${ARM_WORDS[d.arm]})` : ''}: ready in ${d.readyS.toFixed(0)} s (cold start).`,
       '',
     )
   parts.push(

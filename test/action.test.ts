@@ -8,6 +8,8 @@ import { join, resolve } from 'node:path'
 import { createInterface } from 'node:readline'
 import { afterEach, describe, expect, it } from 'vitest'
 import { parseAllDocuments } from 'yaml'
+import { Comparison } from '../core/detect/comparison.ts'
+import { statusDescription } from '../core/render/markdown.ts'
 import { parseReport } from '../core/report.ts'
 import { DEFAULT_CONFIG } from '../service/app.ts'
 import { startService } from '../service/server.ts'
@@ -144,7 +146,7 @@ describe('the bundled Action', () => {
     expect(k.calls).toEqual([])
     const bad = await step('main', { mode: 'sideways' }, {}, dir)
     expect(bad.code).toBe(1)
-    expect(bad.stdout).toContain('::error::input mode: expected deploy or existing, got "sideways"')
+    expect(bad.stdout).toContain('::error::input mode: expected deploy, existing or ab, got "sideways"')
   })
 
   it('deploys on KServe, benchmarks it, records the cold start and the GPU, and the post step deletes it', async () => {
@@ -400,11 +402,13 @@ describe('the Role in docs/runner.md', () => {
   it('grants every call a run makes, deployments that fail included', async () => {
     const k = await kube({ readyAfterMs: 100 })
     const dir = workspace()
-    const inputs = { kubeconfig: k.kubeconfig(), 'ready-timeout': '2' }
     for (const failure of [null, 'OOMKilled', 'Unschedulable', 'QuotaExceeded'] as const) {
+      // The failures that wait for the timeout wait 2 s; the one that succeeds may take longer
+      // (an engine-sim starting on a busy machine).
+      const inputs = { kubeconfig: k.kubeconfig(), 'ready-timeout': failure ? '2' : '60' }
       k.failNext = failure
       const main = await step('main', inputs, {}, dir)
-      expect(main.code).toBe(failure ? 1 : 0)
+      expect(main.code, main.stdout).toBe(failure ? 1 : 0)
       await postStep(main, inputs, {}, dir)
     }
     const used = new Set(k.calls.map(permissionOf))
@@ -531,5 +535,352 @@ describe('end to end: fake cluster, the bundled infergate serve, fake GitHub', (
       'pending',
       'error',
     ])
+  })
+})
+
+// Mode ab: the PR's base and head in one interleaved run, kept short (two or three blocks of
+// half a second per arm).
+const AB_CONFIG = `benchmark: chat
+model:
+  name: sim-llama
+  storage_uri: hf://acme/sim-llama
+resources:
+  gpus: 1
+  memory: 24Gi
+workload:
+  concurrency: [2]
+  duration_s: 0.5
+  input_tokens: 32
+  output_tokens: 8
+  max_trials: 2
+`
+const BASE_SHA = 'b'.repeat(40)
+const HEAD_SHA = 'c'.repeat(40)
+
+/** A pull_request event for PR #42 of acme/llm, head HEAD_SHA on `faster`, base BASE_SHA on main. */
+function prEvent(dir: string, github: FakeGithub): NodeJS.ProcessEnv {
+  writeFileSync(
+    join(dir, 'event.json'),
+    JSON.stringify({
+      pull_request: {
+        number: 42,
+        head: { sha: HEAD_SHA, ref: 'faster' },
+        base: { sha: BASE_SHA, ref: 'main' },
+      },
+    }),
+  )
+  return {
+    GITHUB_EVENT_NAME: 'pull_request',
+    GITHUB_EVENT_PATH: join(dir, 'event.json'),
+    GITHUB_REPOSITORY: 'acme/llm',
+    GITHUB_API_URL: github.url,
+    GITHUB_SHA: 'e'.repeat(40), // the merge commit
+    GITHUB_REF: 'refs/pull/42/merge',
+    GITHUB_HEAD_REF: 'faster',
+    GITHUB_BASE_REF: 'main',
+    GITHUB_RUN_ID: '300',
+    GITHUB_RUN_ATTEMPT: '1',
+  }
+}
+
+async function fakeGithub(): Promise<FakeGithub> {
+  const github = await new FakeGithub({ token: 'ghp_action' }).start()
+  cleanups.push(() => github.close())
+  return github
+}
+
+const readReport = (dir: string) =>
+  parseReport(JSON.parse(readFileSync(join(dir, 'infergate-report.json'), 'utf8')))
+
+describe('mode ab', () => {
+  it("deploys the PR's config and the base's (read at the base SHA) at once, benchmarks both, the post step deletes both", async () => {
+    const k = await kube({ readyAfterMs: 100 })
+    const github = await fakeGithub()
+    const dir = workspace(AB_CONFIG)
+    // The PR raises max_num_seqs; the base's config, at the base commit, is the old one.
+    writeFileSync(join(dir, 'infergate.yaml'), `${AB_CONFIG}engine:\n  max_num_seqs: 16\n`)
+    github.setFile('acme/llm', BASE_SHA, 'infergate.yaml', `${AB_CONFIG}engine:\n  max_num_seqs: 8\n`)
+    const env = prEvent(dir, github)
+    const inputs = { mode: 'ab', kubeconfig: k.kubeconfig('models'), 'github-token': 'ghp_action' }
+    const main = await step('main', inputs, env, dir)
+    expect(main.code, main.stdout).toBe(0)
+
+    // The base's config was read at the PR's base commit, through the contents API.
+    const reads = github.callsTo('GET', /\/contents\//)
+    expect(reads.map((c) => [c.path, c.query.ref, c.authorization])).toEqual([
+      ['/repos/acme/llm/contents/infergate.yaml', BASE_SHA, 'token ghp_action'],
+    ])
+    // Two InferenceServices, one run and nonce, told apart by their arm.
+    expect(k.created).toHaveLength(2)
+    const byArm = Object.fromEntries(k.created.map((c) => [c.metadata.labels['infergate.dev/arm'], c]))
+    const head = byArm.candidate!
+    const base = byArm.baseline!
+    expect(head.metadata.name).toMatch(/^ig-chat-300-1-[0-9a-f]{4}-head$/)
+    expect(base.metadata.name).toBe(head.metadata.name.replace(/-head$/, '-base'))
+    expect(head.spec.predictor.model.args).toContain('--max-num-seqs=16')
+    expect(base.spec.predictor.model.args).toContain('--max-num-seqs=8')
+    // Neither config names a GPU: the base goes where the head landed, an NVIDIA-L4.
+    expect(head.spec.predictor.nodeSelector).toBeUndefined()
+    expect(base.spec.predictor.nodeSelector).toEqual({ 'nvidia.com/gpu.product': 'NVIDIA-L4' })
+    expect(base.spec.predictor.affinity).toBeUndefined()
+    // Both remembered, before either was created.
+    expect(JSON.parse(main.state.deployment!)).toEqual([
+      { name: head.metadata.name, namespace: 'models' },
+      { name: base.metadata.name, namespace: 'models' },
+    ])
+
+    const report = readReport(dir)
+    expect(report.paired).toMatchObject({ order: 'counterbalanced', max_blocks: 2 })
+    const arm = (name: string) => report.arms!.find((a) => a.name === name)!
+    expect(arm('baseline').git).toEqual({ sha: BASE_SHA, ref: 'refs/heads/main' })
+    expect(arm('candidate').git).toEqual({ sha: HEAD_SHA, ref: 'refs/pull/42/merge' })
+    expect(report.git).toMatchObject({ sha: HEAD_SHA, pr_number: 42, base_branch: 'main' })
+    // Each arm records what served it: its own InferenceService and engine settings.
+    const kserveOf = (n: string) =>
+      (arm(n).environment.config as { kserve: { inference_service: string } }).kserve.inference_service
+    expect(kserveOf('baseline')).toBe(`models/${base.metadata.name}`)
+    expect(kserveOf('candidate')).toBe(`models/${head.metadata.name}`)
+    expect((arm('baseline').environment.config as { engine: object }).engine).toMatchObject({
+      max_num_seqs: 8,
+    })
+    expect(report.environment).toEqual(arm('candidate').environment)
+    expect(arm('baseline').environment.gpu).toEqual({ model: 'NVIDIA-L4', count: 1 })
+    const trials = report.scenarios[0]!.trials
+    expect(trials.map((t) => t.arm).sort()).toEqual(['baseline', 'baseline', 'candidate', 'candidate'])
+    expect(main.summary).toContain(
+      `Deployed InferenceService \`models/${base.metadata.name}\` (baseline, the PR's base)`,
+    )
+    expect(main.summary).toContain(
+      `Deployed InferenceService \`models/${head.metadata.name}\` (candidate, the PR's head)`,
+    )
+    expect(main.output.status).toBe('not_compared')
+
+    expect(k.deleted).toEqual([])
+    const post = await postStep(main, inputs, env, dir)
+    expect(post.code).toBe(0)
+    expect(k.deleted.sort()).toEqual([base.metadata.name, head.metadata.name].sort())
+    expect(k.services.size).toBe(0)
+    expect(post.stdout).toContain(`deleted InferenceService models/${base.metadata.name}`)
+    expect(post.stdout).toContain(`deleted InferenceService models/${head.metadata.name}`)
+    // Nothing the Role in docs/runner.md does not grant.
+    const granted = grantedByRunnerDoc()
+    for (const p of new Set(k.calls.map(permissionOf))) expect(granted, p).toContain(p)
+  })
+
+  it('baseline-config and same-node: the base read from its own path, put on the head’s node; a different workload is warned of', async () => {
+    const k = await kube({ readyAfterMs: 100 })
+    const github = await fakeGithub()
+    const gpu =
+      'resources:\n  gpus: 1\n  memory: 24Gi\n  node_selector: {nvidia.com/gpu.product: NVIDIA-L4}\n'
+    const headConfig = AB_CONFIG.replace(/resources:\n {2}gpus: 1\n {2}memory: 24Gi\n/, gpu)
+    const dir = workspace(headConfig)
+    // The base's config lived elsewhere, with another workload.
+    github.setFile(
+      'acme/llm',
+      BASE_SHA,
+      'bench/old.yaml',
+      AB_CONFIG.replace('output_tokens: 8', 'output_tokens: 16'),
+    )
+    const env = prEvent(dir, github)
+    const inputs = {
+      mode: 'ab',
+      kubeconfig: k.kubeconfig(),
+      'github-token': 'ghp_action',
+      'baseline-config': './bench/old.yaml',
+      'same-node': 'true',
+      'keep-deployment': 'true',
+    }
+    const main = await step('main', inputs, env, dir)
+    expect(main.code, main.stdout).toBe(0)
+    expect(github.callsTo('GET', /\/contents\//).map((c) => c.path)).toEqual([
+      '/repos/acme/llm/contents/bench%2Fold.yaml',
+    ])
+    expect(main.stdout).toContain(
+      `::warning::the base's workload (bench/old.yaml@${BASE_SHA}) differs from the PR's: both arms run the PR's workload`,
+    )
+    const head = k.created.find((c) => c.metadata.name.endsWith('-head'))!
+    const base = k.created.find((c) => c.metadata.name.endsWith('-base'))!
+    // Only the head's config names the GPU: the base gets the same selector, and the head's node.
+    expect(base.spec.predictor.nodeSelector).toEqual({ 'nvidia.com/gpu.product': 'NVIDIA-L4' })
+    expect(base.spec.predictor.affinity).toEqual({
+      podAffinity: {
+        requiredDuringSchedulingIgnoredDuringExecution: [
+          {
+            labelSelector: { matchLabels: { 'serving.kserve.io/inferenceservice': head.metadata.name } },
+            topologyKey: 'kubernetes.io/hostname',
+          },
+        ],
+      },
+    })
+    expect(head.spec.predictor.affinity).toBeUndefined()
+    // Both arms ran the PR's workload.
+    expect(readReport(dir).workload.output_tokens).toMatchObject({ mean: 8 })
+    const kept = await postStep(main, inputs, env, dir)
+    expect(kept.stdout).toContain(
+      `keep-deployment: InferenceService default/${base.metadata.name} is left running`,
+    )
+    expect(kept.stdout).toContain(
+      `keep-deployment: InferenceService default/${head.metadata.name} is left running`,
+    )
+    expect(k.deleted).toEqual([])
+  })
+
+  it('two servers already running (url and baseline-url): posted to the service, compared between its arms; fail-on-inconclusive', async () => {
+    const service = await startService(
+      { memory: true },
+      { ...DEFAULT_CONFIG, adminToken: 'adm' },
+      { host: '127.0.0.1', port: 0 },
+    )
+    cleanups.push(() => service.close())
+    const created = await fetch(`${service.url}/api/v1/projects`, {
+      method: 'POST',
+      headers: { authorization: 'Bearer adm', 'content-type': 'application/json' },
+      body: JSON.stringify({ owner: 'acme', repo: 'llm' }),
+    })
+    const { token } = (await created.json()) as { token: string }
+    const github = await fakeGithub()
+    const dir = workspace(
+      `benchmark: chat\nmodel: {name: sim}\nworkload: {concurrency: [2], duration_s: 0.5, output_tokens: 16, max_trials: 3}\n`,
+    )
+    const env = prEvent(dir, github)
+    // The base decodes twice as slowly as the PR's head.
+    await withSim(['--ttft-ms', '5', '--itl-ms', '8', '--model', 'sim'], async (baseSim) => {
+      await withSim(['--ttft-ms', '5', '--itl-ms', '4', '--model', 'sim'], async (headSim) => {
+        const inputs = {
+          mode: 'ab',
+          url: headSim.url,
+          'baseline-url': baseSim.url,
+          'service-url': service.url,
+          'service-token': token,
+        }
+        const r = await step('main', inputs, env, dir)
+        expect(r.code, r.stdout).toBe(0)
+        const report = readReport(dir)
+        const arm = (name: string) => report.arms!.find((a) => a.name === name)!
+        expect(arm('baseline').environment.endpoint.url).toBe(baseSim.url)
+        expect(arm('candidate').environment.endpoint.url).toBe(headSim.url)
+        expect(arm('baseline').git).toEqual({ sha: BASE_SHA, ref: 'refs/heads/main' })
+        expect(arm('candidate').git.sha).toBe(HEAD_SHA)
+        // Nothing read from GitHub: nothing was deployed from the base's config.
+        expect(github.calls).toEqual([])
+        expect(r.output.status).toBe('improvement')
+        expect(r.summary).toContain('A/B: the base and this PR ran interleaved on the same hardware')
+        expect(r.stdout).toMatch(/posted run [0-9a-f-]{36}: improvement/)
+
+        // An A/A run (two servers alike) cannot tell three blocks' noise from a change of the
+        // minimum effect: inconclusive, which fail-on-inconclusive turns into a failed step.
+        const aa = await withSim(['--ttft-ms', '5', '--itl-ms', '4', '--model', 'sim'], (twin) =>
+          step(
+            'main',
+            { ...inputs, 'baseline-url': twin.url, 'fail-on-inconclusive': 'true' },
+            { ...env, GITHUB_RUN_ID: '301' },
+            dir,
+          ),
+        )
+        expect(aa.output.status, aa.stdout).toBe('inconclusive')
+        expect(aa.code).toBe(1)
+        const answer = await fetch(aa.output['comparison-url']!, {
+          headers: { authorization: `Bearer ${token}` },
+        })
+        const comparison = Comparison.parse(await answer.json())
+        expect(comparison.mode).toBe('paired')
+        // Workflow commands escape % as %25.
+        expect(aa.stdout).toContain(`::error::chat: ${statusDescription(comparison).replaceAll('%', '%25')}`)
+      })
+    })
+  })
+
+  it("a base without the config fails before anything is deployed, naming the path and the SHA; the base's errors name path@sha", async () => {
+    const k = await kube({ readyAfterMs: 100 })
+    const github = await fakeGithub()
+    const dir = workspace(AB_CONFIG)
+    const env = prEvent(dir, github)
+    const inputs = { mode: 'ab', kubeconfig: k.kubeconfig(), 'github-token': 'ghp_action' }
+    const main = await step('main', inputs, env, dir)
+    expect(main.code).toBe(1)
+    expect(main.stdout).toContain(
+      `::error::the base branch has no infergate.yaml at ${BASE_SHA}: A/B needs one; use mode deploy for the first PR that adds it`,
+    )
+    expect(main.output.status).toBe('error')
+    expect(k.calls).toEqual([])
+    expect(k.created).toEqual([])
+    const post = await postStep(main, inputs, env, dir)
+    expect(post.stdout).toContain('nothing was deployed')
+
+    // A base config that does not validate: plain errors (not annotations on the PR's file).
+    github.setFile(
+      'acme/llm',
+      BASE_SHA,
+      'infergate.yaml',
+      `${AB_CONFIG}engine:\n  gpu_memory_utilization: 2\n`,
+    )
+    const bad = await step('main', inputs, env, dir)
+    expect(bad.code).toBe(1)
+    expect(bad.stdout).toMatch(
+      new RegExp(`::error::infergate\\.yaml@${BASE_SHA}:15:3: error: engine\\.gpu_memory_utilization: `),
+    )
+    expect(bad.stdout).toContain(
+      `::error::infergate.yaml@${BASE_SHA} (the base's config) is not valid: see the errors above`,
+    )
+    expect(k.calls).toEqual([])
+
+    // No pull request, no base commit: said so.
+    const push = await step('main', inputs, { ...env, GITHUB_EVENT_NAME: 'push' }, dir)
+    expect(push.code).toBe(1)
+    expect(push.stdout).toContain("::error::mode ab deploys the PR's base from its own config")
+  })
+
+  it('cancelled mid-benchmark (SIGTERM): deletes both before exiting', async () => {
+    const k = await kube({ readyAfterMs: 100 })
+    const github = await fakeGithub()
+    const long = AB_CONFIG.replace('duration_s: 0.5', 'duration_s: 60')
+    const dir = workspace(long)
+    github.setFile('acme/llm', BASE_SHA, 'infergate.yaml', long)
+    const env = prEvent(dir, github)
+    const inputs = { mode: 'ab', kubeconfig: k.kubeconfig(), 'github-token': 'ghp_action' }
+    let signalled = false
+    const main = await step('main', inputs, env, dir, (child) => {
+      child.stderr!.on('data', (c: Buffer) => {
+        // The first trial under way: both servers are up.
+        if (!signalled && /block 1\/2 (baseline|candidate)/.test(c.toString())) {
+          signalled = true
+          child.kill('SIGTERM')
+        }
+      })
+    })
+    expect(signalled, main.stdout).toBe(true)
+    expect(main.code).toBe(143)
+    expect(main.stdout).toMatch(
+      /::warning::SIGTERM: the run was cancelled; deleting ig-chat-300-1-[0-9a-f]{4}-head and ig-chat-300-1-[0-9a-f]{4}-base/,
+    )
+    expect(k.deleted).toHaveLength(2)
+    expect(k.services.size).toBe(0)
+    const post = await postStep(main, inputs, env, dir)
+    expect(post.code).toBe(0)
+    expect(post.stdout.match(/was already gone/g)).toHaveLength(2)
+  })
+
+  it('refuses inputs that do not make an A/B run', async () => {
+    const dir = workspace(AB_CONFIG)
+    const cases: [Record<string, string>, string][] = [
+      [{ mode: 'ab', url: 'http://a/v1' }, 'mode ab with servers already running needs the base too'],
+      [
+        { mode: 'ab', 'baseline-url': 'http://a/v1' },
+        'mode ab with servers already running needs the PR head too',
+      ],
+      [{ mode: 'existing', url: 'http://a/v1', 'baseline-url': 'http://b/v1' }, 'are for mode ab'],
+      [
+        { mode: 'ab', url: 'http://a/v1', 'baseline-url': 'http://b/v1', 'same-node': 'true' },
+        'input same-node: only for mode ab when it deploys both',
+      ],
+      [{ mode: 'ab', url: 'http://a/v1', 'baseline-url': 'http://a/v1/' }, 'name the same server'],
+      [{ mode: 'ab', 'baseline-config': '../elsewhere.yaml' }, 'is not a file in the repository'],
+      [{ mode: 'ab', 'fail-on-inconclusive': 'maybe' }, 'input fail-on-inconclusive: expected true or false'],
+    ]
+    for (const [inputs, said] of cases) {
+      const r = await step('main', inputs, {}, dir)
+      expect(r.code, JSON.stringify(inputs)).toBe(1)
+      expect(r.stdout, JSON.stringify(inputs)).toContain(said)
+    }
   })
 })

@@ -213,6 +213,8 @@ export interface WaitOptions {
   timeoutMs: number
   /** How often the pods are looked at for a failure no watch event reports. */
   checkMs?: number
+  /** Ends the wait (rejecting with its reason): an A/B run stops waiting for one when the other failed. */
+  signal?: AbortSignal
 }
 
 /**
@@ -236,12 +238,19 @@ export async function waitUntilReady(t: Target, name: string, o: WaitOptions): P
   let settled = false
   let lastDiagnosis: Diagnosis | null = null
   let apiError: string | null = null
+  let onAbort: (() => void) | null = null
   try {
     return await new Promise<{ url: string }>((resolve, reject) => {
       const finish = (f: () => void) => {
         if (settled) return
         settled = true
         f()
+      }
+      if (o.signal) {
+        const signal = o.signal
+        onAbort = () => finish(() => reject(signal.reason ?? new Error(`stopped waiting for ${name}`)))
+        if (signal.aborted) return onAbort()
+        signal.addEventListener('abort', onAbort, { once: true })
       }
       const refused = (e: unknown) => {
         const code =
@@ -329,8 +338,51 @@ export async function waitUntilReady(t: Target, name: string, o: WaitOptions): P
     })
   } finally {
     settled = true
+    if (onAbort) o.signal?.removeEventListener('abort', onAbort)
     for (const timer of timers) clearTimeout(timer)
     ;(abort as AbortController | null)?.abort()
+  }
+}
+
+/**
+ * Where its pod landed: the node, and the node's GPU product (NVIDIA's GPU feature discovery
+ * label), each null while unknown (not scheduled yet; nodes unreadable without the permission).
+ */
+export async function placementOf(
+  t: Target,
+  name: string,
+): Promise<{ node: string | null; product: string | null }> {
+  let pods: V1Pod[]
+  try {
+    pods = await podsOf(t, name)
+  } catch {
+    return { node: null, product: null }
+  }
+  const node = pods.find((p) => p.spec?.nodeName)?.spec?.nodeName ?? null
+  if (!node) return { node: null, product: null }
+  try {
+    const labels = (await core(t).readNode({ name: node })).metadata?.labels
+    return { node, product: labels?.['nvidia.com/gpu.product'] ?? null }
+  } catch {
+    return { node, product: null }
+  }
+}
+
+/**
+ * Its placement once its pod is scheduled (polled each second), or nulls after `timeoutMs`: an
+ * A/B run puts the base on the GPU product the head landed on.
+ */
+export async function waitForPlacement(
+  t: Target,
+  name: string,
+  timeoutMs: number,
+  signal?: AbortSignal,
+): Promise<{ node: string | null; product: string | null }> {
+  const until = Date.now() + timeoutMs
+  for (;;) {
+    const p = await placementOf(t, name)
+    if (p.node || Date.now() >= until || signal?.aborted) return p
+    await new Promise((r) => setTimeout(r, Math.min(1000, Math.max(0, until - Date.now()))))
   }
 }
 

@@ -9,6 +9,12 @@ export const VERSION = 'v1beta1'
 export const PLURAL = 'inferenceservices'
 export const MANAGED_BY = { 'app.kubernetes.io/managed-by': 'infergate' }
 export const RUN_LABEL = 'infergate.dev/run-id'
+/** Mode ab: which arm an InferenceService serves, baseline (the PR's base) or candidate (its head). */
+export const ARM_LABEL = 'infergate.dev/arm'
+/** NVIDIA's GPU feature discovery labels each node with its GPU product. */
+export const GPU_PRODUCT_LABEL = 'nvidia.com/gpu.product'
+/** KServe labels an InferenceService's pods with its name. */
+export const ISVC_POD_LABEL = 'serving.kserve.io/inferenceservice'
 
 export interface InferenceService {
   apiVersion: string
@@ -42,16 +48,20 @@ export function labelValue(v: string): string {
 /**
  * `ig-<benchmark>-<run>-<nonce>`: a DNS-1035 label of at most 45 characters (KServe appends
  * "-predictor-…" to it). The run (GitHub's run id and attempt) says which workflow run made it;
- * the nonce keeps two jobs of one run (a matrix) apart. The benchmark is shortened to fit.
+ * the nonce keeps two jobs of one run (a matrix) apart. An A/B run's two end in `-base` and
+ * `-head`, with one nonce. The benchmark is shortened to fit.
  */
-export function serviceName(benchmark: string, run: string, nonce: string): string {
+export function serviceName(benchmark: string, run: string, nonce: string, arm?: 'base' | 'head'): string {
   const clean = (v: string) =>
     v
       .toLowerCase()
       .replace(/[^a-z0-9-]+/g, '-')
       .replace(/-+/g, '-')
       .replace(/^-+|-+$/g, '')
-  const suffix = `${clean(run).slice(-14)}-${clean(nonce).slice(0, 6)}`.replace(/^-+/, '')
+  const suffix = `${clean(run).slice(-14)}-${clean(nonce).slice(0, 6)}${arm ? `-${arm}` : ''}`.replace(
+    /^-+/,
+    '',
+  )
   const slug = clean(benchmark)
     .slice(0, 45 - 'ig-'.length - 1 - suffix.length)
     .replace(/-+$/, '')
@@ -112,6 +122,58 @@ export function inferenceService(
           storageUri: config.model.storage_uri ?? '',
           args: runtimeArgs(config),
           resources: { requests, limits },
+        },
+      },
+    },
+  }
+}
+
+type Predictor = {
+  nodeSelector?: Record<string, string>
+  affinity?: Record<string, unknown>
+  [k: string]: unknown
+}
+const predictorOf = (isvc: InferenceService) => isvc.spec.predictor as Predictor
+
+/** Mode ab: the arm's label, on the InferenceService (KServe copies its labels to the pods). */
+export function withArm(isvc: InferenceService, arm: 'baseline' | 'candidate'): InferenceService {
+  return { ...isvc, metadata: { ...isvc.metadata, labels: { ...isvc.metadata.labels, [ARM_LABEL]: arm } } }
+}
+
+/** The GPU product its pods must land on, as a node selector (kept where the config set one). */
+export function withGpuProduct(isvc: InferenceService, product: string): InferenceService {
+  const predictor = predictorOf(isvc)
+  return {
+    ...isvc,
+    spec: {
+      ...isvc.spec,
+      predictor: { ...predictor, nodeSelector: { ...predictor.nodeSelector, [GPU_PRODUCT_LABEL]: product } },
+    },
+  }
+}
+
+/**
+ * Its pods on the node of another InferenceService's pods (required pod affinity on the host
+ * name). Only one of a pair gets it: two pods each waiting for the other would never schedule.
+ */
+export function withSameNodeAs(isvc: InferenceService, other: string): InferenceService {
+  const predictor = predictorOf(isvc)
+  return {
+    ...isvc,
+    spec: {
+      ...isvc.spec,
+      predictor: {
+        ...predictor,
+        affinity: {
+          ...predictor.affinity,
+          podAffinity: {
+            requiredDuringSchedulingIgnoredDuringExecution: [
+              {
+                labelSelector: { matchLabels: { [ISVC_POD_LABEL]: other } },
+                topologyKey: 'kubernetes.io/hostname',
+              },
+            ],
+          },
         },
       },
     },

@@ -1,8 +1,9 @@
 // A GitHub REST API on loopback for the service's tests: the real Octokit talks to it through
 // the configured base URL. It keeps the state a PR shows (comments, commit statuses, check runs),
 // authenticates like GitHub (a token, or an App's RS256 JWT exchanged for installation tokens),
-// paginates with Link headers, records every call, and fails on demand.
-import { createPublicKey, createVerify, type KeyObject, randomBytes } from 'node:crypto'
+// paginates with Link headers, records every call, and fails on demand. It serves pull requests
+// and repository files too, for the Action (a comment's PR, the base's config at a commit).
+import { createHash, createPublicKey, createVerify, type KeyObject, randomBytes } from 'node:crypto'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 
@@ -88,7 +89,16 @@ export class FakeGithub {
   /** PRs answered 404 (deleted, or a repository the token cannot see). */
   readonly missingPrs = new Set<string>()
   /** Pull requests by "owner/repo#number", for GET /repos/{owner}/{repo}/pulls/{number}. */
-  readonly pulls = new Map<string, { head: { sha: string; ref: string }; base: { ref: string } }>()
+  readonly pulls = new Map<
+    string,
+    { head: { sha: string; ref: string }; base: { ref: string; sha?: string } }
+  >()
+  /**
+   * Repository files by "owner/repo@ref:path" (ref: a commit SHA or a branch), for GET
+   * /repos/{owner}/{repo}/contents/{path}?ref={ref}; without ref, GitHub reads the default
+   * branch, here "main".
+   */
+  readonly files = new Map<string, string>()
   /** Installation tokens issued: token → installation id. */
   readonly installationTokens = new Map<string, number>()
   url = ''
@@ -141,6 +151,11 @@ export class FakeGithub {
         user: { login: 'octocat', type: 'User' },
       })
     }
+  }
+
+  /** A file of `repo` at `ref`, for the contents endpoint. */
+  setFile(repo: string, ref: string, path: string, text: string): void {
+    this.files.set(`${repo}@${ref}:${path}`, text)
   }
 
   callsTo(method: string, path: RegExp): Call[] {
@@ -272,6 +287,7 @@ export class FakeGithub {
     ['GET', /^\/repos\/([^/]+)\/([^/]+)\/installation$/, (r) => this.#installation(r)],
     ['POST', /^\/app\/installations\/(\d+)\/access_tokens$/, (r) => this.#accessToken(r)],
     ['GET', /^\/repos\/([^/]+)\/([^/]+)\/pulls\/(\d+)$/, (r) => this.#repo(r, () => this.#pull(r))],
+    ['GET', /^\/repos\/([^/]+)\/([^/]+)\/contents\/(.+)$/, (r) => this.#repo(r, () => this.#content(r))],
     [
       'GET',
       /^\/repos\/([^/]+)\/([^/]+)\/issues\/(\d+)\/comments$/,
@@ -343,6 +359,56 @@ export class FakeGithub {
   #pull({ m }: Routed): Answer {
     const pr = this.pulls.get(`${m[1]}/${m[2]}#${m[3]}`)
     return pr ? [200, { number: Number(m[3]), state: 'open', ...pr }] : [404, { message: 'Not Found' }]
+  }
+
+  /**
+   * "Get repository content" for a file, as GitHub documents it
+   * (https://docs.github.com/en/rest/repos/contents#get-repository-content): 200 with the file's
+   * `content` in base64 (GitHub wraps it in lines of 60 characters) and `encoding: "base64"`;
+   * 404 `{"message": "Not Found"}` for a path the ref does not have. Octokit sends the path as
+   * one URL-encoded segment (slashes as %2F); GitHub takes both forms.
+   */
+  #content({ url, m }: Routed): Answer {
+    const repo = `${m[1]}/${m[2]}`
+    const path = decodeURIComponent(m[3]!)
+    const ref = url.searchParams.get('ref') ?? 'main'
+    const text = this.files.get(`${repo}@${ref}:${path}`)
+    if (text === undefined) {
+      return [
+        404,
+        {
+          message: 'Not Found',
+          documentation_url: 'https://docs.github.com/rest/repos/contents#get-repository-content',
+          status: '404',
+        },
+      ]
+    }
+    const bytes = Buffer.from(text, 'utf8')
+    const sha = createHash('sha1')
+      .update(Buffer.concat([Buffer.from(`blob ${bytes.length}\0`), bytes]))
+      .digest('hex')
+    const api = `https://api.github.test/repos/${repo}/contents/${path}?ref=${ref}`
+    return [
+      200,
+      {
+        type: 'file',
+        encoding: 'base64',
+        size: bytes.length,
+        name: path.split('/').at(-1),
+        path,
+        content: `${(bytes.toString('base64').match(/.{1,60}/g) ?? []).join('\n')}\n`,
+        sha,
+        url: api,
+        git_url: `https://api.github.test/repos/${repo}/git/blobs/${sha}`,
+        html_url: `https://github.test/${repo}/blob/${ref}/${path}`,
+        download_url: `https://raw.githubusercontent.test/${repo}/${ref}/${path}`,
+        _links: {
+          self: api,
+          git: `https://api.github.test/repos/${repo}/git/blobs/${sha}`,
+          html: `https://github.test/${repo}/blob/${ref}/${path}`,
+        },
+      },
+    ]
   }
 
   #listComments({ url, m }: Routed): Answer {
