@@ -233,7 +233,16 @@ export function compareRuns(
       const hLog = hTrials.map((t) => trialLevel(t, metric)).filter((x): x is number => x !== null)
       const cMed = c.length ? quantileSorted(c, 50) : null
       const bMed = b.length ? quantileSorted(b, 50) : null
-      const delta = cMed !== null && bMed !== null && bMed > 0 ? pct(cMed / bMed) : null
+      // Request metrics: the pooled medians' ratio. Trial-level ones (a few values a side): the
+      // ratio of geometric means, the quantity the noise test and its interval are about, so
+      // the change shown always lies inside the interval shown.
+      const delta = !isRequestMetric(metric)
+        ? cLog.length && bLog.length
+          ? pct(Math.exp(mean(cLog) - mean(bLog)))
+          : null
+        : cMed !== null && bMed !== null && bMed > 0
+          ? pct(cMed / bMed)
+          : null
       const mw = c.length && b.length ? mannWhitneyU(c, b) : null
       const hl = c.length && b.length ? hodgesLehmann(c, b) : null
       const noise = estimateNoise(hLog, settings)

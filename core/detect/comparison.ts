@@ -91,7 +91,11 @@ export const MetricComparison = z.object({
     median: nullableNum,
   }),
   candidate: z.object({ n: z.number().int().nonnegative(), median: nullableNum }),
-  /** (candidate median / baseline median − 1) × 100. */
+  /**
+   * (candidate median / baseline median − 1) × 100 for request metrics; for trial-level ones
+   * (tails, throughputs, attainment) the ratio of the trial values' geometric means; in paired
+   * mode the geometric mean of the blocks' ratios.
+   */
   delta_pct: nullableNum,
   /** Mann-Whitney U of the candidate's values, and its two-sided p-value. */
   u: nullableNum,
