@@ -1,7 +1,12 @@
 // The comparison as people read it on GitHub: the PR comment, the check run's summary and the
 // Action's job summary all come from here, so they never disagree. GitHub-flavoured markdown
 // that reads the same in light and dark themes (emoji, no colours), tables kept to six columns.
-import { type Comparison, isRequestMetric, type MetricComparison } from '../detect/comparison.ts'
+import {
+  type Comparison,
+  isRequestMetric,
+  isTailMetric,
+  type MetricComparison,
+} from '../detect/comparison.ts'
 
 export interface RenderOptions {
   /** Where the full comparison lives (the service's URL for it). */
@@ -64,7 +69,10 @@ export function decisiveP(m: MetricComparison): number | null {
 
 const pText = (p: number | null) => (p === null ? '–' : p < 1e-4 ? '<0.0001' : p.toFixed(4))
 
-/** The change that matters most: the largest regression of a gated metric, else the largest move. */
+/**
+ * The change that matters most: the largest regression of a gated metric (a median or a
+ * throughput before a tail), else the largest improvement, else the largest move.
+ */
 export function headlineMetric(c: Comparison): MetricComparison | null {
   const by = (rows: MetricComparison[]) =>
     rows.reduce<MetricComparison | null>(
@@ -72,11 +80,12 @@ export function headlineMetric(c: Comparison): MetricComparison | null {
       null,
     )
   const gated = c.metrics.filter((m) => m.gated && m.delta_pct !== null)
-  return (
-    by(gated.filter((m) => m.verdict === 'regression')) ??
-    by(gated.filter((m) => m.verdict === 'improvement')) ??
-    by(gated)
-  )
+  // A median names the change better than a tail that moved with it: tails head only alone.
+  const first = (verdict: MetricComparison['verdict']) => {
+    const rows = gated.filter((m) => m.verdict === verdict)
+    return by(rows.filter((m) => !isTailMetric(m.metric))) ?? by(rows)
+  }
+  return first('regression') ?? first('improvement') ?? by(gated)
 }
 
 /** A commit status description: at most 140 characters, the most important delta first. */
