@@ -16,6 +16,7 @@ import { formatIssue } from '../core/config/load.ts'
 import type { Mode } from '../core/config/rules.ts'
 import type { Config } from '../core/config/schema.ts'
 import { validateConfig } from '../core/config/validate.ts'
+import { compareArms, isPairedReport } from '../core/detect/arms.ts'
 import type { Comparison } from '../core/detect/comparison.ts'
 import { writeFileAtomic } from '../core/files.ts'
 import { statusDescription } from '../core/render/markdown.ts'
@@ -462,6 +463,12 @@ export async function run(): Promise<void> {
       }
     } else {
       core.warning(notCompared!)
+    }
+    if (!comparison && isPairedReport(report)) {
+      // An A/B run carries its own baseline: without the service's verdict it is judged here,
+      // by the same code, so the gate still holds.
+      comparison = compareArms({ id: null, report })
+      core.info(`compared the two arms here: ${comparison.status}`)
     }
     const deployments: DeployedService[] = baseline
       ? (['baseline', 'candidate'] as const).flatMap((arm) => {

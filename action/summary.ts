@@ -45,6 +45,13 @@ export function summaryMarkdown(s: SummaryInput): string {
         commit: s.report.git.sha,
       }),
     )
+    // An A/B run judged here, from its own arms, because the service did not judge it.
+    if (s.notCompared) {
+      parts.push(
+        `> [!NOTE]\n> ${s.notCompared}: this verdict was reached here, from the run's two arms, and is stored nowhere but in this summary and the report \`${s.reportPath}\`.`,
+        '',
+      )
+    }
   } else {
     parts.push(
       `### Infergate · \`${s.report.benchmark}\`: not compared`,

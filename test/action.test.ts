@@ -653,7 +653,11 @@ describe('mode ab', () => {
     expect(main.summary).toContain(
       `Deployed InferenceService \`models/${head.metadata.name}\` (candidate, the PR's head)`,
     )
-    expect(main.output.status).toBe('not_compared')
+    // No service: the A/B run is judged here, from its own arms, and the gate holds.
+    expect(main.stdout).toMatch(/compared the two arms here: (regression|improvement|unchanged|inconclusive)/)
+    expect(['regression', 'improvement', 'unchanged', 'inconclusive']).toContain(main.output.status)
+    expect(main.summary).toContain('A/B: the base and this PR ran interleaved on the same hardware')
+    expect(main.summary).toContain('this verdict was reached here, from the run')
 
     expect(k.deleted).toEqual([])
     const post = await postStep(main, inputs, env, dir)

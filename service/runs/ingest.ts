@@ -6,8 +6,8 @@
 // ingests at work below the pool's size.
 import { randomUUID } from 'node:crypto'
 import type { Kysely } from 'kysely'
-import { measurementDifferences } from '../../core/detect/comparable.ts'
 import { compareArms, isPairedReport } from '../../core/detect/arms.ts'
+import { measurementDifferences } from '../../core/detect/comparable.ts'
 import { compareRuns, type Run } from '../../core/detect/compare.ts'
 import type { Comparison } from '../../core/detect/comparison.ts'
 import { detectorSettings } from '../../core/detect/settings.ts'
