@@ -6,6 +6,7 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { fetch } from 'undici'
 import { Comparison } from './detect/comparison.ts'
+import { NoisePriors } from './detect/noise-prior.ts'
 import type { Report } from './report.ts'
 import { StatusRequest } from './status-request.ts'
 
@@ -157,6 +158,28 @@ export class ServiceClient {
       notifications,
       baselineShas: shaMap(body.baseline_shas),
     }
+  }
+
+  /**
+   * The block noise of the project's earlier A/B runs of a benchmark, the paired test's prior
+   * (core/detect/noise-prior.ts). Null when the service predates it (404 on the route) or has
+   * learned nothing yet: the weak default prior then, as without a service.
+   */
+  async noisePriors(repository: string, benchmark: string): Promise<NoisePriors | null> {
+    const [owner, repo] = repository.split('/')
+    const path = `/api/v1/projects/${encodeURIComponent(owner ?? '')}/${encodeURIComponent(repo ?? '')}/noise-priors?benchmark=${encodeURIComponent(benchmark)}`
+    let answer: { status: number; body: unknown }
+    try {
+      answer = await this.call<unknown>('GET', path)
+    } catch (e) {
+      if (e instanceof ServiceError && e.status === 404 && e.code !== 'project_not_found') return null
+      throw e
+    }
+    const parsed = NoisePriors.safeParse(answer.body)
+    if (!parsed.success) {
+      throw new ServiceError(answer.status, 'bad_answer', `GET ${path}: the answer is not noise priors`)
+    }
+    return parsed.data.priors.length ? parsed.data : null
   }
 
   /**

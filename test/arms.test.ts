@@ -54,6 +54,7 @@ describe('paired comparison of the two arms', () => {
       max_blocks: 10,
       stopped: 'decided',
       order: ['baseline', 'candidate', 'baseline', 'candidate', 'baseline'].slice(0, stopAt),
+      prior_run_ids: [],
     })
     expect(c.baseline_run_ids).toEqual([])
     expect(parseComparison(JSON.parse(JSON.stringify(c)))).toEqual(c)

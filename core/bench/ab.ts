@@ -4,6 +4,7 @@
 // so the verdict needs no history and is not fooled by drift (docs/detection.md, paired mode).
 // After each block the paired sequential test (core/detect/arms.ts) says whether to go on.
 import { decideArms } from '../detect/arms.ts'
+import type { NoisePriors } from '../detect/noise-prior.ts'
 import { DEFAULT_PAIRED_SETTINGS } from '../detect/paired.ts'
 import type { ArmName, Paired, Report, Scenario, Trial } from '../report.ts'
 import { parseReport, REPORT_SCHEMA } from '../report.ts'
@@ -29,6 +30,8 @@ export interface AbTargets {
 export interface AbContext extends BenchContext {
   /** The commit the baseline's server runs (the PR's base), for the report; the candidate's is context.git. */
   baselineGit?: { sha: string | null; ref: string | null }
+  /** The block noise of the project's earlier A/B runs, for the stop rule (the service judges with the same). */
+  priors?: NoisePriors | null
 }
 
 const ARMS: readonly ArmName[] = ['baseline', 'candidate']
@@ -111,7 +114,13 @@ export async function runAbBenchmark(
       lastBlockS = (performance.now() - blockStart) / 1000
       const done = block + 1
       if (done >= minBlocks) {
-        const decision = decideArms({ ...report(), paired: pairedOf(plan, 'budget') }, { final: false })
+        const decision = decideArms(
+          { ...report(), paired: pairedOf(plan, 'budget') },
+          {
+            final: false,
+            priors: context.priors ?? null,
+          },
+        )
         if (decision.stop && decision.stopped === 'decided') {
           stopped = 'decided'
           progress.info(`A/B: a verdict after ${done} blocks; stopping`)

@@ -26,9 +26,11 @@ import {
   type MetricComparison,
   type MetricName,
 } from './comparison.ts'
+import type { NoisePriors } from './noise-prior.ts'
 import {
   DEFAULT_PAIRED_SETTINGS,
   decidePaired,
+  type NoisePrior,
   type PairedDecision,
   type PairedSeries,
   type PairedSettings,
@@ -140,6 +142,17 @@ export interface ArmsOptions {
   paired?: PairedSettings
   /** The run has ended: undecided metrics are inconclusive. Default: true. */
   final?: boolean
+  /** The block noise of the project's earlier A/B runs (core/detect/noise-prior.ts); none: the weak default. */
+  priors?: NoisePriors | null
+}
+
+/** A series' learned prior, by scenario and metric. */
+function priorLookup(priors: NoisePriors | null | undefined) {
+  const byKey = new Map<string, NoisePrior>()
+  for (const p of priors?.priors ?? []) {
+    byKey.set(`${p.scenario}\u0000${p.metric}`, { sdLog: Math.log1p(p.noise_pct / 100), df: p.df })
+  }
+  return (scenario: string, metric: MetricName) => byKey.get(`${scenario}\u0000${metric}`) ?? null
 }
 
 interface Row {
@@ -152,19 +165,23 @@ interface Row {
 }
 
 /** The series the paired detector judges: every scenario × metric, blocks in order. */
-function seriesOf(r: ArmsReport, s: DetectorSettings): Row[] {
+function seriesOf(r: ArmsReport, s: DetectorSettings, o: ArmsOptions, withPooled: boolean): Row[] {
   const rows: Row[] = []
+  const priorOf = priorLookup(o.priors)
   for (const scenario of r.scenarios) {
     const blocks = blocksOf(scenario.trials)
     for (const metric of METRICS) {
+      // The arms' pooled values, for the comparison's medians; the stop rule needs none.
       const pooled = (arm: ArmName) =>
-        blocks.flatMap((b) => {
-          const t = b[arm]
-          if (!t) return []
-          if (isRequestMetric(metric)) return Array.from(sortedSamples(t, metric) ?? [])
-          const v = trialValue(t, metric)
-          return v ? [v.value] : []
-        })
+        !withPooled
+          ? []
+          : blocks.flatMap((b) => {
+              const t = b[arm]
+              if (!t) return []
+              if (isRequestMetric(metric)) return Array.from(sortedSamples(t, metric) ?? [])
+              const v = trialValue(t, metric)
+              return v ? [v.value] : []
+            })
       rows.push({
         scenario: scenario.name,
         metric,
@@ -174,6 +191,7 @@ function seriesOf(r: ArmsReport, s: DetectorSettings): Row[] {
             baseline: b.baseline ? trialValue(b.baseline, metric) : null,
             candidate: b.candidate ? trialValue(b.candidate, metric) : null,
           })),
+          prior: priorOf(scenario.name, metric),
           direction: lowerIsBetter(metric) ? 'lower_is_better' : 'higher_is_better',
           gated: s.gated.includes(metric),
           minEffectPct: minEffectOf(s, metric),
@@ -202,7 +220,7 @@ function pairedSettingsOf(r: ArmsReport, o: ArmsOptions): PairedSettings {
 export function decideArms(r: ArmsReport, o: ArmsOptions = {}): PairedDecision {
   const s = o.settings ?? DEFAULT_SETTINGS
   return decidePaired(
-    seriesOf(r, s).map((x) => x.series),
+    seriesOf(r, s, o, false).map((x) => x.series),
     pairedSettingsOf(r, o),
     { final: o.final ?? true },
   )
@@ -223,7 +241,7 @@ function armView(r: ArmsReport, arm: ArmName): ComparableReport {
 export function compareArms(run: { id: string | null; report: ArmsReport }, o: ArmsOptions = {}): Comparison {
   const r = run.report
   const s = o.settings ?? DEFAULT_SETTINGS
-  const rows = seriesOf(r, s)
+  const rows = seriesOf(r, s, o, true)
   const ps = pairedSettingsOf(r, o)
   const decision = decidePaired(
     rows.map((x) => x.series),
@@ -253,7 +271,7 @@ export function compareArms(run: { id: string | null; report: ArmsReport }, o: A
       hl_shift: null,
       hl_ci: null,
       noise_pct: d.noisePct,
-      noise_source: d.blocks > 0 ? 'blocks' : null,
+      noise_source: d.blocks > 0 ? (d.prior === 'learned' ? 'blocks_learned' : 'blocks') : null,
       mde_pct: d.mdePct,
       mde_pct_3_trials: null,
       ci_pct: d.ciPct,
@@ -282,7 +300,13 @@ export function compareArms(run: { id: string | null; report: ArmsReport }, o: A
       fail_on_inconclusive: s.failOnInconclusive,
     },
     mode: 'paired',
-    paired: { blocks: decision.blocks, max_blocks: ps.maxBlocks, stopped, order },
+    paired: {
+      blocks: decision.blocks,
+      max_blocks: ps.maxBlocks,
+      stopped,
+      order,
+      prior_run_ids: o.priors?.run_ids ?? [],
+    },
     metrics,
   }
 }

@@ -112,8 +112,11 @@ export const MetricComparison = z.object({
   hl_ci: z.tuple([num, num]).nullable(),
   /** Run-to-run noise (σ of log run medians) the verdict allowed for, and where it came from. */
   noise_pct: nullableNum,
-  /** history/prior: history mode; blocks: paired mode, from the blocks' ratios (with the prior). */
-  noise_source: z.enum(['history', 'prior', 'blocks']).nullable(),
+  /**
+   * history/prior: history mode. blocks: paired mode, from the blocks' ratios with the weak
+   * default prior; blocks_learned: with the block noise of the project's earlier A/B runs.
+   */
+  noise_source: z.enum(['history', 'prior', 'blocks', 'blocks_learned']).nullable(),
   /** Smallest |delta_pct| this comparison could have called, and with 3 candidate trials. */
   mde_pct: nullableNum,
   mde_pct_3_trials: nullableNum,
@@ -159,6 +162,8 @@ export const Comparison = z.object({
       stopped: z.enum(['decided', 'budget', 'time', 'interrupted']),
       /** Which arm ran first in each block. */
       order: z.array(z.enum(['baseline', 'candidate'])),
+      /** The earlier A/B runs whose block noise was the prior (core/detect/noise-prior.ts); none: the default. */
+      prior_run_ids: z.array(z.string()).default([]),
     })
     .nullable()
     .default(null),

@@ -20,11 +20,18 @@
 // - Unchanged is shown, not assumed: the interval d̄ ± t_{1−α_k}·se inside ± the minimum effect
 //   (two one-sided tests at α_k; no multiplicity correction: "all unchanged" is an
 //   intersection-union claim, false as soon as one of its series' tests is).
+// - A learned prior: the noise of a block's ratio measured in the project's earlier A/B runs of
+//   the same benchmark (core/detect/noise-prior.ts), in place of σ0 and ν0 when a series has one.
+//   Its degrees of freedom (capped at LEARNED_DF_CAP) bring the t quantile near the z the oracle
+//   that knows the noise uses, which is where the power of few blocks is. It is dropped, for the
+//   weak default, when this run's own blocks scatter more than it allows (an F test at
+//   PRIOR_CONFLICT_ALPHA): a noisier node today than in the runs it was learned on is never
+//   judged with yesterday's quiet.
 // - The exact sign-flip permutation p of the d_j is reported, never used: it assumes nothing
 //   about their distribution but cannot reach a small alpha on few blocks (3 blocks: p ≥ 0.25,
 //   10 blocks: p ≥ 0.002), which is why the t-test with the prior decides.
 import { weightedHolm } from './holm.ts'
-import { studentTSf } from './student-t.ts'
+import { incompleteBeta, studentTSf } from './student-t.ts'
 
 /** One trial's value of a metric, and the sampling SE of its log from within the trial. */
 export interface TrialValue {
@@ -40,9 +47,29 @@ export interface PairedBlock {
   candidate: TrialValue | null
 }
 
+/** The noise of a block's log ratio as earlier runs measured it: a variance and its weight. */
+export interface NoisePrior {
+  /** σ of a block's log ratio (total: trial noise and the trials' sampling noise). */
+  sdLog: number
+  /** Its degrees of freedom: Σ (blocks − 1) over the runs it pools. */
+  df: number
+}
+
+/**
+ * The most weight a learned prior gets, in degrees of freedom: the t quantile at the per-look
+ * alpha is within ~10% of z from here, and the blocks of the run being judged still count
+ * (after 10 blocks, about a quarter of the estimate).
+ */
+export const LEARNED_DF_CAP = 30
+
+/** A learned prior is dropped when this run's blocks scatter more than it allows at this level. */
+export const PRIOR_CONFLICT_ALPHA = 0.01
+
 /** One scenario × metric, its blocks in the order they ran. */
 export interface PairedSeries {
   blocks: readonly PairedBlock[]
+  /** The block noise of earlier runs of this series; the weak default prior when absent. */
+  prior?: NoisePrior | null
   direction: 'lower_is_better' | 'higher_is_better'
   /** Gated series decide the run (and stop it); the others are reported. */
   gated: boolean
@@ -122,6 +149,8 @@ export interface PairedResult {
   needed: number | null
   /** Usable blocks (both arms with a value). */
   blocks: number
+  /** learned: the noise of earlier runs weighed in; default: the weak prior (none, or it conflicted). */
+  prior: 'learned' | 'default'
 }
 
 export interface PairedDecision {
@@ -142,6 +171,7 @@ interface Fit {
   df: number
   se: number
   p: number
+  prior: 'learned' | 'default'
 }
 
 const logPct = (pct: number) => Math.log(1 + pct / 100)
@@ -176,7 +206,18 @@ export function tUpper(tail: number, df: number): number {
 const usable = (v: TrialValue | null): v is TrialValue =>
   v !== null && Number.isFinite(v.value) && v.value > 0 && Number.isFinite(v.seLog) && v.seLog >= 0
 
-function fitBlocks(blocks: readonly PairedBlock[], k: number, s: PairedSettings): Fit | null {
+/** P(F > f) for Fisher's F with (d1, d2) degrees of freedom. */
+export function fSf(f: number, d1: number, d2: number): number {
+  if (!(f > 0)) return 1
+  return incompleteBeta(d2 / (d2 + d1 * f), d2 / 2, d1 / 2)
+}
+
+function fitBlocks(
+  blocks: readonly PairedBlock[],
+  k: number,
+  s: PairedSettings,
+  learned?: NoisePrior | null,
+): Fit | null {
   const d: number[] = []
   let within = 0
   for (let j = 0; j < Math.min(k, blocks.length); j++) {
@@ -189,13 +230,26 @@ function fitBlocks(blocks: readonly PairedBlock[], k: number, s: PairedSettings)
   if (n === 0) return null
   const mean = d.reduce((a, x) => a + x, 0) / n
   const ss = d.reduce((a, x) => a + (x - mean) ** 2, 0)
-  // The prior: σ0 for the trial-to-trial noise, plus the trials' own sampling variance.
-  const priorVar = logPct(s.priorNoisePct) ** 2 + within / n
-  const df = s.priorDf + n - 1
-  const sd = Math.sqrt((s.priorDf * priorVar + ss) / df)
+  // The weak prior: σ0 for the trial-to-trial noise, plus the trials' own sampling variance.
+  let priorVar = logPct(s.priorNoisePct) ** 2 + within / n
+  let priorDf = s.priorDf
+  let prior: Fit['prior'] = 'default'
+  if (learned && learned.df > 0 && learned.sdLog > 0) {
+    // A learned variance already holds the sampling noise of trials like these; never less than
+    // this run's own, should its trials be smaller.
+    const learnedVar = Math.max(learned.sdLog ** 2, within / n)
+    const conflict = n >= 3 && fSf(ss / (n - 1) / learnedVar, n - 1, learned.df) < PRIOR_CONFLICT_ALPHA
+    if (!conflict) {
+      priorVar = learnedVar
+      priorDf = Math.min(learned.df, LEARNED_DF_CAP)
+      prior = 'learned'
+    }
+  }
+  const df = priorDf + n - 1
+  const sd = Math.sqrt((priorDf * priorVar + ss) / df)
   const se = sd / Math.sqrt(n)
   const p = se > 0 ? Math.min(1, 2 * studentTSf(Math.abs(mean) / se, df)) : mean === 0 ? 1 : 0
-  return { n, d, mean, s: sd, df, se, p }
+  return { n, d, mean, s: sd, df, se, p, prior }
 }
 
 /**
@@ -288,7 +342,7 @@ export function decidePaired(
   const decided: ((Look & { verdict: PairedVerdict }) | undefined)[] = series.map(() => undefined)
   const last: (Look | undefined)[] = series.map(() => undefined)
   for (let k = settings.minBlocks; k <= run; k++) {
-    const fits = series.map((x) => fitBlocks(x.blocks, k, settings))
+    const fits = series.map((x) => fitBlocks(x.blocks, k, settings, x.prior))
     const tested = (i: number) => (fits[i]?.n ?? 0) >= settings.minBlocks
     const family = series.flatMap((x, i) => (x.gated && tested(i) ? [i] : []))
     const weights = family.map((i) => series[i]!.weight ?? 1)
@@ -319,7 +373,7 @@ export function decidePaired(
   }
 
   const gatedWithData = series.flatMap((x, i) =>
-    x.gated && fitBlocks(x.blocks, run, settings) !== null ? [i] : [],
+    x.gated && fitBlocks(x.blocks, run, settings, x.prior) !== null ? [i] : [],
   )
   const anyRegression = gatedWithData.some((i) => decided[i]?.verdict === 'regression')
   const allDecided = gatedWithData.length > 0 && gatedWithData.every((i) => decided[i] !== undefined)
@@ -331,7 +385,7 @@ export function decidePaired(
 
   const results = series.map((x, i): PairedResult => {
     const look = decided[i] ?? last[i]
-    const f = look?.fit ?? fitBlocks(x.blocks, run, settings)
+    const f = look?.fit ?? fitBlocks(x.blocks, run, settings, x.prior)
     let verdict: PairedVerdict = decided[i]?.verdict ?? 'continue'
     if (!decided[i] && finished)
       verdict = (f?.n ?? 0) >= settings.minBlocks ? 'inconclusive' : 'insufficient_data'
@@ -353,8 +407,9 @@ export function decidePaired(
       needed:
         half < bound || verdict === 'regression' || verdict === 'improvement'
           ? null
-          : blocksNeeded(f, bound, alphaK, settings),
+          : blocksNeeded(f, bound, alphaK),
       blocks: f.n,
+      prior: f.prior,
     }
   })
   return { series: results, stop: stopped !== null, stopped, blocks: run }
@@ -368,7 +423,7 @@ export function shouldStop(
   return decidePaired(series, settings).stop
 }
 
-const empty: Omit<PairedResult, 'verdict'> = {
+const empty: Omit<PairedResult, 'verdict' | 'prior'> & { prior: 'default' } = {
   decidedAtBlock: null,
   deltaPct: null,
   ciPct: null,
@@ -379,15 +434,17 @@ const empty: Omit<PairedResult, 'verdict'> = {
   mdePct: null,
   needed: null,
   blocks: 0,
+  prior: 'default',
 }
 
 /**
- * The smallest n' with t_{1−α_k, ν0+n'−1} · s / √n' ≤ bound, with the current s (the half-width
+ * The smallest n' with t_{1−α_k, ν0+n'−1} · s / √n' ≤ bound (ν0 the prior's, weak or learned), with the current s (the half-width
  * shrinks with n' both through √n' and the t quantile); null when out of reach.
  */
-function blocksNeeded(f: Fit, bound: number, alphaK: number, s: PairedSettings): number | null {
+function blocksNeeded(f: Fit, bound: number, alphaK: number): number | null {
   if (!(bound > 0)) return null
-  const half = (n: number) => (tUpper(alphaK, s.priorDf + n - 1) * f.s) / Math.sqrt(n)
+  const priorDf = f.df - f.n + 1
+  const half = (n: number) => (tUpper(alphaK, priorDf + n - 1) * f.s) / Math.sqrt(n)
   let hi = f.n + 1
   while (half(hi) > bound) {
     hi *= 2

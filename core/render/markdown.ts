@@ -61,7 +61,7 @@ const signed = (x: number | null) => (x === null ? '–' : `${x > 0 ? '+' : ''}$
 /** The p-value a verdict turned on (see docs/detection.md). */
 export function decisiveP(m: MetricComparison): number | null {
   // Paired (A/B) rows: the paired test, Holm-adjusted.
-  if (m.noise_source === 'blocks') return m.p_adjusted ?? m.p_value
+  if (m.noise_source === 'blocks' || m.noise_source === 'blocks_learned') return m.p_adjusted ?? m.p_value
   if (!isRequestMetric(m.metric)) return m.p_noise
   if (m.p_adjusted === null || m.p_noise === null) return m.p_adjusted ?? m.p_noise
   return Math.max(m.p_adjusted, m.p_noise)
@@ -166,7 +166,12 @@ function pairedLine(c: Comparison): string | null {
         : p.stopped === 'time'
           ? 'stopped at the time budget'
           : 'interrupted'
-  return `A/B: the base and this PR ran interleaved on the same hardware, one trial of each per block, in ${p.blocks} of at most ${p.max_blocks} blocks (${why}); drift shared by both cancels in their ratio.`
+  const learned = c.metrics.filter((m) => m.noise_source === 'blocks_learned').length
+  const prior =
+    p.prior_run_ids.length === 0
+      ? ''
+      : ` The block noise of ${p.prior_run_ids.length} earlier A/B run(s) was the prior${learned ? '' : ' offered, and set aside: this run scattered more than it allows'}.`
+  return `A/B: the base and this PR ran interleaved on the same hardware, one trial of each per block, in ${p.blocks} of at most ${p.max_blocks} blocks (${why}); drift shared by both cancels in their ratio.${prior}`
 }
 
 function table(rows: MetricComparison[]): string[] {
