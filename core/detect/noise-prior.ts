@@ -10,6 +10,7 @@ import { z } from 'zod'
 import { text } from '../limits.ts'
 import { type ArmsReport, blocksOf, trialValue } from './arms.ts'
 import { METRICS, type MetricName } from './comparison.ts'
+import type { NoisePrior } from './paired.ts'
 
 /** The most recent earlier A/B runs a prior is learned from: recent enough to be this hardware's. */
 export const PRIOR_RUNS = 5
@@ -35,16 +36,30 @@ export const NoisePriors = z.object({
 })
 export type NoisePriors = z.infer<typeof NoisePriors>
 
+/**
+ * The pooled noise of a block's log ratio over runs: each run's ratios around its own mean,
+ * Σ squares over Σ (blocks − 1). Runs with fewer than 2 blocks add nothing; null when nothing
+ * varies (no runs, or every ratio equal: a prior of 0 would make any difference significant).
+ */
+export function pooledNoise(runs: readonly (readonly number[])[]): NoisePrior | null {
+  let ss = 0
+  let df = 0
+  for (const d of runs) {
+    if (d.length < 2) continue
+    const mean = d.reduce((a, x) => a + x, 0) / d.length
+    ss += d.reduce((a, x) => a + (x - mean) ** 2, 0)
+    df += d.length - 1
+  }
+  return df > 0 && ss > 0 ? { sdLog: Math.sqrt(ss / df), df } : null
+}
+
 /** The pooled block noise of each scenario × metric over `runs` (newest first, at most PRIOR_RUNS used). */
 export function learnPriors(
   benchmark: string,
   runs: readonly { id: string; report: ArmsReport }[],
 ): NoisePriors {
   const used = runs.slice(0, PRIOR_RUNS)
-  const pooled = new Map<
-    string,
-    { scenario: string; metric: MetricName; ss: number; df: number; runs: number }
-  >()
+  const bySeries = new Map<string, { scenario: string; metric: MetricName; runs: number[][] }>()
   for (const run of used) {
     for (const scenario of run.report.scenarios) {
       const blocks = blocksOf(scenario.trials)
@@ -56,25 +71,25 @@ export function learnPriors(
           if (base && cand) d.push(Math.log(cand.value / base.value))
         }
         if (d.length < 2) continue
-        const mean = d.reduce((a, x) => a + x, 0) / d.length
-        const ss = d.reduce((a, x) => a + (x - mean) ** 2, 0)
         const k = `${scenario.name}\u0000${metric}`
-        const p = pooled.get(k) ?? { scenario: scenario.name, metric, ss: 0, df: 0, runs: 0 }
-        p.ss += ss
-        p.df += d.length - 1
-        p.runs += 1
-        pooled.set(k, p)
+        const entry = bySeries.get(k) ?? { scenario: scenario.name, metric, runs: [] }
+        entry.runs.push(d)
+        bySeries.set(k, entry)
       }
     }
   }
-  const priors = [...pooled.values()]
-    .filter((p) => p.ss > 0)
-    .map((p) => ({
-      scenario: p.scenario,
-      metric: p.metric,
-      noise_pct: (Math.exp(Math.sqrt(p.ss / p.df)) - 1) * 100,
-      df: p.df,
-      runs: p.runs,
-    }))
+  const priors: NoisePriorEntry[] = []
+  for (const { scenario, metric, runs: d } of bySeries.values()) {
+    const noise = pooledNoise(d)
+    if (noise) {
+      priors.push({
+        scenario,
+        metric,
+        noise_pct: Math.expm1(noise.sdLog) * 100,
+        df: noise.df,
+        runs: d.length,
+      })
+    }
+  }
   return { schema: 'infergate.noise-priors/v1', benchmark, run_ids: used.map((r) => r.id), priors }
 }
