@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest'
 import { blocksOf, compareArms, decideArms } from '../core/detect/arms.ts'
 import { compareRuns, type Run } from '../core/detect/compare.ts'
 import { parseComparison } from '../core/detect/comparison.ts'
+import { learnPriors, NoisePriors, PRIOR_RUNS } from '../core/detect/noise-prior.ts'
 import { renderComparisonMarkdown, statusDescription } from '../core/render/markdown.ts'
 import type { Report } from '../core/report.ts'
 import { Rng } from '../core/rng.ts'
@@ -135,3 +136,94 @@ function truncated(r: Report, k: number): Report {
     scenarios: r.scenarios.map((s) => ({ ...s, trials: s.trials.filter((t) => (t.block ?? 0) < k) })),
   }
 }
+
+describe("the prior learned from the project's earlier A/B runs", () => {
+  it('pools each run’s block ratios around that run’s own mean (a change in an earlier PR adds nothing)', () => {
+    // Two earlier runs: one A/A, one with a +15% TPOT change; the pooled noise must not see the 15%.
+    const earlier = [
+      { id: 'r2', report: makePairedReport(21, drifting(6, 1.15, 21)) },
+      { id: 'r1', report: makePairedReport(22, drifting(4, 1.0, 22)) },
+    ]
+    const priors = learnPriors('demo', earlier)
+    expect(priors.run_ids).toEqual(['r2', 'r1'])
+    const tpot = priors.priors.find((p) => p.metric === 'tpot_ms')!
+    // By hand: per run, log(candidate / baseline) of the trials' median TPOT per block.
+    const ratios = (r: Report) => {
+      const t = r.scenarios[0]!.trials
+      const blocks = [...new Set(t.map((x) => x.block!))]
+      return blocks.map((b) => {
+        const v = (arm: string) => t.find((x) => x.block === b && x.arm === arm)!.summary.median_tpot_ms!
+        return Math.log(v('candidate') / v('baseline'))
+      })
+    }
+    let ss = 0
+    let df = 0
+    for (const { report } of earlier) {
+      const d = ratios(report)
+      const m = d.reduce((a, x) => a + x, 0) / d.length
+      ss += d.reduce((a, x) => a + (x - m) ** 2, 0)
+      df += d.length - 1
+    }
+    expect(tpot.df).toBe(8)
+    expect(tpot.df).toBe(df)
+    expect(tpot.runs).toBe(2)
+    expect(tpot.noise_pct).toBeCloseTo(Math.expm1(Math.sqrt(ss / df)) * 100, 10)
+    // Around one mean for both runs, the first run's 15% would count as noise.
+    const all = earlier.flatMap(({ report }) => ratios(report))
+    const grand = all.reduce((a, x) => a + x, 0) / all.length
+    const naive =
+      Math.expm1(Math.sqrt(all.reduce((a, x) => a + (x - grand) ** 2, 0) / (all.length - 1))) * 100
+    expect(tpot.noise_pct).toBeLessThan(naive / 1.5)
+    expect(NoisePriors.parse(JSON.parse(JSON.stringify(priors)))).toEqual(priors)
+    // The most recent PRIOR_RUNS only.
+    const many = Array.from({ length: PRIOR_RUNS + 2 }, (_, i) => ({
+      id: `m${i}`,
+      report: makePairedReport(30 + i, drifting(3, 1, 30 + i)),
+    }))
+    expect(learnPriors('demo', many).run_ids).toEqual(many.slice(0, PRIOR_RUNS).map((r) => r.id))
+  })
+
+  it('calls a +5% TPOT change in fewer blocks than the weak default, and says where its noise came from', () => {
+    const earlier = Array.from({ length: 5 }, (_, i) => ({
+      id: `e${i}`,
+      report: makePairedReport(40 + i, drifting(10, 1, 40 + i)),
+    }))
+    const priors = learnPriors('demo', earlier)
+    const report = makePairedReport(50, drifting(10, 1.05, 50))
+    const firstCall = (o: Parameters<typeof decideArms>[1]) =>
+      [2, 3, 4, 5, 6, 7, 8, 9, 10].find((k) =>
+        decideArms(truncated(report, k), { ...o, final: false }).series.some(
+          (s) => s.verdict === 'regression',
+        ),
+      ) ?? Infinity
+    const learned = firstCall({ priors })
+    const weak = firstCall({})
+    expect(learned).toBeLessThan(weak)
+    const c = compareArms({ id: 'ab', report: truncated(report, learned) }, { priors })
+    expect(c.status).toBe('regression')
+    expect(row(c, 'tpot_ms').noise_source).toBe('blocks_learned')
+    expect(c.paired!.prior_run_ids).toEqual(earlier.map((r) => r.id))
+    expect(renderComparisonMarkdown(c)).toMatch(/The block noise of 5 earlier A\/B run\(s\) was the prior/)
+    expect(parseComparison(JSON.parse(JSON.stringify(c)))).toEqual(c)
+  })
+
+  it('is set aside when this run scatters more than it allows: a noisier node today is not judged with yesterday’s quiet', () => {
+    const earlier = Array.from({ length: 5 }, (_, i) => ({
+      id: `q${i}`,
+      report: makePairedReport(60 + i, drifting(10, 1, 60 + i)),
+    }))
+    const priors = learnPriors('demo', earlier)
+    // Today each trial scatters by 8%, not 1%.
+    const rng = new Rng(70)
+    const noisy: BlockSpec[] = Array.from({ length: 10 }, () => {
+      const own = () => Math.exp(0.08 * rng.normal())
+      return {
+        baseline: { ttft: 50 * own(), tpot: 10 * own() },
+        candidate: { ttft: 50 * own(), tpot: 10 * own() },
+      }
+    })
+    const c = compareArms({ id: 'ab', report: makePairedReport(70, noisy) }, { priors })
+    expect(row(c, 'tpot_ms').noise_source).toBe('blocks')
+    expect(c.metrics.filter((m) => m.gated && /regression|improvement/.test(m.verdict))).toEqual([])
+  })
+})

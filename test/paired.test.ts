@@ -8,6 +8,7 @@ import { holm } from '../core/detect/holm.ts'
 import {
   DEFAULT_PAIRED_SETTINGS,
   decidePaired,
+  fSf,
   type PairedBlock,
   type PairedDecision,
   type PairedSeries,
@@ -26,6 +27,8 @@ interface RefSeries {
   gated: boolean
   direction: 'lower_is_better' | 'higher_is_better'
   min: number
+  /** A learned prior: [σ of a block's log ratio, its df]. */
+  prior?: [number, number]
 }
 const ref = JSON.parse(
   readFileSync(new URL('./fixtures/paired-reference.json', import.meta.url), 'utf8'),
@@ -35,6 +38,7 @@ const ref = JSON.parse(
   sf: [number, number, number][]
   holm: [number[], number[]][]
   signflip: [number[], number][]
+  fsf: [number, number, number, number][]
   cases: { name: string; series: RefSeries[]; final: boolean; want: PairedDecision }[]
 }
 
@@ -49,6 +53,7 @@ const toSeries = (r: RefSeries): PairedSeries => ({
   gated: r.gated,
   direction: r.direction,
   minEffectPct: r.min,
+  prior: r.prior ? { sdLog: r.prior[0], df: r.prior[1] } : null,
 })
 
 describe('paired statistics match SciPy and brute force', () => {
@@ -72,6 +77,12 @@ describe('paired statistics match SciPy and brute force', () => {
   for (const [d, want] of ref.signflip) {
     it(`sign-flip p over ${d.length} blocks = ${want}`, () => expect(signFlipP(d)).toBe(want))
   }
+  it("F's upper tail, for the learned prior's conflict test", () => {
+    for (const [f, d1, d2, want] of ref.fsf) {
+      expect(closeRel(fSf(f, d1, d2), want, 1e-9), `F(${d1}, ${d2}) > ${f}`).toBe(true)
+    }
+  })
+
   it('sign-flip p: nothing for no blocks or more than 16', () => {
     expect(signFlipP([])).toBeNull()
     expect(signFlipP(new Array(17).fill(0.01))).toBeNull()
@@ -92,12 +103,13 @@ describe('decisions match the reference implementation', () => {
       got.series.forEach((g, i) => {
         const w = c.want.series[i]!
         const name = c.series[i]!.name
-        expect([g.verdict, g.decidedAtBlock, g.blocks, g.needed, g.pSignflip], name).toEqual([
+        expect([g.verdict, g.decidedAtBlock, g.blocks, g.needed, g.pSignflip, g.prior], name).toEqual([
           w.verdict,
           w.decidedAtBlock,
           w.blocks,
           w.needed,
           w.pSignflip,
+          w.prior,
         ])
         for (const k of ['deltaPct', 'p', 'pAdjusted', 'noisePct', 'mdePct'] as const) {
           const a = g[k]

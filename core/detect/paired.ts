@@ -238,7 +238,7 @@ function fitBlocks(
     // A learned variance already holds the sampling noise of trials like these; never less than
     // this run's own, should its trials be smaller.
     const learnedVar = Math.max(learned.sdLog ** 2, within / n)
-    const conflict = n >= 3 && fSf(ss / (n - 1) / learnedVar, n - 1, learned.df) < PRIOR_CONFLICT_ALPHA
+    const conflict = n >= 2 && fSf(ss / (n - 1) / learnedVar, n - 1, learned.df) < PRIOR_CONFLICT_ALPHA
     if (!conflict) {
       priorVar = learnedVar
       priorDf = Math.min(learned.df, LEARNED_DF_CAP)
