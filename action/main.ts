@@ -18,6 +18,7 @@ import type { Config } from '../core/config/schema.ts'
 import { validateConfig } from '../core/config/validate.ts'
 import { compareArms, isPairedReport } from '../core/detect/arms.ts'
 import type { Comparison } from '../core/detect/comparison.ts'
+import type { NoisePriors } from '../core/detect/noise-prior.ts'
 import { writeFileAtomic } from '../core/files.ts'
 import { statusDescription } from '../core/render/markdown.ts'
 import { type ArmName, parseReport, type Report } from '../core/report.ts'
@@ -298,15 +299,53 @@ async function readBaseConfig(
   return { config: validateBaseConfig(text, where).config, where }
 }
 
-function serviceClient(inputs: Inputs, attempts = 5): ServiceClient | null {
+function serviceClient(inputs: Inputs, attempts = 5, timeoutMs = 60_000): ServiceClient | null {
   if (!inputs.serviceUrl || !inputs.serviceToken) return null
   return new ServiceClient({
     url: inputs.serviceUrl,
     token: inputs.serviceToken,
-    timeoutMs: 60_000,
+    timeoutMs,
     attempts,
     onRetry: (r) => core.info(`service: ${r.reason}; retrying in ${(r.delayMs / 1000).toFixed(1)} s`),
   })
+}
+
+/**
+ * Mode ab with a service: the block noise of the project's earlier A/B runs of the benchmark,
+ * the stop rule's learned prior (the service judges the report with the same). It only lets the
+ * run stop sooner, so any failure is a warning and the weak default prior.
+ */
+async function noisePriorsFor(
+  inputs: Inputs,
+  repository: string | null,
+  benchmark: string,
+): Promise<NoisePriors | null> {
+  // Worth a short wait, not the benchmark's time: two attempts.
+  const client = serviceClient(inputs, 2, 20_000)
+  if (!client) return null
+  if (!repository) {
+    core.info('A/B: no repository (GITHUB_REPOSITORY) to ask the service for a prior: the default prior')
+    return null
+  }
+  try {
+    const priors = await client.noisePriors(repository, benchmark)
+    if (!priors) {
+      core.info(
+        `A/B: the regression service has no earlier A/B runs of ${benchmark} to learn the block noise from yet: the default prior`,
+      )
+      return null
+    }
+    const n = priors.run_ids.length
+    core.info(
+      `A/B: the block noise of ${n} earlier A/B run${n === 1 ? '' : 's'} is the prior (${priors.priors.length} series)`,
+    )
+    return priors
+  } catch (e) {
+    core.warning(
+      `the regression service (${client.url}) did not give the noise priors: ${(e as Error).message}; the A/B run uses the weak default prior`,
+    )
+    return null
+  }
 }
 
 export async function run(): Promise<void> {
@@ -384,6 +423,9 @@ export async function run(): Promise<void> {
     process.on('SIGTERM', onSignal)
     process.on('SIGINT', onSignal)
 
+    // Mode ab with a service: the learned prior, asked for before anything is deployed.
+    const priors = ab ? await noisePriorsFor(inputs, git.repository, planned.name) : null
+
     let served: { candidate: Served; baseline: Served | null }
     if (base) {
       served = await deployPair(inputs, config, base.config, onCreating, cancellation.signal)
@@ -430,6 +472,7 @@ export async function run(): Promise<void> {
             sha: prBase?.sha ?? null,
             ref: prBase?.branch ? `refs/heads/${prBase.branch}` : null,
           },
+          priors,
         },
       )
       report = withBaselineEnvironment(measured, {

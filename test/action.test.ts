@@ -4,11 +4,15 @@
 // plays KServe, a real `infergate serve`, and the fake GitHub API.
 import { type ChildProcess, spawn } from 'node:child_process'
 import { readFileSync, writeFileSync } from 'node:fs'
+import { createServer, type ServerResponse } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { join, resolve } from 'node:path'
 import { createInterface } from 'node:readline'
 import { afterEach, describe, expect, it } from 'vitest'
 import { parseAllDocuments } from 'yaml'
-import { Comparison } from '../core/detect/comparison.ts'
+import { compareArms } from '../core/detect/arms.ts'
+import { Comparison, METRICS } from '../core/detect/comparison.ts'
+import type { NoisePriors } from '../core/detect/noise-prior.ts'
 import { statusDescription } from '../core/render/markdown.ts'
 import { parseReport } from '../core/report.ts'
 import { DEFAULT_CONFIG } from '../service/app.ts'
@@ -250,6 +254,8 @@ describe('the bundled Action', () => {
         '::warning::The regression service did not take the report: POST /api/v1/runs: 401 unknown token',
       )
       expect(r.output.status).toBe('not_compared')
+      // History mode: no A/B prior asked for.
+      expect(r.stdout).not.toMatch(/noise priors|is the prior/)
       expect(r.summary).toContain('the report is `infergate-report.json`')
       expect(
         parseReport(JSON.parse(readFileSync(join(dir, 'infergate-report.json'), 'utf8'))).benchmark,
@@ -554,6 +560,9 @@ workload:
   output_tokens: 8
   max_trials: 2
 `
+/** Mode ab against two servers already running: a short run of at most three blocks. */
+const AB_SERVERS_CONFIG =
+  'benchmark: chat\nmodel: {name: sim}\nworkload: {concurrency: [2], duration_s: 0.5, output_tokens: 16, max_trials: 3}\n'
 const BASE_SHA = 'b'.repeat(40)
 const HEAD_SHA = 'c'.repeat(40)
 
@@ -591,6 +600,42 @@ async function fakeGithub(): Promise<FakeGithub> {
 
 const readReport = (dir: string) =>
   parseReport(JSON.parse(readFileSync(join(dir, 'infergate-report.json'), 'utf8')))
+
+/**
+ * A loopback stand-in for the regression service in mode ab: it answers the noise-priors route
+ * as told, takes statuses, and judges a posted A/B report between its arms with the priors it
+ * served (as the service does); every request it saw is in `requests`.
+ */
+async function abService(answer: () => { status: number; body: unknown }) {
+  const requests: { method: string; url: string; authorization: string | null }[] = []
+  const comparisons: Comparison[] = []
+  let served: NoisePriors | null = null
+  const json = (res: ServerResponse, status: number, body: unknown) =>
+    res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body))
+  const server = createServer(async (req, res) => {
+    const chunks: Buffer[] = []
+    for await (const c of req) chunks.push(c as Buffer)
+    requests.push({ method: req.method!, url: req.url!, authorization: req.headers.authorization ?? null })
+    if (req.method === 'GET' && /^\/api\/v1\/projects\/[^/]+\/[^/]+\/noise-priors\?/.test(req.url!)) {
+      const { status, body } = answer()
+      if (status === 200) served = body as NoisePriors
+      return json(res, status, body)
+    }
+    if (req.method === 'POST' && req.url === '/api/v1/statuses') return json(res, 201, { notifications: [] })
+    if (req.method === 'POST' && req.url === '/api/v1/runs') {
+      const id = `00000000-0000-4000-8000-${String(comparisons.length + 1).padStart(12, '0')}`
+      const report = parseReport(JSON.parse(Buffer.concat(chunks).toString('utf8')))
+      const comparison = compareArms({ id, report }, { priors: served })
+      comparisons.push(comparison)
+      return json(res, 201, { id, comparison, notifications: [] })
+    }
+    json(res, 404, { error: { code: 'not_found', message: `no route ${req.method} ${req.url}` } })
+  })
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+  cleanups.push(() => new Promise((r) => server.close(r)))
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+  return { url, requests, comparisons }
+}
 
 describe('mode ab', () => {
   it("deploys the PR's config and the base's (read at the base SHA) at once, benchmarks both, the post step deletes both", async () => {
@@ -655,6 +700,8 @@ describe('mode ab', () => {
     )
     // No service: the A/B run is judged here, from its own arms, and the gate holds.
     expect(main.stdout).toMatch(/compared the two arms here: (regression|improvement|unchanged|inconclusive)/)
+    // No service, no learned prior asked for: the default.
+    expect(main.stdout).not.toMatch(/noise priors|is the prior/)
     expect(['regression', 'improvement', 'unchanged', 'inconclusive']).toContain(main.output.status)
     expect(main.summary).toContain('A/B: the base and this PR ran interleaved on the same hardware')
     expect(main.summary).toContain('this verdict was reached here, from the run')
@@ -790,6 +837,102 @@ describe('mode ab', () => {
         expect(comparison.mode).toBe('paired')
         // Workflow commands escape % as %25.
         expect(aa.stdout).toContain(`::error::chat: ${statusDescription(comparison).replaceAll('%', '%25')}`)
+      })
+    })
+  })
+
+  it("with a service: the block noise of the project's earlier A/B runs, asked for before the run, is the stop rule's prior", async () => {
+    const priors: NoisePriors = {
+      schema: 'infergate.noise-priors/v1',
+      benchmark: 'chat',
+      run_ids: ['run-3', 'run-2', 'run-1'],
+      priors: METRICS.map((metric) => ({ scenario: 'concurrency-2', metric, noise_pct: 1, df: 30, runs: 3 })),
+    }
+    const service = await abService(() => ({ status: 200, body: priors }))
+    const github = await fakeGithub()
+    const dir = workspace(AB_SERVERS_CONFIG)
+    const env = prEvent(dir, github)
+    // The base answers and decodes twice as slowly as the PR's head.
+    await withSim(['--ttft-ms', '10', '--itl-ms', '8', '--model', 'sim'], async (baseSim) => {
+      await withSim(['--ttft-ms', '5', '--itl-ms', '4', '--model', 'sim'], async (headSim) => {
+        const inputs = {
+          mode: 'ab',
+          url: headSim.url,
+          'baseline-url': baseSim.url,
+          'service-url': service.url,
+          'service-token': 'igt_project',
+        }
+        const r = await step('main', inputs, env, dir)
+        expect(r.code, r.stdout).toBe(0)
+        // Asked for with the repository and benchmark the report carries, before the report.
+        const calls = service.requests.map((q) => `${q.method} ${q.url}`)
+        const asked = calls.indexOf('GET /api/v1/projects/acme/llm/noise-priors?benchmark=chat')
+        expect(asked, calls.join('\n')).toBeGreaterThanOrEqual(0)
+        expect(service.requests[asked]!.authorization).toBe('Bearer igt_project')
+        expect(asked).toBeLessThan(calls.indexOf('POST /api/v1/runs'))
+        expect(readReport(dir).git.repository).toBe('acme/llm')
+        // Told before the first block: the stop rule had them from the start.
+        const said = r.stdout.indexOf('A/B: the block noise of 3 earlier A/B runs is the prior (14 series)')
+        expect(said, r.stdout).toBeGreaterThanOrEqual(0)
+        expect(said).toBeLessThan(r.stdout.indexOf('block 1/3'))
+        expect(r.stdout).not.toContain('::warning::the regression service')
+        // The service judged with the same priors, and the summary says so.
+        expect(service.comparisons[0]!.paired!.prior_run_ids).toEqual(['run-3', 'run-2', 'run-1'])
+        expect(r.output.status).toBe('improvement')
+        expect(r.summary).toContain('The block noise of 3 earlier A/B run(s) was the prior')
+      })
+    })
+  })
+
+  it('a service that fails on the priors (500 every attempt) or predates them (404): the default prior, the run goes on', async () => {
+    const failing = await abService(() => ({
+      status: 500,
+      body: { error: { code: 'internal', message: 'the database is down' } },
+    }))
+    const old = await abService(() => ({
+      status: 404,
+      body: { error: { code: 'not_found', message: 'no route' } },
+    }))
+    const github = await fakeGithub()
+    const dir = workspace(AB_SERVERS_CONFIG.replace('max_trials: 3', 'max_trials: 2'))
+    const env = prEvent(dir, github)
+    await withSim(['--ttft-ms', '5', '--itl-ms', '4', '--model', 'sim'], async (baseSim) => {
+      await withSim(['--ttft-ms', '5', '--itl-ms', '4', '--model', 'sim'], async (headSim) => {
+        const inputs = {
+          mode: 'ab',
+          url: headSim.url,
+          'baseline-url': baseSim.url,
+          'service-url': failing.url,
+          'service-token': 'igt_project',
+        }
+        const r = await step('main', inputs, env, dir)
+        expect(r.code, r.stdout).toBe(0)
+        const asked = failing.requests.filter((q) => q.url.includes('/noise-priors?'))
+        expect(asked).toHaveLength(2) // two attempts: a short wait, not the benchmark's time
+        expect(r.stdout).toContain(
+          `::warning::the regression service (${failing.url}) did not give the noise priors: GET /api/v1/projects/acme/llm/noise-priors?benchmark=chat: 500 the database is down (after 2 attempts); the A/B run uses the weak default prior`,
+        )
+        // Benchmarked and posted all the same, judged without a learned prior.
+        const trials = readReport(dir).scenarios[0]!.trials
+        expect(trials.map((t) => t.arm).sort()).toEqual(['baseline', 'baseline', 'candidate', 'candidate'])
+        expect(r.stdout).toMatch(/posted run [0-9a-f-]{36}: /)
+        expect(failing.comparisons[0]!.paired!.prior_run_ids).toEqual([])
+        expect(r.summary).not.toContain('earlier A/B run(s) was the prior')
+
+        // A service older than the route: nothing learned, said without a warning.
+        const o = await step(
+          'main',
+          { ...inputs, 'service-url': old.url },
+          { ...env, GITHUB_RUN_ID: '301' },
+          dir,
+        )
+        expect(o.code, o.stdout).toBe(0)
+        expect(o.stdout).toContain(
+          'A/B: the regression service has no earlier A/B runs of chat to learn the block noise from yet: the default prior',
+        )
+        expect(o.stdout).not.toContain('::warning::the regression service')
+        expect(old.requests.filter((q) => q.url.includes('/noise-priors?'))).toHaveLength(1)
+        expect(old.comparisons).toHaveLength(1)
       })
     })
   })
