@@ -45,6 +45,7 @@ import {
   holmWeight,
   type MetricName,
 } from '../core/detect/comparison.ts'
+import { pooledNoise } from '../core/detect/noise-prior.ts'
 import { normalQuantile, normalSf } from '../core/detect/normal.ts'
 import {
   DEFAULT_PAIRED_MIN_EFFECT_PCT,
@@ -68,12 +69,14 @@ const { values } = parseArgs({
     'ab-reps': { type: 'string' },
     /** The previous simulation's reps: its published figures were made with 300. */
     'legacy-reps': { type: 'string', default: '300' },
-    /** ab, history, legacy (the default: all three), tuning, sensitivity; comma-separated. */
-    parts: { type: 'string', default: 'ab,history,legacy' },
+    /** ab, history, legacy, learned (the default: these four), tuning, sensitivity; comma-separated. */
+    parts: { type: 'string', default: 'ab,history,legacy,learned' },
     workers: { type: 'string', default: String(cpus().length) },
     /** A/B settings (default: DEFAULT_PAIRED_SETTINGS, DEFAULT_PAIRED_MIN_EFFECT_PCT). */
     'prior-noise': { type: 'string' },
     'prior-df': { type: 'string' },
+    'learned-df-cap': { type: 'string' },
+    'conflict-alpha': { type: 'string' },
     'max-blocks': { type: 'string' },
     'min-effect': { type: 'string' },
     /** Override the noise model, e.g. --model trialNoise=0.02,requests=500. */
@@ -90,12 +93,19 @@ interface AbConfig {
   paired: PairedSettings
   /** Minimum effect of the medians and the throughput (the p90/p99 ones: comparison.ts'). */
   minEffect: number
+  /**
+   * The prior learned from this many earlier A/A runs of K blocks (core/detect/noise-prior.ts'
+   * pooling), measured under the model with `model`'s overrides; absent: the weak default.
+   */
+  learned?: { runs: number; model?: Partial<Model> }
 }
 const AB: AbConfig = {
   paired: {
     ...DEFAULT_PAIRED_SETTINGS,
     ...(values['prior-noise'] ? { priorNoisePct: Number(values['prior-noise']) } : {}),
     ...(values['prior-df'] ? { priorDf: Number(values['prior-df']) } : {}),
+    ...(values['learned-df-cap'] ? { learnedDfCap: Number(values['learned-df-cap']) } : {}),
+    ...(values['conflict-alpha'] ? { priorConflictAlpha: Number(values['conflict-alpha']) } : {}),
     ...(values['max-blocks'] ? { maxBlocks: Number(values['max-blocks']) } : {}),
   },
   minEffect: values['min-effect'] ? Number(values['min-effect']) : DEFAULT_PAIRED_MIN_EFFECT_PCT,
@@ -344,9 +354,56 @@ interface AbOutcome {
   /** Any gated series called regression or improvement. */
   alarm: boolean
   /** Per gated series: verdict, noise and resolution at the end. */
-  gated: { metric: MetricName; verdict: string; noisePct: number | null; mdePct: number | null }[]
+  gated: {
+    metric: MetricName
+    verdict: string
+    noisePct: number | null
+    mdePct: number | null
+    prior: 'learned' | 'default'
+  }[]
   /** The σ-known oracle on the TPOT median: first block it calls a regression. */
   oracleAt: number | null
+}
+
+/**
+ * The priors the service would learn from `runs` earlier A/A runs of K blocks each, one per
+ * series, measured under the model with `model`'s overrides (then the model is restored).
+ */
+function learnedPriors(
+  rng: Rng,
+  defs: SeriesDef[],
+  K: number,
+  learned: NonNullable<AbConfig['learned']>,
+): (PairedSeries['prior'] & {})[] {
+  // The earlier runs under the model proper (or their own overrides), not today's variant.
+  const today = { ...MODEL }
+  useModel(learned.model)
+  const d = defs.map(() => [] as number[][])
+  for (let r = 0; r < learned.runs; r++) {
+    const drift = new Drift(rng, MODEL.withinBlock > 0 ? 2 : 1)
+    const run = defs.map(() => [] as number[])
+    for (let k = 1; k <= K; k++) {
+      let first = drift.next()
+      let second = MODEL.withinBlock > 0 ? drift.next() : first
+      if (k % 2 === 0) [first, second] = [second, first]
+      const b = trialValues(
+        simulateRequests(rng, Math.exp(first + MODEL.trialNoise * rng.normal()), NONE),
+        defs,
+      )
+      const c = trialValues(
+        simulateRequests(rng, Math.exp(second + MODEL.trialNoise * rng.normal()), NONE),
+        defs,
+      )
+      defs.forEach((_, i) => {
+        if (b[i] && c[i]) run[i]!.push(Math.log(c[i]!.value / b[i]!.value))
+      })
+    }
+    run.forEach((x, i) => {
+      d[i]!.push(x)
+    })
+  }
+  Object.assign(MODEL, today)
+  return d.map((runs) => pooledNoise(runs)!)
 }
 
 function abRun(rng: Rng, effect: Effect, cfg: AbConfig): AbOutcome {
@@ -360,6 +417,12 @@ function abRun(rng: Rng, effect: Effect, cfg: AbConfig): AbOutcome {
     weight: holmWeight(d.metric),
   }))
   const tpotIndex = defs.findIndex((d) => d.metric === 'tpot_ms')
+  if (cfg.learned) {
+    const priors = learnedPriors(rng, defs, K, cfg.learned)
+    series.forEach((x, i) => {
+      x.prior = priors[i]
+    })
+  }
   const within = MODEL.withinBlock > 0
   const drift = new Drift(rng, within ? 2 : 1)
   let decision: PairedDecision | undefined
@@ -419,6 +482,7 @@ function abRun(rng: Rng, effect: Effect, cfg: AbConfig): AbOutcome {
       verdict: s.verdict,
       noisePct: s.noisePct,
       mdePct: s.mdePct,
+      prior: s.prior,
     })),
     oracleAt,
   }
@@ -561,7 +625,7 @@ const LEGACY_PUBLISHED: Record<number, { aa: number; power: Record<string, numbe
 
 /** A/B variants beyond the default: other priors (tuning), other noise (sensitivity). */
 interface Variant {
-  part: 'tuning' | 'sensitivity'
+  part: 'tuning' | 'sensitivity' | 'learned'
   /** The table row; a tuning row also has its false alarms under 3× the trial noise. */
   row: string
   robustness?: boolean
@@ -606,6 +670,41 @@ const VARIANTS: Variant[] = [
       ['the drift moves between the two trials of a block', { withinBlock: 1 }],
     ] as const
   ).map(([row, model]): Variant => ({ part: 'sensitivity', row, cfg: AB, model, effects: [0, 1, 2, 4] })),
+  // The prior the service learns from the project's earlier A/B runs (core/detect/noise-prior.ts):
+  // how many runs it needs, and what it does when today's node is noisier, or quieter, than theirs.
+  ...(
+    [
+      ['learned from 5 earlier runs', { runs: 5 }, {}, [0, 1, 2, 3, 4, 5]],
+      ['learned from 3 earlier runs', { runs: 3 }, {}, [0, 1, 2, 4, 5]],
+      ['learned from 1 earlier run', { runs: 1 }, {}, [0, 1, 2, 4]],
+      [
+        'learned from 5 runs at the model, today trial noise ×3',
+        { runs: 5 },
+        { trialNoise: 3 * BASE_MODEL.trialNoise },
+        [0, 1, 2, 4],
+      ],
+      [
+        'learned from 5 runs at trial noise ×3, today the model',
+        { runs: 5, model: { trialNoise: 3 * BASE_MODEL.trialNoise } },
+        {},
+        [0, 1, 2, 4],
+      ],
+      [
+        'learned from 5 runs at the model, today the drift moves within blocks',
+        { runs: 5 },
+        { withinBlock: 1 },
+        [0, 1, 2, 4],
+      ],
+    ] as const
+  ).map(
+    ([row, learned, model, effects]): Variant => ({
+      part: 'learned',
+      row,
+      cfg: { ...AB, learned },
+      model,
+      effects: [...effects],
+    }),
+  ),
 ]
 
 type Job =
@@ -725,7 +824,7 @@ function report(results: Result[], seconds: number): string[] {
   const leg = results.filter((r): r is Extract<Result, { kind: 'legacy' }> => r.kind === 'legacy')
   lines.push(
     `Noise model: per request lognormal TTFT ${m.ttftMs} ms and TPOT ${m.tpotMs} ms (σ ${m.sigma}), ${m.slowShare * 100}% slow requests (× lognormal, median ${m.slowMedian}, σ ${m.slowSigma}) in each; ${m.outputTokens} output tokens; closed loop of ${m.concurrency}; ${m.requests} requests a trial; per-trial noise σ ${m.trialNoise * 100}%; shared drift AR(1) σ ${m.driftSd * 100}% (φ ${m.driftPhi}) per block plus steps (${m.stepProb * 100}% of blocks, σ ${m.stepSd * 100}%); stall: ${m.stallShare * 100}% of requests + ${m.stallMs} ms in one gap.`,
-    `A/B: decidePaired, alpha ${p.alpha}, K = ${p.maxBlocks} blocks, minBlocks ${p.minBlocks}, σ0 ${p.priorNoisePct}%, ν0 ${p.priorDf}; minimum effect ${AB.minEffect}% (medians, throughput), ${DEFAULT_MIN_EFFECT_BY_METRIC.p99_tpot_ms}% (p99), ${DEFAULT_MIN_EFFECT_BY_METRIC.p90_tpot_ms}% (p90, reported only). History mode: compareRuns' defaults, ${m.historyRuns} history runs, the last ${m.baselineRuns} the baseline.`,
+    `A/B: decidePaired, alpha ${p.alpha}, K = ${p.maxBlocks} blocks, minBlocks ${p.minBlocks}, σ0 ${p.priorNoisePct}%, ν0 ${p.priorDf}, a learned prior capped at ${p.learnedDfCap} df; minimum effect ${AB.minEffect}% (medians, throughput), ${DEFAULT_MIN_EFFECT_BY_METRIC.p99_tpot_ms}% (p99), ${DEFAULT_MIN_EFFECT_BY_METRIC.p90_tpot_ms}% (p90, reported only). History mode: compareRuns' defaults, ${m.historyRuns} history runs, the last ${m.baselineRuns} the baseline.`,
     `${main.length} A/B runs and ${hist.length} history-mode comparisons per row${leg.length ? `, ${LEGACY_REPS} per row of the previous simulation` : ''}; ${seconds.toFixed(0)} s in all on ${cpus().length} × ${cpus()[0]?.model.trim() ?? 'CPU'}, Node ${process.version}.`,
     '',
   )
@@ -843,6 +942,61 @@ function report(results: Result[], seconds: number): string[] {
           : `${LEGACY_REPS} reps, not the published 300: not comparable`,
         noWorse[`${gatedThen}`] && comparable,
       ])
+    }
+    lines.push('')
+  }
+
+  const learnedRuns = VARIANTS.map((v, i) => ({ v, runs: ab.filter((r) => r.variant === i) })).filter(
+    ({ v, runs }) => v.part === 'learned' && runs.length > 0,
+  )
+  if (learnedRuns.length) {
+    lines.push(
+      '| A/B, the prior learned from earlier A/A runs of 10 blocks | false alarms | +3%: within 10 blocks | +5%: within 6 / 10 blocks | +10%: within 3 / 6 | +20%: within 3 blocks | p99 stall: within 3 / 6 | mean blocks at +5% | A/A runs still on the learned prior at the end (TPOT) |',
+      '|---|---|---|---|---|---|---|---|---|',
+    )
+    for (const { v, runs } of learnedRuns) {
+      const s = (e: number) => (v.effects.includes(e) ? summarizeAb(runs.map((r) => r.out[e]!)) : null)
+      const [aa, p3, p5, p10, p20, stall] = [s(0), s(1), s(2), s(3), s(4), s(5)]
+      const onPrior = share(
+        runs.map((r) => r.out[0]!.gated.find((x) => x.metric === 'tpot_ms')!.prior === 'learned'),
+      )
+      const cells = [
+        aa ? pct(aa.alarm) : '–',
+        p3 ? pct(p3.within(10)) : '–',
+        p5 ? `${pct(p5.within(6))} / ${pct(p5.within(10))}` : '–',
+        p10 ? `${pct(p10.within(3))} / ${pct(p10.within(6))}` : '–',
+        p20 ? pct(p20.within(3)) : '–',
+        stall ? `${pct(stall.within(3))} / ${pct(stall.within(6))}` : '–',
+        p5 ? p5.meanBlocks.toFixed(1) : '–',
+        pct(onPrior),
+      ]
+      lines.push(`| ${v.row} | ${cells.join(' | ')} |`)
+      if (v.row === 'learned from 5 earlier runs') {
+        if (aa)
+          targets.push([
+            'A/B false alarms ≤ 1% per comparison, the prior learned from 5 runs',
+            pct(aa.alarm),
+            aa.alarm <= 0.01,
+          ])
+        if (p5)
+          targets.push([
+            'A/B power at +5% ≥ 90% within 6 blocks, the prior learned from 5 runs',
+            pct(p5.within(6)),
+            p5.within(6) >= 0.9,
+          ])
+        if (p3)
+          targets.push([
+            'A/B power at +3% ≥ 80% within 10 blocks, the prior learned from 5 runs',
+            pct(p3.within(10)),
+            p3.within(10) >= 0.8,
+          ])
+        if (p20)
+          targets.push([
+            'A/B at +20%: a verdict within 3 blocks, the prior learned from 5 runs',
+            pct(p20.within(3)),
+            p20.within(3) >= 0.99,
+          ])
+      }
     }
     lines.push('')
   }

@@ -1,6 +1,6 @@
 // The paired, sequential A/B detector (core/detect/paired.ts): its statistics against SciPy and
 // brute force, its decisions against an independent re-implementation of the method in Python
-// (test/fixtures/paired-reference.py: `/usr/bin/python3 test/fixtures/paired-reference.py >
+// (test/fixtures/paired-reference.py: `python3 test/fixtures/paired-reference.py >
 // test/fixtures/paired-reference.json`), and its behaviour on seeded simulated runs.
 import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'

@@ -22,10 +22,10 @@
 //   intersection-union claim, false as soon as one of its series' tests is).
 // - A learned prior: the noise of a block's ratio measured in the project's earlier A/B runs of
 //   the same benchmark (core/detect/noise-prior.ts), in place of σ0 and ν0 when a series has one.
-//   Its degrees of freedom (capped at LEARNED_DF_CAP) bring the t quantile near the z the oracle
+//   Its degrees of freedom (capped at learnedDfCap) bring the t quantile near the z the oracle
 //   that knows the noise uses, which is where the power of few blocks is. It is dropped, for the
 //   weak default, when this run's own blocks scatter more than it allows (an F test at
-//   PRIOR_CONFLICT_ALPHA): a noisier node today than in the runs it was learned on is never
+//   priorConflictAlpha): a noisier node today than in the runs it was learned on is never
 //   judged with yesterday's quiet.
 // - The exact sign-flip permutation p of the d_j is reported, never used: it assumes nothing
 //   about their distribution but cannot reach a small alpha on few blocks (3 blocks: p ≥ 0.25,
@@ -55,16 +55,6 @@ export interface NoisePrior {
   df: number
 }
 
-/**
- * The most weight a learned prior gets, in degrees of freedom: the t quantile at the per-look
- * alpha is within ~10% of z from here, and the blocks of the run being judged still count
- * (after 10 blocks, about a quarter of the estimate).
- */
-export const LEARNED_DF_CAP = 30
-
-/** A learned prior is dropped when this run's blocks scatter more than it allows at this level. */
-export const PRIOR_CONFLICT_ALPHA = 0.01
-
 /** One scenario × metric, its blocks in the order they ran. */
 export interface PairedSeries {
   blocks: readonly PairedBlock[]
@@ -89,6 +79,14 @@ export interface PairedSettings {
   priorNoisePct: number
   /** The weight of that prior, in pseudo-degrees of freedom. */
   priorDf: number
+  /**
+   * The most weight a learned prior gets, in degrees of freedom (it has Σ (blocks − 1) over
+   * its runs): past this the t quantile at the per-look alpha hardly moves, and the blocks of
+   * the run being judged keep a share of the estimate.
+   */
+  learnedDfCap: number
+  /** A learned prior is set aside when this run's blocks scatter more than it allows at this level (F test). */
+  priorConflictAlpha: number
 }
 
 /**
@@ -107,6 +105,8 @@ export const DEFAULT_PAIRED_SETTINGS: PairedSettings = {
   minBlocks: 2,
   priorNoisePct: 2,
   priorDf: 4,
+  learnedDfCap: 30,
+  priorConflictAlpha: 0.01,
 }
 
 /**
@@ -238,10 +238,10 @@ function fitBlocks(
     // A learned variance already holds the sampling noise of trials like these; never less than
     // this run's own, should its trials be smaller.
     const learnedVar = Math.max(learned.sdLog ** 2, within / n)
-    const conflict = n >= 2 && fSf(ss / (n - 1) / learnedVar, n - 1, learned.df) < PRIOR_CONFLICT_ALPHA
+    const conflict = n >= 2 && fSf(ss / (n - 1) / learnedVar, n - 1, learned.df) < s.priorConflictAlpha
     if (!conflict) {
       priorVar = learnedVar
-      priorDf = Math.min(learned.df, LEARNED_DF_CAP)
+      priorDf = Math.min(learned.df, s.learnedDfCap)
       prior = 'learned'
     }
   }
@@ -310,6 +310,9 @@ function validate(s: PairedSettings): void {
     s.maxBlocks >= s.minBlocks &&
     s.priorNoisePct >= 0 &&
     s.priorDf >= 0 &&
+    s.learnedDfCap > 0 &&
+    s.priorConflictAlpha >= 0 &&
+    s.priorConflictAlpha < 1 &&
     s.priorDf + s.minBlocks - 1 > 0
   if (!ok) throw new RangeError(`invalid paired settings: ${JSON.stringify(s)}`)
 }

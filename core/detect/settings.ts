@@ -25,6 +25,13 @@ export const ProjectSettings = z.strictObject({
     .optional(),
   /** Whether an inconclusive comparison fails the commit status / check run (default: it passes). */
   fail_on_inconclusive: z.boolean().optional(),
+  /**
+   * A/B runs: the block noise the paired test assumes. default: a weak prior, robust when a node
+   * is noisier than usual. learned: the noise of the project's 5 latest A/B runs of the benchmark
+   * (docs/detection.md), which calls small changes in far fewer blocks on hardware whose noise
+   * is stable, and raises false alarms when a run's node is much noisier than theirs.
+   */
+  paired_noise_prior: z.enum(['default', 'learned']).optional(),
 })
 export type ProjectSettings = z.infer<typeof ProjectSettings>
 
@@ -56,5 +63,6 @@ export function effectiveSettings(s: ProjectSettings): Required<ProjectSettings>
     min_baseline_runs: d.minBaselineRuns,
     gated_metrics: [...d.gated],
     fail_on_inconclusive: d.failOnInconclusive,
+    paired_noise_prior: s.paired_noise_prior ?? 'default',
   }
 }
