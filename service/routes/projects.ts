@@ -1,6 +1,7 @@
 import { Hono } from 'hono'
 import { createMiddleware } from 'hono/factory'
 import { z } from 'zod'
+import { learnPriors } from '../../core/detect/noise-prior.ts'
 import { effectiveSettings, ProjectSettings } from '../../core/detect/settings.ts'
 import { text } from '../../core/limits.ts'
 import { BENCHMARK_NAME } from '../../core/report.ts'
@@ -11,6 +12,7 @@ import { ApiError, invalid, jsonBody } from '../http.ts'
 import { createProject, projectByName, updateSettings } from '../projects/repository.ts'
 import { benchmarks, series } from '../runs/history.ts'
 import { pinBaseline, runsOfBenchmark, unpinBaseline } from '../runs/pins.ts'
+import { learnsPriors, priorsFor } from '../runs/priors.ts'
 
 export const projects = new Hono<Env>()
 
@@ -65,6 +67,7 @@ projects.get('/:owner/:repo/benchmarks', requireProject, ownProject, async (c) =
 )
 
 const LATENCY = ['ttft', 'tpot', 'itl', 'e2el'] as const
+
 const STATS = ['mean', 'median', 'std', 'p90', 'p95', 'p99'] as const
 const Benchmark = z
   .string()
@@ -99,6 +102,23 @@ projects.get('/:owner/:repo/series', requireProject, ownProject, async (c) => {
     limit: q.limit,
   })
   return c.json({ points })
+})
+
+const PriorsQuery = z.object({ benchmark: Benchmark })
+
+/**
+ * The block noise of the project's earlier A/B runs of a benchmark: the learned prior the Action's
+ * stop rule uses (service/runs/priors.ts). Empty unless the project's paired_noise_prior is learned.
+ */
+projects.get('/:owner/:repo/noise-priors', requireProject, ownProject, async (c) => {
+  const parsed = PriorsQuery.safeParse(c.req.query())
+  if (!parsed.success) throw invalid('query', issuesOf(parsed.error))
+  const project = c.get('project')
+  const { benchmark } = parsed.data
+  const priors = learnsPriors(project.settings)
+    ? await priorsFor(c.get('db'), project.id, benchmark)
+    : learnPriors(benchmark, [])
+  return c.json(priors)
 })
 
 const Pin = z.object({

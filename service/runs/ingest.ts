@@ -20,6 +20,7 @@ import { runNotifications } from '../notifications/notification.ts'
 import { enqueue, type NotificationView, notificationsOfRun } from '../notifications/outbox.ts'
 import type { Project } from '../projects/repository.ts'
 import { baselineFor, type Subject, subjectOfReport } from './baselines.ts'
+import { learnsPriors, priorsFor } from './priors.ts'
 import {
   existingRun,
   identityOf,
@@ -83,7 +84,14 @@ export function reportOf(body: unknown, project: Project): Report {
 export async function compareNow(ctx: IngestContext, run: Run, subject: Subject): Promise<Comparison> {
   // An A/B run measured its own baseline beside it, on the same hardware: no history needed.
   if (isPairedReport(run.report)) {
-    return compareArms(run, { settings: detectorSettings(ctx.project.settings) })
+    // With the project's learned prior: the runs the Action was told of before this one ran.
+    const priors = learnsPriors(ctx.project.settings)
+      ? await priorsFor(ctx.db, ctx.project.id, subject.benchmark, {
+          like: run,
+          reportedAt: subject.reported_at,
+        })
+      : null
+    return compareArms(run, { settings: detectorSettings(ctx.project.settings), priors })
   }
   const base = await baselineFor(ctx.db, subject, ctx.config)
   const differing = new Map<string, string[]>()
