@@ -148,6 +148,8 @@ export const Load = z.discriminatedUnion('mode', [
     rate: z.number().positive().nullable(),
     arrival: Arrival,
     burstiness: z.number().positive(),
+    /** exact: the drawn times scaled to span (N − 1) / rate; drawn, and absent in older reports: as drawn. */
+    schedule: z.enum(['exact', 'drawn']).optional(),
     max_concurrency: z.number().int().positive().nullable(),
   }),
 ])
@@ -203,6 +205,13 @@ export const Summary = z.object({
   max_dispatch_delay_ms: stat,
   /** Requests lost on a reused connection before any response byte and sent again (not failures). */
   retried_requests: count.optional(),
+  /** Open loop: requests sent per second, (sent − 1) / (last send − first send); null in closed loop. */
+  achieved_rate: stat.optional(),
+  /** The load generator's event loop: share of the trial it was busy, and its p99 delay. */
+  generator_busy: z.number().min(0).max(1).nullable().optional(),
+  generator_lag_p99_ms: stat.optional(),
+  /** CPU seconds the generator used per wall second of the trial (1 = one core). */
+  generator_cpu: stat.optional(),
 })
 export type Summary = z.infer<typeof Summary>
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { interArrival } from '../core/bench/arrivals.ts'
+import { ARRIVAL_STREAM, arrivalSchedule, interArrival } from '../core/bench/arrivals.ts'
 import { Rng } from '../core/rng.ts'
 import { mean, std } from '../core/stats.ts'
 
@@ -40,5 +40,41 @@ describe('arrival processes', () => {
     const b = gaps(interArrival(10, 'gamma', 0.5, new Rng(9)), 50)
     expect(a).toEqual(b)
     expect(gaps(interArrival(10, 'gamma', 0.5, new Rng(10)), 50)).not.toEqual(a)
+  })
+
+  describe('the schedule of a trial', () => {
+    const spec = { rate: 25, arrival: 'gamma' as const, burstiness: 0.5, seed: 13 }
+    const times = (exact: boolean, count: number) => {
+      const next = arrivalSchedule({ ...spec, exact }, count)
+      return Array.from({ length: count }, next)
+    }
+
+    it('exact: the N-th request planned at (N − 1) / rate, every gap the drawn one times one factor', () => {
+      for (const count of [2, 10, 1000]) {
+        const t = times(true, count)
+        expect(t[0]).toBe(0)
+        expect(t[count - 1]).toBeCloseTo(((count - 1) * 1000) / 25, 6)
+        const g = gaps(interArrival(25, 'gamma', 0.5, new Rng(13, ARRIVAL_STREAM)), count - 1)
+        const factor = (t[1]! - t[0]!) / g[0]!
+        for (let i = 1; i < count; i++) expect((t[i]! - t[i - 1]!) / g[i - 1]!).toBeCloseTo(factor, 6)
+      }
+    })
+
+    it('drawn: the running sum of the gaps, whose total is off (N − 1) / rate', () => {
+      const t = times(false, 1000)
+      const g = gaps(interArrival(25, 'gamma', 0.5, new Rng(13, ARRIVAL_STREAM)), 999)
+      let sum = 0
+      for (let i = 1; i < 1000; i++) {
+        sum += g[i - 1]!
+        expect(t[i]).toBeCloseTo(sum, 6)
+      }
+      expect(Math.abs(t[999]! / (999 * 40) - 1)).toBeGreaterThan(0.02)
+    })
+
+    it('a schedule without an end (a duration and no rate to size it) stays as drawn', () => {
+      const next = arrivalSchedule({ ...spec, exact: true }, Number.POSITIVE_INFINITY)
+      const g = gaps(interArrival(25, 'gamma', 0.5, new Rng(13, ARRIVAL_STREAM)), 5)
+      expect([next(), next(), next()]).toEqual([0, g[0], g[0]! + g[1]!])
+    })
   })
 })

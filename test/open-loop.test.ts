@@ -1,6 +1,6 @@
 // Open loop: requests leave on the planned schedule, whatever the server does.
 import { describe, expect, it } from 'vitest'
-import { interArrival } from '../core/bench/arrivals.ts'
+import { arrivalSchedule, interArrival } from '../core/bench/arrivals.ts'
 import { Rng } from '../core/rng.ts'
 import { mean, std } from '../core/stats.ts'
 import { benchReport, median, withSim } from './helpers.ts'
@@ -8,7 +8,7 @@ import { benchReport, median, withSim } from './helpers.ts'
 const diffs = (xs: number[]) => xs.slice(1).map((x, i) => x - xs[i]!)
 
 describe('open-loop arrivals', () => {
-  it('Poisson at a rate: sends follow the seeded schedule, gaps are exponential', async () => {
+  it('Poisson at a rate: sends follow the seeded schedule, scaled to exactly N / rate; gaps are exponential', async () => {
     await withSim(['--ttft-ms', '5', '--itl-ms', '2'], async (s) => {
       const { report } = await benchReport(s.url, [
         ...['--rate', '40', '--requests', '150', '--seed', '3', '--output-tokens', '5', '--ignore-eos'],
@@ -20,10 +20,38 @@ describe('open-loop arrivals', () => {
         rate: 40,
         arrival: 'poisson',
         burstiness: 1,
+        schedule: 'exact',
         max_concurrency: null,
       })
       const t = sc.trials[0]!
       // The planned schedule, rebuilt from the seed: each send = planned + its dispatch delay.
+      const next = arrivalSchedule({ rate: 40, arrival: 'poisson', burstiness: 1, exact: true, seed: 3 }, 150)
+      const plannedAt = t.samples.start_ms.map(() => next())
+      expect(plannedAt[149]).toBeCloseTo((149 * 1000) / 40, 6)
+      const delays = t.samples.dispatch_delay_ms!
+      for (let i = 0; i < plannedAt.length; i++) {
+        expect(t.samples.start_ms[i]! - delays[i]! + delays[0]!).toBeCloseTo(plannedAt[i]!, 0)
+      }
+      const g = diffs(t.samples.start_ms)
+      expect(std(g) / mean(g)).toBeGreaterThan(0.75)
+      expect(std(g) / mean(g)).toBeLessThan(1.25)
+      expect(t.summary.mean_dispatch_delay_ms).not.toBeNull()
+      // What was sent: 149 gaps over the span of the sends, off 40 only by the dispatch delays.
+      const span = (t.samples.start_ms[149]! - t.samples.start_ms[0]!) / 1000
+      expect(t.summary.achieved_rate).toBeCloseTo(149 / span, 3)
+      expect(Math.abs(t.summary.achieved_rate! / 40 - 1)).toBeLessThan(0.01)
+    })
+  })
+
+  it('--schedule drawn: the gaps exactly as drawn, their sum off N / rate', async () => {
+    await withSim(['--ttft-ms', '5', '--itl-ms', '2'], async (s) => {
+      const { report } = await benchReport(s.url, [
+        ...['--rate', '40', '--requests', '150', '--seed', '3', '--output-tokens', '5', '--ignore-eos'],
+        ...['--schedule', 'drawn'],
+      ])
+      const sc = report.scenarios[0]!
+      expect(sc.load).toMatchObject({ mode: 'open', schedule: 'drawn' })
+      const t = sc.trials[0]!
       const gap = interArrival(40, 'poisson', 1, new Rng(3, 0xa771))
       const plannedAt = [0]
       for (let i = 1; i < t.samples.start_ms.length; i++) plannedAt.push(plannedAt[i - 1]! + gap())
@@ -31,12 +59,8 @@ describe('open-loop arrivals', () => {
       for (let i = 0; i < plannedAt.length; i++) {
         expect(t.samples.start_ms[i]! - delays[i]! + delays[0]!).toBeCloseTo(plannedAt[i]!, 0)
       }
-      const g = diffs(t.samples.start_ms)
-      expect(mean(g)).toBeGreaterThan(25 * 0.8)
-      expect(mean(g)).toBeLessThan(25 * 1.2)
-      expect(std(g) / mean(g)).toBeGreaterThan(0.75)
-      expect(std(g) / mean(g)).toBeLessThan(1.25)
-      expect(t.summary.mean_dispatch_delay_ms).not.toBeNull()
+      // This seed's draw spans 3,725 ms × a factor far enough from 1 to tell the modes apart.
+      expect(Math.abs(plannedAt[149]! / ((149 * 1000) / 40) - 1)).toBeGreaterThan(0.02)
     })
   })
 

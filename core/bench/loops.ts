@@ -4,8 +4,7 @@
 import { performance } from 'node:perf_hooks'
 import { setTimeout as sleep, setImmediate as yieldToLoop } from 'node:timers/promises'
 import type { Load, Stop } from '../report.ts'
-import { Rng } from '../rng.ts'
-import { interArrival } from './arrivals.ts'
+import { arrivalSchedule } from './arrivals.ts'
 import type { RequestOutcome, StreamClient } from './client.ts'
 import type { PreparedRequest } from './workload.ts'
 
@@ -110,14 +109,25 @@ async function openLoop(
   aborted: () => boolean,
 ): Promise<void> {
   const { requests, duration_s } = ctx.stop
-  const gap = interArrival(load.rate, load.arrival, load.burstiness, new Rng(ctx.seed, 0xa771))
+  // The schedule's length: the trial's requests, or what its duration holds at the rate if fewer.
+  const fits =
+    load.rate !== null && duration_s !== null ? Math.ceil(load.rate * duration_s) : Number.POSITIVE_INFINITY
+  const next = arrivalSchedule(
+    {
+      rate: load.rate,
+      arrival: load.arrival,
+      burstiness: load.burstiness,
+      exact: load.schedule === 'exact',
+      seed: ctx.seed,
+    },
+    Math.min(requests ?? Number.POSITIVE_INFINITY, fits),
+  )
   const inflight = new Set<Promise<void>>()
   let waiting: (() => void) | null = null
   const t0 = performance.now()
-  let offset = 0
   for (let n = 0; ; n++) {
     if (aborted() || (requests !== null && n >= requests)) break
-    if (n > 0) offset += gap()
+    const offset = next()
     if (duration_s !== null && (offset >= duration_s * 1000 || performance.now() - t0 >= duration_s * 1000))
       break
     const planned = t0 + offset

@@ -21,6 +21,7 @@ export const PLAN_FIELDS = [
   'rates',
   'arrival',
   'burstiness',
+  'schedule',
   'maxConcurrency',
   'requests',
   'durationS',

@@ -34,9 +34,20 @@ export interface LoadPlan {
   arrival: Arrival
   /** Gamma shape: 1 is Poisson, below 1 burstier. */
   burstiness: number
+  /** Open loop: the drawn gaps scaled so the requests span exactly their count / rate, or as drawn. */
+  schedule: Schedule
   /** Open loop: a cap on requests in flight. */
   maxConcurrency: number | null
 }
+
+/**
+ * exact (vLLM's default): a trial's drawn arrival times are scaled so that its N requests span
+ * exactly (N − 1) / rate, so `--rate 100` sends at 100 req/s whatever the draw; the gaps keep
+ * their shape (Poisson stays Poisson, up to that one factor). drawn: the gaps as drawn, whose
+ * sum is off by ±1/√N (±3% for 1,000 requests).
+ */
+export type Schedule = 'exact' | 'drawn'
+export const SCHEDULES = ['exact', 'drawn'] as const
 
 /** When a trial stops: after `requests`, after `durationS` seconds, whichever first. */
 export interface StopPlan {
@@ -104,6 +115,7 @@ export interface PlanDraft {
   rates?: (number | null)[]
   arrival?: Arrival
   burstiness?: number
+  schedule?: Schedule
   maxConcurrency?: number
   requests?: number
   durationS?: number
@@ -187,7 +199,9 @@ export function resolvePlan(d: PlanDraft, name: Namer = (f) => f): BenchPlan {
   }
   if (!rates.length) {
     // Set at all (even to its default), an open-loop option with no open loop is a mistake.
-    const stray = (['arrival', 'burstiness', 'maxConcurrency'] as const).find((f) => d[f] !== undefined)
+    const stray = (['arrival', 'burstiness', 'schedule', 'maxConcurrency'] as const).find(
+      (f) => d[f] !== undefined,
+    )
     if (stray) fail(stray, `applies to open-loop runs: add ${name('rates')}`)
   }
   const requests = checked('requests', d.requests)
@@ -219,6 +233,7 @@ export function resolvePlan(d: PlanDraft, name: Namer = (f) => f): BenchPlan {
       rates,
       arrival,
       burstiness,
+      schedule: d.schedule ?? 'exact',
       maxConcurrency: checked('maxConcurrency', d.maxConcurrency) ?? null,
     },
     stop: {
@@ -268,6 +283,7 @@ export function planScenarios(plan: Pick<BenchPlan, 'load'>): PlannedScenario[] 
         rate,
         arrival: l.arrival,
         burstiness: l.burstiness,
+        schedule: l.schedule,
         max_concurrency: l.maxConcurrency,
       },
     }),

@@ -8,6 +8,7 @@ import { INFERGATE_VERSION } from '../version.ts'
 import { StreamClient } from './client.ts'
 import { displayUrl, type Endpoint, parseBaseUrl } from './endpoint.ts'
 import { BenchError } from './errors.ts'
+import { watchGenerator } from './health.ts'
 import { AllFailing, FAIL_FAST_AFTER, runLoop } from './loops.ts'
 import type { BenchPlan, PlannedScenario } from './plan.ts'
 import type { Progress } from './progress.ts'
@@ -231,6 +232,7 @@ export class ScenarioSession {
     const st = this.plan.stop
     this.progress.startTrial(label, st.requests, st.durationS)
     const startedAt = new Date()
+    const health = watchGenerator()
     const outcomes = await guarded(label, () =>
       runLoop({
         client: this.client,
@@ -242,10 +244,11 @@ export class ScenarioSession {
         signal: this.signal,
       }),
     ).catch((e) => {
+      health()
       this.progress.endTrial('stopped')
       throw e
     })
-    const trial = summarizeTrial(index, startedAt, outcomes, this.summaryCtx)
+    const trial = summarizeTrial(index, startedAt, outcomes, this.summaryCtx, health())
     const m = trial.summary
     const cut = this.signal?.aborted === true
     this.progress.endTrial(

@@ -2,6 +2,7 @@
 import type { Slo, Summary, Trial } from '../report.ts'
 import { describe } from '../stats.ts'
 import type { RequestOutcome } from './client.ts'
+import { type GeneratorHealth, healthWarning } from './health.ts'
 
 export interface SummaryContext {
   slo: Slo | null
@@ -65,6 +66,8 @@ export function summarizeTrial(
   startedAt: Date,
   outcomes: RequestOutcome[],
   ctx: SummaryContext,
+  /** How busy the generator was during the trial (watchGenerator); null when not measured. */
+  health: GeneratorHealth | null = null,
 ): Trial {
   // A request cut short by an interruption was never measured: neither completed nor failed.
   const all = outcomes.filter((r) => !r.cancelled).sort((a, b) => a.sentAt - b.sentAt)
@@ -125,6 +128,13 @@ export function summarizeTrial(
   // Requests that failed before they could be sent have no dispatch delay; leave them out.
   const dispatch = openLoop ? all.flatMap((r) => (r.dispatchDelayMs === null ? [] : [r.dispatchDelayMs])) : []
   const dd = dispatch.length ? describe(dispatch) : null
+  // Sends in order: `all` is sorted by send time, and a request never sent has no dispatch delay.
+  const sent = openLoop ? all.filter((r) => r.dispatchDelayMs !== null) : []
+  const sendSpanS = sent.length > 1 ? (sent[sent.length - 1]!.sentAt - sent[0]!.sentAt) / 1000 : 0
+  if (health) {
+    const w = healthWarning(health)
+    if (w) warnings.push(w)
+  }
   const outputThroughput = per(totalOut)
 
   const summary: Summary = {
@@ -156,6 +166,12 @@ export function summarizeTrial(
     p99_dispatch_delay_ms: dd ? round3(dd.p99) : null,
     max_dispatch_delay_ms: dd ? round3(dispatch.reduce((m, x) => Math.max(m, x), 0)) : null,
     retried_requests: all.filter((r) => r.retried).length,
+    achieved_rate: openLoop ? (sendSpanS > 0 ? (sent.length - 1) / sendSpanS : null) : null,
+    ...(health && {
+      generator_busy: Math.min(1, Math.max(0, Math.round(health.busy * 1000) / 1000)),
+      generator_lag_p99_ms: round3(health.lagP99Ms),
+      generator_cpu: Math.round(health.cpu * 1000) / 1000,
+    }),
   } as Summary
 
   return {

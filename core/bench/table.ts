@@ -58,6 +58,12 @@ export function renderTable(report: Report): string {
         notes.push(
           `${s.name}: ${retried} requests sent again on a fresh connection: the server closed kept-alive connections under them (not failures)`,
         )
+      const achieved = t.summary.achieved_rate
+      const rate = s.load.mode === 'open' ? s.load.rate : null
+      if (achieved != null && rate !== null && Math.abs(achieved / rate - 1) > 0.02)
+        notes.push(
+          `${s.name}: sent at ${achieved.toFixed(2)} req/s, ${((achieved / rate - 1) * 100).toFixed(1)}% off the ${rate} asked for${s.load.mode === 'open' && s.load.schedule !== 'exact' ? ' (--schedule drawn: the draw, not scaled)' : ': the generator fell behind'}`,
+        )
       const dd = t.summary.p99_dispatch_delay_ms
       if (dd !== null && dd > 10)
         notes.push(

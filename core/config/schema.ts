@@ -116,6 +116,7 @@ export const Workload = z.strictObject({
     .optional(),
   arrival: z.enum(['poisson', 'gamma', 'constant']).optional(),
   burstiness: z.number().positive().optional(),
+  schedule: z.enum(['exact', 'drawn']).optional(),
   max_concurrency: positiveInt.optional(),
   requests: positiveInt.optional(),
   duration_s: z.number().positive().optional(),
