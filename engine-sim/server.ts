@@ -118,6 +118,7 @@ export async function startEngineSim(options: Partial<SimOptions> = {}): Promise
   const slow = () => phaseFactor(o.slowPhase, epoch, Date.now())
   const scheduler = new Scheduler(o.maxNumSeqs, o.kvCacheTokens)
   let counter = 0
+  const lateness = new Lateness()
   /** --close-after-stream: connections whose response has ended and that are about to close. */
   const closing = new WeakSet<Socket>()
   const server = createServer((req, res) => {
@@ -217,7 +218,9 @@ export async function startEngineSim(options: Partial<SimOptions> = {}): Promise
       }
       let text = ''
       let i = 0
+      const firstDue = due
       while (i < length) {
+        const first = i === 0
         if (i === 0) await waitPrecisely(due, res)
         // libuv's clock is whole milliseconds, so a timer can fire up to 1 ms early: re-check.
         for (let wait = due - performance.now(); wait > 0 && !gone; wait = due - performance.now()) {
@@ -250,6 +253,7 @@ export async function startEngineSim(options: Partial<SimOptions> = {}): Promise
           }
           due += o.itlMs * (1 + o.batchSlowdown * (scheduler.running - 1)) * rng.jitter(o.jitter) * slow()
         } while (i < length && due <= performance.now() && ++burst < MAX_BURST)
+        if (first && r.stream) lateness.add(performance.now() - firstDue)
         if (r.stream && !res.write(out)) await drainedOrClosed(res)
         if (gone) return
         if (burst >= MAX_BURST) await new Promise(setImmediate)
@@ -289,6 +293,13 @@ export async function startEngineSim(options: Partial<SimOptions> = {}): Promise
       '# HELP vllm:request_success_total Count of successfully processed requests.',
       '# TYPE vllm:request_success_total counter',
       `vllm:request_success_total${label} ${scheduler.requestsTotal}`,
+      // Not vLLM's: how late the simulator itself wrote first tokens (its own event loop busy),
+      // so a benchmark of the load generator can tell the simulator's error from its own.
+      '# HELP infergate_sim_first_token_lateness_seconds How long after its due time the first token was written.',
+      '# TYPE infergate_sim_first_token_lateness_seconds summary',
+      `infergate_sim_first_token_lateness_seconds{quantile="0.5"} ${lateness.median() / 1000}`,
+      `infergate_sim_first_token_lateness_seconds_sum ${lateness.sum / 1000}`,
+      `infergate_sim_first_token_lateness_seconds_count ${lateness.count}`,
     ]
     res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' })
     res.end(`${lines.join('\n')}\n`)
@@ -315,6 +326,24 @@ export async function startEngineSim(options: Partial<SimOptions> = {}): Promise
 /** Where the model would stop on its own: geometric, as if EOS could come after any token. */
 function naturalLength(rng: Rng, mean: number): number {
   return 1 + Math.floor(Math.log(1 - rng.next()) / Math.log(1 - 1 / mean))
+}
+
+/** First-token lateness in ms: a sum, and a bounded sample (the latest 100,000) for the median. */
+class Lateness {
+  sum = 0
+  count = 0
+  private readonly kept = new Float64Array(100_000)
+  add(ms: number): void {
+    this.kept[this.count % this.kept.length] = ms
+    this.sum += ms
+    this.count++
+  }
+  median(): number {
+    const n = Math.min(this.count, this.kept.length)
+    if (n === 0) return 0
+    const s = this.kept.slice(0, n).sort()
+    return n % 2 ? s[n >> 1]! : (s[(n >> 1) - 1]! + s[n >> 1]!) / 2
+  }
 }
 
 /**

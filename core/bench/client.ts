@@ -1,7 +1,10 @@
 // One streaming request, timed with vLLM's definitions (docs/metrics.md):
 //   TTFT = first chunk carrying choices − send; E2EL = last content chunk − send;
 //   ITL = gaps between content chunks; TPOT = (E2EL − TTFT) / (output_tokens − 1).
-// Every SSE event of one network read shares that read's arrival time.
+// Every SSE event of one network read shares that read's arrival time, taken before anything
+// else is done with the read (the socket's first 'readable' listener, ahead of undici's parser);
+// parsing the events waits until every socket ready in the same turn of the event loop has been
+// stamped, so one stream's timestamps do not wait for the parsing of the others'.
 //
 // Real servers misbehave and the figures must stay exact anyway: some close a kept-alive
 // connection after every stream (a request written on it in the meantime is lost unseen, so it
@@ -73,6 +76,8 @@ type AttemptOptions = Dispatcher.DispatchOptions & { [ATTEMPT]?: Attempt }
  */
 class Connection extends Client {
   socket: Socket | null = null
+  /** performance.now() when the socket's latest read reached JavaScript, before undici parsed it. */
+  arrivedAt = -1
 
   override dispatch(opts: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
     const attempt = (opts as AttemptOptions)[ATTEMPT]
@@ -116,7 +121,19 @@ export class StreamClient {
       ...opts,
       connect: (o, callback) =>
         base(o, (...args) => {
-          if (args[1]) c.socket = args[1]
+          const socket = args[1]
+          if (socket) {
+            c.socket = socket
+            // Ahead of the listener undici adds once connected, so it runs first on every read.
+            // The stamp is good for this read only: undici parses it in the same 'readable'
+            // event, and a read undici makes at another moment must not inherit it.
+            socket.prependListener('readable', () => {
+              c.arrivedAt = performance.now()
+              queueMicrotask(() => {
+                c.arrivedAt = -1
+              })
+            })
+          }
           callback(...args)
         }),
     })
@@ -239,6 +256,9 @@ class Attempt implements Dispatcher.DispatchHandler {
   private textChunks = 0
   private usage: Usage | undefined
   private doneEvent = false
+  /** Reads not yet parsed, and when each arrived. */
+  private pending: Buffer[] = []
+  private pendingAt: number[] = []
 
   constructor(
     api: Endpoint['api'],
@@ -303,22 +323,40 @@ class Attempt implements Dispatcher.DispatchHandler {
     }
   }
 
-  onResponseData(c: Dispatcher.DispatchController, chunk: Buffer): void {
+  onResponseData(_c: Dispatcher.DispatchController, chunk: Buffer): void {
     if (!this.streaming) {
       if (this.errorBody.length < 4096) this.errorBody += chunk.toString('utf8')
       return
     }
-    const now = performance.now()
+    // The read's arrival (see Connection), never before this send (a reply read in the turn the
+    // request was written in); parsed after the turn, by deferParse.
+    const stamped = this.connection?.arrivedAt ?? -1
+    const at = Math.max(stamped < 0 ? performance.now() : stamped, this.out.sentAt)
+    if (this.pending.length === 0) deferParse(this)
+    this.pending.push(chunk)
+    this.pendingAt.push(at)
+  }
+
+  /** Parses the reads that arrived since the last call, each with its own arrival time. */
+  parsePending(): void {
+    const chunks = this.pending
+    const ats = this.pendingAt
+    if (chunks.length === 0 || this.finished) return
+    this.pending = []
+    this.pendingAt = []
     try {
-      for (const data of this.parser.push(chunk)) this.onEvent(data, now)
+      for (let i = 0; i < chunks.length; i++) {
+        for (const data of this.parser.push(chunks[i]!)) this.onEvent(data, ats[i]!)
+      }
     } catch (e) {
       const f = e as StreamFault
       this.fail(f.kind, f.message)
-      c.abort(f)
+      this.controller?.abort(f)
     }
   }
 
   onResponseEnd(): void {
+    this.parsePending()
     if (this.status !== 200)
       this.fail(`http_${this.status}`, `HTTP ${this.status}: ${errorMessageOf(this.errorBody)}`)
     else if (!this.streaming) this.fail('malformed_stream', this.errorBody.slice(0, 200))
@@ -336,6 +374,8 @@ class Attempt implements Dispatcher.DispatchHandler {
   }
 
   onResponseError(_c: Dispatcher.DispatchController, e: Error): void {
+    // What arrived before the failure is parsed first: a fault in it is the better reason.
+    this.parsePending()
     const err = e as { code?: string; cause?: { code?: string }; message?: string }
     const code = err.code ?? err.cause?.code ?? ''
     if (this.cancelled) {
@@ -438,6 +478,21 @@ class Attempt implements Dispatcher.DispatchHandler {
     out.ttftMs = this.firstAt - out.sentAt
     out.e2elMs = this.lastChunkAt - out.sentAt
   }
+}
+
+/**
+ * Attempts with reads to parse once the current turn's reads are all stamped. setImmediate runs
+ * after the poll phase, in which libuv hands over every socket that was ready together.
+ */
+let deferred: Attempt[] = []
+function deferParse(a: Attempt): void {
+  if (deferred.length === 0) setImmediate(parseDeferred)
+  deferred.push(a)
+}
+function parseDeferred(): void {
+  const batch = deferred
+  deferred = []
+  for (const a of batch) a.parsePending()
 }
 
 class StreamFault extends Error {

@@ -6,6 +6,7 @@ import { setTimeout as sleep, setImmediate as yieldToLoop } from 'node:timers/pr
 import type { Load, Stop } from '../report.ts'
 import { arrivalSchedule } from './arrivals.ts'
 import type { RequestOutcome, StreamClient } from './client.ts'
+import { TrialRecord } from './record.ts'
 import type { PreparedRequest } from './workload.ts'
 
 export interface LoopContext {
@@ -43,15 +44,16 @@ function failFastGuard(limit: number) {
   }
 }
 
-export async function runLoop(ctx: LoopContext): Promise<RequestOutcome[]> {
-  const outcomes: RequestOutcome[] = []
+/** Runs the trial's load; its requests come back as columns (record.ts), in the order they ended. */
+export async function runLoop(ctx: LoopContext): Promise<TrialRecord> {
+  const outcomes = new TrialRecord()
   const limit = ctx.failFastAfter ?? Math.min(FAIL_FAST_AFTER, ctx.stop.requests ?? FAIL_FAST_AFTER)
   const guard = failFastGuard(limit)
   let failure: AllFailing | null = null
   const record = (r: RequestOutcome) => {
     // Cut short by an interruption: not a measurement, and no sign the server is failing.
     if (r.cancelled) return
-    outcomes.push(r)
+    outcomes.add(r)
     ctx.onOutcome(r)
     try {
       guard(r)

@@ -220,8 +220,14 @@ export class ScenarioSession {
           failFastAfter: FAIL_FAST_AFTER,
         }),
       )
-      const ok = warm.filter((r) => r.ok)
-      if (ok.length) warmupE2elS = ok.reduce((sum, r) => sum + r.e2elMs, 0) / ok.length / 1000
+      let sum = 0
+      let ok = 0
+      for (let i = 0; i < warm.length; i++) {
+        if (!warm.ok(i)) continue
+        sum += warm.e2elMs[i]!
+        ok++
+      }
+      if (ok) warmupE2elS = sum / ok / 1000
     }
     if (load.mode === 'open' && !this.signal?.aborted)
       await this.client.preconnect(preconnectCount(load, this.plan.stop.requests, warmupE2elS))

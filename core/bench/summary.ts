@@ -1,8 +1,9 @@
-// Per-request outcomes → one trial of the report: samples, vLLM-style summary, errors by kind.
+// A trial's requests → one trial of the report: samples, vLLM-style summary, errors by kind.
 import type { Slo, Summary, Trial } from '../report.ts'
 import { describe } from '../stats.ts'
 import type { RequestOutcome } from './client.ts'
 import { type GeneratorHealth, healthWarning } from './health.ts'
+import { TrialRecord } from './record.ts'
 
 export interface SummaryContext {
   slo: Slo | null
@@ -12,7 +13,7 @@ export interface SummaryContext {
 
 const round3 = (x: number) => Math.round(x * 1000) / 1000
 
-function latencyStats(prefix: string, xs: number[]): Record<string, number | null> {
+function latencyStats(prefix: string, xs: ArrayLike<number>): Record<string, number | null> {
   const d = xs.length ? describe(xs) : null
   const out: Record<string, number | null> = {}
   for (const k of ['mean', 'median', 'std', 'p90', 'p95', 'p99'] as const) {
@@ -21,18 +22,29 @@ function latencyStats(prefix: string, xs: number[]): Record<string, number | nul
   return out
 }
 
+/** Every completed request's gaps, as the samples have them (rounded), in one array. */
+function roundedGaps(rec: TrialRecord, ok: Uint32Array): Float64Array {
+  let total = 0
+  for (const i of ok) total += rec.gaps(i).length
+  const out = new Float64Array(total)
+  let k = 0
+  for (const i of ok) for (const g of rec.gaps(i)) out[k++] = round3(g)
+  return out
+}
+
 /** Highest count of output tokens that arrived within any one wall-clock second of the trial (vLLM's bucketing). */
-function maxTokensPerSecond(ok: RequestOutcome[], t0: number): number {
+function maxTokensPerSecond(rec: TrialRecord, ok: Uint32Array, t0: number): number {
   const buckets = new Map<number, number>()
-  for (const r of ok) {
-    let t = r.sentAt + r.ttftMs
-    const add = (at: number) => {
-      const b = Math.floor((at - t0) / 1000)
-      buckets.set(b, (buckets.get(b) ?? 0) + 1)
-    }
+  const add = (at: number) => {
+    const b = Math.floor((at - t0) / 1000)
+    buckets.set(b, (buckets.get(b) ?? 0) + 1)
+  }
+  for (const i of ok) {
+    let t = rec.sentAt[i]! + rec.ttftMs[i]!
     add(t)
-    for (const gap of r.itlMs) {
-      t += gap
+    const gaps = rec.gaps(i)
+    for (let k = 0; k < gaps.length; k++) {
+      t += gaps[k]!
       add(t)
     }
   }
@@ -41,96 +53,118 @@ function maxTokensPerSecond(ok: RequestOutcome[], t0: number): number {
   return max
 }
 
-function maxConcurrency(all: RequestOutcome[]): number {
-  const events: [number, number][] = []
-  for (const r of all) events.push([r.sentAt, 1], [r.endedAt, -1])
-  events.sort((a, b) => a[0] - b[0] || a[1] - b[1])
+/** The most requests in flight at once; at a tie, one ending goes before one starting. */
+function maxConcurrency(rec: TrialRecord): number {
+  const starts = rec.sentAt.slice(0, rec.length).sort()
+  const ends = rec.endedAt.slice(0, rec.length).sort()
   let cur = 0
   let max = 0
-  for (const [, d] of events) {
-    cur += d
-    if (cur > max) max = cur
+  for (let i = 0, j = 0; i < starts.length; ) {
+    if (j < ends.length && ends[j]! <= starts[i]!) {
+      cur--
+      j++
+    } else {
+      cur++
+      i++
+      if (cur > max) max = cur
+    }
   }
   return max
 }
 
-export function meetsSlo(r: RequestOutcome, tpot: number | null, slo: Slo): boolean {
-  if (slo.ttft_ms !== undefined && r.ttftMs > slo.ttft_ms) return false
-  if (slo.e2el_ms !== undefined && r.e2elMs > slo.e2el_ms) return false
+export function meetsSlo(ttftMs: number, e2elMs: number, tpot: number | null, slo: Slo): boolean {
+  if (slo.ttft_ms !== undefined && ttftMs > slo.ttft_ms) return false
+  if (slo.e2el_ms !== undefined && e2elMs > slo.e2el_ms) return false
   if (slo.tpot_ms !== undefined && tpot !== null && tpot > slo.tpot_ms) return false
   return true
 }
 
+/**
+ * One trial of the report from its requests: a TrialRecord, or outcomes (tests and simulations
+ * build those), whose cancelled ones (cut short by an interruption, never measured) are left out.
+ */
 export function summarizeTrial(
   index: number,
   startedAt: Date,
-  outcomes: RequestOutcome[],
+  requests: TrialRecord | RequestOutcome[],
   ctx: SummaryContext,
   /** How busy the generator was during the trial (watchGenerator); null when not measured. */
   health: GeneratorHealth | null = null,
 ): Trial {
-  // A request cut short by an interruption was never measured: neither completed nor failed.
-  const all = outcomes.filter((r) => !r.cancelled).sort((a, b) => a.sentAt - b.sentAt)
-  const ok = all.filter((r) => r.ok)
-  const failed = all.length - ok.length
-  const t0 = all.length ? all[0]!.sentAt : 0
-  const tEnd = all.reduce((m, r) => Math.max(m, r.endedAt), t0)
+  const rec = requests instanceof TrialRecord ? requests : TrialRecord.of(requests)
+  const n = rec.length
+  // Requests in the order they were sent (ties: the order they ended).
+  const all = Uint32Array.from({ length: n }, (_, i) => i).sort(
+    (a, b) => rec.sentAt[a]! - rec.sentAt[b]! || a - b,
+  )
+  const ok = all.filter((i) => rec.ok(i))
+  const failed = n - ok.length
+  const t0 = n ? rec.sentAt[all[0]!]! : 0
+  let tEnd = t0
+  for (let i = 0; i < n; i++) tEnd = Math.max(tEnd, rec.endedAt[i]!)
   const durationS = (tEnd - t0) / 1000
 
-  const tpot = ok.map((r) => (r.outputTokens > 1 ? (r.e2elMs - r.ttftMs) / (r.outputTokens - 1) : null))
-  const openLoop = all.some((r) => r.dispatchDelayMs !== null)
+  const okList = Array.from(ok)
+  const tpot = okList.map((i) => {
+    const out = rec.outputTokens[i]!
+    return out > 1 ? (rec.e2elMs[i]! - rec.ttftMs[i]!) / (out - 1) : null
+  })
+  let openLoop = false
+  for (let i = 0; i < n && !openLoop; i++) openLoop = rec.dispatchDelay(i) !== null
   const samples: Trial['samples'] = {
-    start_ms: ok.map((r) => round3(r.sentAt - t0)),
-    ttft_ms: ok.map((r) => round3(r.ttftMs)),
+    start_ms: okList.map((i) => round3(rec.sentAt[i]! - t0)),
+    ttft_ms: okList.map((i) => round3(rec.ttftMs[i]!)),
     tpot_ms: tpot.map((x) => (x === null ? null : round3(x))),
-    e2el_ms: ok.map((r) => round3(r.e2elMs)),
-    itl_ms: ok.map((r) => r.itlMs.map(round3)),
-    input_tokens: ok.map((r) => r.inputTokens),
-    output_tokens: ok.map((r) => r.outputTokens),
-    dispatch_delay_ms: openLoop ? ok.map((r) => round3(r.dispatchDelayMs ?? 0)) : null,
+    e2el_ms: okList.map((i) => round3(rec.e2elMs[i]!)),
+    itl_ms: okList.map((i) => Array.from(rec.gaps(i), round3)),
+    input_tokens: okList.map((i) => rec.inputTokens[i]!),
+    output_tokens: okList.map((i) => rec.outputTokens[i]!),
+    dispatch_delay_ms: openLoop ? okList.map((i) => round3(rec.dispatchDelay(i) ?? 0)) : null,
   }
 
   const errors: Record<string, number> = {}
   const examples = new Map<string, string>()
-  for (const r of all) {
-    if (r.ok || !r.errorKind) continue
-    errors[r.errorKind] = (errors[r.errorKind] ?? 0) + 1
-    if (!examples.has(r.errorKind)) examples.set(r.errorKind, r.errorMessage ?? '')
+  for (const i of all) {
+    const f = rec.failures.get(i)
+    if (rec.ok(i) || !f) continue
+    errors[f.kind] = (errors[f.kind] ?? 0) + 1
+    if (!examples.has(f.kind)) examples.set(f.kind, f.message)
   }
 
-  const totalIn = ok.reduce((s, r) => s + r.inputTokens, 0)
-  const totalOut = ok.reduce((s, r) => s + r.outputTokens, 0)
+  const totalIn = samples.input_tokens.reduce((s, x) => s + x, 0)
+  const totalOut = samples.output_tokens.reduce((s, x) => s + x, 0)
   const per = (x: number) => (durationS > 0 ? x / durationS : 0)
   const warnings: string[] = []
 
   let goodput: number | null = null
   let attainment: number | null = null
-  if (ctx.slo && all.length) {
+  const meeting = (slo: Slo) =>
+    okList.filter((i, k) => meetsSlo(rec.ttftMs[i]!, rec.e2elMs[i]!, tpot[k]!, slo)).length
+  if (ctx.slo && n) {
     // A failed request meets no SLO: attainment counts it as a miss.
-    attainment = ok.filter((r, i) => meetsSlo(r, tpot[i]!, ctx.slo!)).length / all.length
+    attainment = meeting(ctx.slo) / n
   }
   if (ctx.slo) {
     // A goodput from mostly-failed runs flatters them (guidellm#979): report none instead.
     if (failed > ok.length) {
-      warnings.push(`no goodput: ${failed} of ${all.length} requests failed`)
+      warnings.push(`no goodput: ${failed} of ${n} requests failed`)
     } else {
-      const good = ok.filter((r, i) => meetsSlo(r, tpot[i]!, ctx.slo!)).length
-      goodput = per(good)
+      goodput = per(meeting(ctx.slo))
     }
   }
-  if (failed > 0) warnings.push(`${failed} of ${all.length} requests failed`)
-  const fromUsage = ok.filter((r) => r.tokensFromUsage).length
+  if (failed > 0) warnings.push(`${failed} of ${n} requests failed`)
+  const fromUsage = okList.filter((i) => rec.tokensFromUsage(i)).length
   if (ok.length && fromUsage < ok.length) {
     warnings.push(
       `${ok.length - fromUsage} of ${ok.length} responses had no usage: output tokens counted from chunks (approximate)`,
     )
   }
   // Requests that failed before they could be sent have no dispatch delay; leave them out.
-  const dispatch = openLoop ? all.flatMap((r) => (r.dispatchDelayMs === null ? [] : [r.dispatchDelayMs])) : []
+  // In the order sent: `all` is sorted by send time.
+  const sent = openLoop ? all.filter((i) => rec.dispatchDelay(i) !== null) : new Uint32Array(0)
+  const dispatch = Float64Array.from(sent, (i) => rec.dispatchDelayMs[i]!)
   const dd = dispatch.length ? describe(dispatch) : null
-  // Sends in order: `all` is sorted by send time, and a request never sent has no dispatch delay.
-  const sent = openLoop ? all.filter((r) => r.dispatchDelayMs !== null) : []
-  const sendSpanS = sent.length > 1 ? (sent[sent.length - 1]!.sentAt - sent[0]!.sentAt) / 1000 : 0
+  const sendSpanS = sent.length > 1 ? (rec.sentAt[sent[sent.length - 1]!]! - rec.sentAt[sent[0]!]!) / 1000 : 0
   if (health) {
     const w = healthWarning(health)
     if (w) warnings.push(w)
@@ -146,8 +180,8 @@ export function summarizeTrial(
     request_throughput: per(ok.length),
     output_throughput: outputThroughput,
     total_token_throughput: per(totalIn + totalOut),
-    max_output_tokens_per_s: maxTokensPerSecond(ok, t0),
-    max_concurrent_requests: maxConcurrency(all),
+    max_output_tokens_per_s: maxTokensPerSecond(rec, ok, t0),
+    max_concurrent_requests: maxConcurrency(rec),
     request_goodput: goodput,
     slo_attainment: attainment,
     output_throughput_per_gpu: ctx.gpus ? outputThroughput / ctx.gpus : null,
@@ -160,12 +194,12 @@ export function summarizeTrial(
       'tpot',
       samples.tpot_ms.filter((x): x is number => x !== null),
     ),
-    ...latencyStats('itl', samples.itl_ms.flat()),
+    ...latencyStats('itl', roundedGaps(rec, ok)),
     ...latencyStats('e2el', samples.e2el_ms),
     mean_dispatch_delay_ms: dd ? round3(dd.mean) : null,
     p99_dispatch_delay_ms: dd ? round3(dd.p99) : null,
     max_dispatch_delay_ms: dd ? round3(dispatch.reduce((m, x) => Math.max(m, x), 0)) : null,
-    retried_requests: all.filter((r) => r.retried).length,
+    retried_requests: all.filter((i) => rec.retried(i)).length,
     achieved_rate: openLoop ? (sendSpanS > 0 ? (sent.length - 1) / sendSpanS : null) : null,
     ...(health && {
       generator_busy: Math.min(1, Math.max(0, Math.round(health.busy * 1000) / 1000)),
