@@ -212,6 +212,8 @@ export const Summary = z.object({
   generator_lag_p99_ms: stat.optional(),
   /** CPU seconds the generator used per wall second of the trial (1 = one core). */
   generator_cpu: stat.optional(),
+  /** Threads that carried the trial's load (--workers; fewer when the load has fewer connections). */
+  generator_workers: count.optional(),
 })
 export type Summary = z.infer<typeof Summary>
 

@@ -20,7 +20,8 @@ const common = {
 
 await build({
   ...common,
-  entryPoints: { infergate: 'cli/main.ts' },
+  // The load worker is its own file beside each bundle (core/bench/workers.ts finds it there).
+  entryPoints: { infergate: 'cli/main.ts', 'load-worker': 'core/bench/load-worker.ts' },
   outdir: 'dist',
   // PGlite loads its WebAssembly and data files from beside its own module: it stays a
   // dependency, imported from node_modules at run time.
@@ -29,7 +30,11 @@ await build({
 })
 await build({
   ...common,
-  entryPoints: { 'action/main': 'action/main.ts', 'action/post': 'action/post.ts' },
+  entryPoints: {
+    'action/main': 'action/main.ts',
+    'action/post': 'action/post.ts',
+    'action/load-worker': 'core/bench/load-worker.ts',
+  },
   outdir: 'dist',
   banner,
 })

@@ -57,7 +57,10 @@ export async function benchReport(
   args: string[],
 ): Promise<{ report: Report; result: CliResult }> {
   const out = join(tempDir(), 'report.json')
-  const result = await cli(['bench', '--url', url, '--progress', 'off', '--out', out, ...args])
+  // npm run test:workers runs the benchmark's tests again with the load on worker threads.
+  const workers = process.env.INFERGATE_TEST_WORKERS
+  const extra = workers && !args.includes('--workers') ? ['--workers', workers] : []
+  const result = await cli(['bench', '--url', url, '--progress', 'off', '--out', out, ...args, ...extra])
   if (result.code !== 0) throw new Error(`bench exited ${result.code}: ${result.stderr}`)
   return { report: parseReport(JSON.parse(readFileSync(out, 'utf8'))), result }
 }

@@ -21,6 +21,13 @@ export interface LoopContext {
   signal?: AbortSignal
   /** Requests that must all fail before the loop gives up (default: FAIL_FAST_AFTER, at most the trial's). */
   failFastAfter?: number
+  /**
+   * This loop's part of a trial spread over several load workers (core/bench/workers.ts). Closed
+   * loop: its share of the concurrency, the request numbers claimed from a counter all of them
+   * share. Open loop: the whole schedule is drawn by each, and this one sends requests n with
+   * n mod `of` = `index`, from the common start `t0` (performance.now() of this thread).
+   */
+  share?: { index: number; of: number; claim?: () => number; t0?: number }
 }
 
 /** Stops a trial early when its first requests all fail: the run is misconfigured, not slow. */
@@ -75,12 +82,15 @@ async function closedLoop(
   aborted: () => boolean,
 ): Promise<void> {
   const { requests, duration_s } = ctx.stop
-  const deadline = duration_s ? performance.now() + duration_s * 1000 : Number.POSITIVE_INFINITY
+  const start = ctx.share?.t0 ?? performance.now()
+  const deadline = duration_s ? start + duration_s * 1000 : Number.POSITIVE_INFINITY
   let issued = 0
+  const claim = ctx.share?.claim ?? (() => issued++)
   const worker = async () => {
     for (;;) {
-      if (aborted() || (requests !== null && issued >= requests) || performance.now() >= deadline) return
-      const n = issued++
+      if (aborted() || performance.now() >= deadline) return
+      const n = claim()
+      if (requests !== null && n >= requests) return
       record(await ctx.client.send(ctx.request(n), null))
     }
   }
@@ -126,12 +136,15 @@ async function openLoop(
   )
   const inflight = new Set<Promise<void>>()
   let waiting: (() => void) | null = null
-  const t0 = performance.now()
+  const t0 = ctx.share?.t0 ?? performance.now()
+  const of = ctx.share?.of ?? 1
+  const mine = ctx.share?.index ?? 0
   for (let n = 0; ; n++) {
     if (aborted() || (requests !== null && n >= requests)) break
     const offset = next()
     if (duration_s !== null && (offset >= duration_s * 1000 || performance.now() - t0 >= duration_s * 1000))
       break
+    if (n % of !== mine) continue
     const planned = t0 + offset
     // Build the request before its time comes, so only the send itself sits on the schedule.
     const request = ctx.request(n)

@@ -30,6 +30,7 @@ export const PLAN_FIELDS = [
   'timeBudgetS',
   'order',
   'timeoutS',
+  'workers',
   'slo',
   'gpus',
   'gpuModel',
@@ -79,6 +80,7 @@ export const NUMBER_RULES = {
   maxTrials: positiveInt,
   timeBudgetS: positive,
   timeoutS: { ...positive, max: MAX_TIMEOUT_S },
+  workers: { min: 1, max: 256, int: true },
   /** Each SLO threshold, in ms. */
   slo: positive,
   gpus: positiveInt,

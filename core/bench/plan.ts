@@ -92,6 +92,8 @@ export interface BenchPlan {
   git: Partial<GitContext>
   /** The serving configuration recorded as report.environment.config. */
   config: Record<string, unknown>
+  /** Threads generating the load (core/bench/workers.ts); 1: this thread alone. */
+  workers: number
 }
 
 export interface TokenDraft {
@@ -131,6 +133,7 @@ export interface PlanDraft {
   engine?: string
   git?: Partial<GitContext>
   config?: Record<string, unknown>
+  workers?: number
 }
 
 /** A draft the rules refuse; `field` is the one at fault, for a config file's line. */
@@ -256,6 +259,7 @@ export function resolvePlan(d: PlanDraft, name: Namer = (f) => f): BenchPlan {
     engine: d.engine ?? null,
     git: definedOnly(d.git ?? {}),
     config: d.config ?? {},
+    workers: checked('workers', d.workers) ?? 1,
   }
   const names = planScenarios(plan).map((s) => s.name)
   const dup = names.find((n, i) => names.indexOf(n) !== i)

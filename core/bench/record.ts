@@ -17,6 +17,22 @@ function grown<T extends Float64Array | Int32Array | Uint8Array>(a: T, need: num
   return b
 }
 
+/** A TrialRecord's contents as structured-clonable columns. */
+export interface RecordColumns {
+  length: number
+  sentAt: Float64Array
+  endedAt: Float64Array
+  ttftMs: Float64Array
+  e2elMs: Float64Array
+  dispatchDelayMs: Float64Array
+  inputTokens: Int32Array
+  outputTokens: Int32Array
+  flags: Uint8Array
+  itlStart: Float64Array
+  itl: Float64Array
+  failures: [number, { kind: ErrorKind; message: string }][]
+}
+
 export class TrialRecord {
   /** Requests recorded (completed and failed; cancelled ones are never recorded). */
   length = 0
@@ -60,6 +76,53 @@ export class TrialRecord {
     this.itlStart = grown(this.itlStart, i + 2)
     this.itlStart[i + 1] = this.itlLength
     if (!o.ok && o.errorKind) this.failures.set(i, { kind: o.errorKind, message: o.errorMessage ?? '' })
+  }
+
+  /** The record as plain columns, cut to length, to post to another thread (buffers transferable). */
+  toColumns(): RecordColumns {
+    const n = this.length
+    return {
+      length: n,
+      sentAt: this.sentAt.slice(0, n),
+      endedAt: this.endedAt.slice(0, n),
+      ttftMs: this.ttftMs.slice(0, n),
+      e2elMs: this.e2elMs.slice(0, n),
+      dispatchDelayMs: this.dispatchDelayMs.slice(0, n),
+      inputTokens: this.inputTokens.slice(0, n),
+      outputTokens: this.outputTokens.slice(0, n),
+      flags: this.flags.slice(0, n),
+      itlStart: this.itlStart.slice(0, n + 1),
+      itl: this.itl.slice(0, this.itlLength),
+      failures: [...this.failures],
+    }
+  }
+
+  /**
+   * Adds another thread's requests after these, its times moved by `shiftMs` onto this thread's
+   * clock (the difference of the two threads' performance.timeOrigin).
+   */
+  append(c: RecordColumns, shiftMs: number): void {
+    const base = this.length
+    const need = base + c.length
+    if (need > this.sentAt.length) this.grow(need)
+    for (let k = 0; k < c.length; k++) {
+      const i = base + k
+      this.sentAt[i] = c.sentAt[k]! + shiftMs
+      this.endedAt[i] = c.endedAt[k]! + shiftMs
+      this.ttftMs[i] = c.ttftMs[k]!
+      this.e2elMs[i] = c.e2elMs[k]!
+      this.dispatchDelayMs[i] = c.dispatchDelayMs[k]!
+      this.inputTokens[i] = c.inputTokens[k]!
+      this.outputTokens[i] = c.outputTokens[k]!
+      this.flags[i] = c.flags[k]!
+    }
+    this.itl = grown(this.itl, this.itlLength + c.itl.length)
+    this.itl.set(c.itl, this.itlLength)
+    this.itlStart = grown(this.itlStart, need + 1)
+    for (let k = 1; k <= c.length; k++) this.itlStart[base + k] = this.itlLength + c.itlStart[k]!
+    this.itlLength += c.itl.length
+    for (const [k, f] of c.failures) this.failures.set(base + k, f)
+    this.length = need
   }
 
   private grow(need: number): void {

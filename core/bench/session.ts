@@ -8,12 +8,14 @@ import { INFERGATE_VERSION } from '../version.ts'
 import { StreamClient } from './client.ts'
 import { displayUrl, type Endpoint, parseBaseUrl } from './endpoint.ts'
 import { BenchError } from './errors.ts'
-import { watchGenerator } from './health.ts'
+import { type GeneratorHealth, watchGenerator } from './health.ts'
 import { AllFailing, FAIL_FAST_AFTER, runLoop } from './loops.ts'
 import type { BenchPlan, PlannedScenario } from './plan.ts'
 import type { Progress } from './progress.ts'
+import type { TrialRecord } from './record.ts'
 import { discoverServer, type ServerInfo } from './server-info.ts'
 import { summarizeTrial } from './summary.ts'
+import { LoadWorkers, splitShares, type WorkerRun, workersFor } from './workers.ts'
 import { type DatasetEntry, loadDataset, Workload } from './workload.ts'
 
 /** The server a plan runs against. */
@@ -170,12 +172,12 @@ export interface TrialRun {
 export class ScenarioSession {
   // Fields, not parameter properties: Node runs this file by stripping types, which cannot.
   private readonly plan: BenchPlan
-  private readonly server: Server
+
   readonly scenario: PlannedScenario
   private readonly progress: Progress
   private readonly signal: AbortSignal | undefined
-  private readonly client: StreamClient
-  private readonly cancel: () => void
+  /** This thread's loop, or load workers (plan.workers > 1), made ready on first use. */
+  private readonly load: Promise<LoadEngine>
   private readonly stop: { requests: number | null; duration_s: number | null; timeout_s: number }
   private readonly summaryCtx: Parameters<typeof summarizeTrial>[3]
 
@@ -187,14 +189,13 @@ export class ScenarioSession {
     signal: AbortSignal | undefined,
   ) {
     this.plan = plan
-    this.server = server
     this.scenario = scenario
     this.progress = progress
     this.signal = signal
     const st = plan.stop
-    this.client = new StreamClient(server.endpoint, st.timeoutS * 1000, connectionsFor(scenario.load))
-    this.cancel = () => this.client.cancel()
-    signal?.addEventListener('abort', this.cancel)
+    this.load = loadEngine(plan, server, scenario.load, signal)
+    // Until it is needed: a failure to start workers is the first warm-up's or trial's error.
+    this.load.catch(() => {})
     this.stop = { requests: st.requests, duration_s: st.durationS, timeout_s: st.timeoutS }
     this.summaryCtx = { slo: plan.slo, gpus: plan.gpu.count, gpuHourlyCostUsd: plan.gpu.hourlyCostUsd }
   }
@@ -206,14 +207,16 @@ export class ScenarioSession {
     const warmup = warmupFor(this.plan.workload.warmup, load, this.plan.stop.requests)
     if (warmup.requests > 0) {
       this.progress.info(`${label}: ${warmup.requests} warmup requests`)
-      const warm = await guarded(label, () =>
-        runLoop({
-          client: this.client,
+      const engine = await this.load
+      const indices = Array.from({ length: warmup.requests }, nextWarmupIndex)
+      const { record: warm } = await guarded(label, () =>
+        engine.run({
           load: { mode: 'closed', concurrency: warmup.concurrency },
           stop: { ...this.stop, requests: warmup.requests, duration_s: null },
           seed,
-          request: () => this.server.workload.request(nextWarmupIndex()),
-          onOutcome: () => {},
+          base: 0,
+          indices,
+          onProgress: () => {},
           signal: this.signal,
           // A failed warm-up request or two is no verdict on the server; the trial's own
           // check catches one that fails everything.
@@ -230,7 +233,7 @@ export class ScenarioSession {
       if (ok) warmupE2elS = sum / ok / 1000
     }
     if (load.mode === 'open' && !this.signal?.aborted)
-      await this.client.preconnect(preconnectCount(load, this.plan.stop.requests, warmupE2elS))
+      await (await this.load).preconnect(preconnectCount(load, this.plan.stop.requests, warmupE2elS))
   }
 
   /** One trial: prompts from `promptBase` on, arrivals from `seed`. Throws when every request failed. */
@@ -238,15 +241,18 @@ export class ScenarioSession {
     const st = this.plan.stop
     this.progress.startTrial(label, st.requests, st.durationS)
     const startedAt = new Date()
+    const engine = await this.load
     const health = watchGenerator()
-    const outcomes = await guarded(label, () =>
-      runLoop({
-        client: this.client,
+    const { record: outcomes, health: loops } = await guarded(label, () =>
+      engine.run({
         load: this.scenario.load,
         stop: this.stop,
         seed,
-        request: (n) => this.server.workload.request(promptBase + n),
-        onOutcome: (r) => this.progress.request(r.ok),
+        base: promptBase,
+        onProgress: (ok, failed) => {
+          for (let i = 0; i < ok; i++) this.progress.request(true)
+          for (let i = 0; i < failed; i++) this.progress.request(false)
+        },
         signal: this.signal,
       }),
     ).catch((e) => {
@@ -254,7 +260,10 @@ export class ScenarioSession {
       this.progress.endTrial('stopped')
       throw e
     })
-    const trial = summarizeTrial(index, startedAt, outcomes, this.summaryCtx, health())
+    // The process's CPU, and the busiest loop: the workers', when they carried the load.
+    const measured = health()
+    const trial = summarizeTrial(index, startedAt, outcomes, this.summaryCtx, { ...measured, ...loops })
+    trial.summary.generator_workers = engine.size
     const m = trial.summary
     const cut = this.signal?.aborted === true
     this.progress.endTrial(
@@ -274,8 +283,60 @@ export class ScenarioSession {
   }
 
   async close(): Promise<void> {
-    this.signal?.removeEventListener('abort', this.cancel)
-    await this.client.close()
+    await (await this.load.catch(() => null))?.close()
+  }
+}
+
+/** What carries a scenario's load: this thread's loop, or load workers (workers.ts). */
+interface LoadEngine {
+  readonly size: number
+  /** The busiest loop's health is null when it is this thread's (the caller measures it). */
+  run(r: WorkerRun): Promise<{ record: TrialRecord; health: Omit<GeneratorHealth, 'cpu'> | null }>
+  preconnect(n: number): Promise<void>
+  close(): Promise<void>
+}
+
+async function loadEngine(
+  plan: BenchPlan,
+  server: Server,
+  load: Load,
+  signal: AbortSignal | undefined,
+): Promise<LoadEngine> {
+  const timeoutMs = plan.stop.timeoutS * 1000
+  const w = workersFor(load, plan.workers)
+  if (w > 1) {
+    const caps = connectionsFor(load)
+    return LoadWorkers.start(w, (i) => ({
+      endpoint: server.endpoint,
+      timeoutMs,
+      connections: caps === null ? null : splitShares(caps, w)[i]!,
+      workload: server.workload.options,
+      dataset: server.workload.entries,
+    }))
+  }
+  const client = new StreamClient(server.endpoint, timeoutMs, connectionsFor(load))
+  const cancel = () => client.cancel()
+  signal?.addEventListener('abort', cancel)
+  return {
+    size: 1,
+    run: async (r) => ({
+      record: await runLoop({
+        client,
+        load: r.load,
+        stop: r.stop,
+        seed: r.seed,
+        request: (n) => server.workload.request(r.indices ? r.indices[n]! : r.base + n),
+        onOutcome: (o) => r.onProgress(o.ok ? 1 : 0, o.ok ? 0 : 1),
+        signal: r.signal,
+        failFastAfter: r.failFastAfter,
+      }),
+      health: null,
+    }),
+    preconnect: (n) => client.preconnect(n),
+    close: async () => {
+      signal?.removeEventListener('abort', cancel)
+      await client.close()
+    },
   }
 }
 

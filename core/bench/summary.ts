@@ -166,7 +166,7 @@ export function summarizeTrial(
   const dd = dispatch.length ? describe(dispatch) : null
   const sendSpanS = sent.length > 1 ? (rec.sentAt[sent[sent.length - 1]!]! - rec.sentAt[sent[0]!]!) / 1000 : 0
   if (health) {
-    const w = healthWarning(health)
+    const w = healthWarning(health, durationS)
     if (w) warnings.push(w)
   }
   const outputThroughput = per(totalOut)

@@ -108,6 +108,11 @@ export class Workload {
     }
   }
 
+  /** The dataset's lines as loaded (a load worker builds the same workload from them). */
+  get entries(): DatasetEntry[] | undefined {
+    return this.dataset ?? undefined
+  }
+
   /**
    * The i-th request of the run. Warm-up requests use negative indices, so their prompts are never
    * measured ones: synthetic prompts differ by index; dataset lines come from the end of the

@@ -36,6 +36,7 @@ const CONFIG_KEYS: Record<PlanField, Key | null> = {
   timeBudgetS: ['workload', 'time_budget_s'],
   order: ['workload', 'order'],
   timeoutS: ['workload', 'timeout_s'],
+  workers: ['workload', 'workers'],
   slo: ['slo'],
   gpus: ['resources', 'gpus'],
   gpuModel: null,
@@ -94,6 +95,7 @@ export function configDraft(c: Config): PlanDraft {
     timeBudgetS: w.time_budget_s,
     order: w.order,
     timeoutS: w.timeout_s,
+    workers: w.workers,
     slo: c.slo,
     // No GPU (an existing server on a CPU, say): no per-GPU figures.
     gpus: c.resources.gpus || undefined,

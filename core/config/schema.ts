@@ -130,6 +130,7 @@ export const Workload = z.strictObject({
   /** Unset: one warm-up request per connection (bench's --warmup auto). */
   warmup: z.union([z.number().int().min(0), z.literal('auto')]).optional(),
   timeout_s: z.number().positive().default(300),
+  workers: positiveInt.optional(),
   /** Unset: drawn per run (and recorded), so a long-lived server's prefix cache cannot remember earlier runs' prompts. */
   seed: z.number().int().min(0).optional(),
 })
