@@ -159,7 +159,11 @@ describe('an A/B run', () => {
     expect(report.arms!.find((a) => a.name === 'baseline')!.git.sha).toBe('abc1234')
     expect(result.stdout).toMatch(/A\/B: the two arms interleaved in \d+ blocks on the same hardware/)
     const c = compareArms({ id: null, report })
-    expect(c.metrics.filter((m) => m.verdict === 'regression')).toEqual([])
+    // The verdict: no gated metric moves. (An ungated tail of ~25 requests a trial, p99 TTFT,
+    // is nearly the trial's slowest request; on a CI machine running other tests beside this
+    // one, a few stalls in one arm's trials have once made it look 30% slower.)
+    expect(c.status).not.toBe('regression')
+    expect(c.metrics.filter((m) => m.gated && m.verdict === 'regression')).toEqual([])
   })
 
   it('the A/B flags refuse what makes no sense', async () => {
