@@ -5,6 +5,16 @@ import { defineConfig } from 'vitest/config'
 // one side of their comparison on a 2-core machine.
 const TIMED = ['test/demo.test.ts']
 
+// The benchmark's own tests, run a second time with the load on two worker threads
+// (core/bench/workers.ts): every metric must come out as it does on one thread. Last, alone.
+const ON_WORKERS = [
+  'test/bench-metrics.test.ts',
+  'test/open-loop.test.ts',
+  'test/bench-servers.test.ts',
+  'test/bench-errors.test.ts',
+  'test/bench-run.test.ts',
+]
+
 export default defineConfig({
   test: {
     // Tests start real servers and processes on loopback; the 2-core CI machines are noisy.
@@ -15,6 +25,15 @@ export default defineConfig({
     projects: [
       { extends: true, test: { name: 'suite', include: ['test/**/*.test.ts'], exclude: TIMED } },
       { extends: true, test: { name: 'timed', include: TIMED, sequence: { groupOrder: 1 } } },
+      {
+        extends: true,
+        test: {
+          name: 'workers',
+          include: ON_WORKERS,
+          env: { INFERGATE_TEST_WORKERS: '2' },
+          sequence: { groupOrder: 2 },
+        },
+      },
     ],
   },
 })

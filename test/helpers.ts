@@ -57,7 +57,7 @@ export async function benchReport(
   args: string[],
 ): Promise<{ report: Report; result: CliResult }> {
   const out = join(tempDir(), 'report.json')
-  // npm run test:workers runs the benchmark's tests again with the load on worker threads.
+  // The `workers` project (vitest.config.ts) runs the benchmark's tests again on worker threads.
   const workers = process.env.INFERGATE_TEST_WORKERS
   const extra = workers && !args.includes('--workers') ? ['--workers', workers] : []
   const result = await cli(['bench', '--url', url, '--progress', 'off', '--out', out, ...args, ...extra])
