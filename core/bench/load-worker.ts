@@ -8,7 +8,7 @@ import type { Endpoint } from './endpoint.ts'
 import { type GeneratorHealth, watchGenerator } from './health.ts'
 import { AllFailing, runLoop } from './loops.ts'
 import type { RecordColumns } from './record.ts'
-import { hrOffsetMs } from './workers.ts'
+import { hrOffsetMs, promptIndex } from './workers.ts'
 import { type DatasetEntry, Workload, type WorkloadOptions } from './workload.ts'
 
 export interface WorkerInit {
@@ -78,7 +78,7 @@ function serve(init: WorkerInit): void {
         load: m.load,
         stop: m.stop,
         seed: m.seed,
-        request: (n) => workload.request(m.indices ? m.indices[n]! : m.base + n),
+        request: (n) => workload.request(promptIndex(m, n)),
         onOutcome: (r) => (r.ok ? ok++ : failed++),
         signal: abort.signal,
         failFastAfter: m.failFastAfter,
@@ -91,18 +91,10 @@ function serve(init: WorkerInit): void {
       })
       flush()
       const columns = rec.toColumns()
-      const buffers = [
-        columns.sentAt,
-        columns.endedAt,
-        columns.ttftMs,
-        columns.e2elMs,
-        columns.dispatchDelayMs,
-        columns.inputTokens,
-        columns.outputTokens,
-        columns.flags,
-        columns.itlStart,
-        columns.itl,
-      ].map((a) => a.buffer as ArrayBuffer)
+      // Every column's buffer moves to the main thread rather than being copied.
+      const buffers = Object.values(columns).flatMap((c) =>
+        ArrayBuffer.isView(c) ? [c.buffer as ArrayBuffer] : [],
+      )
       post({ type: 'done', id: m.id, columns, health: health() }, buffers)
     } catch (e) {
       health()

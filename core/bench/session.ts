@@ -15,7 +15,7 @@ import type { Progress } from './progress.ts'
 import type { TrialRecord } from './record.ts'
 import { discoverServer, type ServerInfo } from './server-info.ts'
 import { summarizeTrial } from './summary.ts'
-import { LoadWorkers, splitShares, type WorkerRun, workersFor } from './workers.ts'
+import { LoadWorkers, promptIndex, splitShares, type WorkerRun, workersFor } from './workers.ts'
 import { type DatasetEntry, loadDataset, Workload } from './workload.ts'
 
 /** The server a plan runs against. */
@@ -172,7 +172,6 @@ export interface TrialRun {
 export class ScenarioSession {
   // Fields, not parameter properties: Node runs this file by stripping types, which cannot.
   private readonly plan: BenchPlan
-
   readonly scenario: PlannedScenario
   private readonly progress: Progress
   private readonly signal: AbortSignal | undefined
@@ -325,7 +324,7 @@ async function loadEngine(
         load: r.load,
         stop: r.stop,
         seed: r.seed,
-        request: (n) => server.workload.request(r.indices ? r.indices[n]! : r.base + n),
+        request: (n) => server.workload.request(promptIndex(r, n)),
         onOutcome: (o) => r.onProgress(o.ok ? 1 : 0, o.ok ? 0 : 1),
         signal: r.signal,
         failFastAfter: r.failFastAfter,

@@ -30,6 +30,14 @@ export function hrOffsetMs(): number {
   return h - (a + b) / 2
 }
 
+/**
+ * The prompt of a run's request n: base + n, or the n-th of the warm-up's indices. One rule for
+ * this thread's loop and the workers', so request n carries the same prompt on either.
+ */
+export function promptIndex(r: { base: number; indices?: number[] | null }, n: number): number {
+  return r.indices ? r.indices[n]! : r.base + n
+}
+
 /** The schedule starts this long after it is handed out, so no worker begins late. */
 const START_AHEAD_MS = 20
 
