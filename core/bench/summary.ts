@@ -126,7 +126,7 @@ export function summarizeTrial(
   const examples = new Map<string, string>()
   for (const i of all) {
     const f = rec.failures.get(i)
-    if (rec.ok(i) || !f) continue
+    if (!f) continue // only failed requests that have a kind are in failures
     errors[f.kind] = (errors[f.kind] ?? 0) + 1
     if (!examples.has(f.kind)) examples.set(f.kind, f.message)
   }
@@ -138,19 +138,15 @@ export function summarizeTrial(
 
   let goodput: number | null = null
   let attainment: number | null = null
-  const meeting = (slo: Slo) =>
-    okList.filter((i, k) => meetsSlo(rec.ttftMs[i]!, rec.e2elMs[i]!, tpot[k]!, slo)).length
-  if (ctx.slo && n) {
+  const slo = ctx.slo
+  if (slo) {
+    // Completed requests meeting every SLO, counted once for attainment and goodput.
+    const good = okList.filter((i, k) => meetsSlo(rec.ttftMs[i]!, rec.e2elMs[i]!, tpot[k]!, slo)).length
     // A failed request meets no SLO: attainment counts it as a miss.
-    attainment = meeting(ctx.slo) / n
-  }
-  if (ctx.slo) {
+    if (n) attainment = good / n
     // A goodput from mostly-failed runs flatters them (guidellm#979): report none instead.
-    if (failed > ok.length) {
-      warnings.push(`no goodput: ${failed} of ${n} requests failed`)
-    } else {
-      goodput = per(meeting(ctx.slo))
-    }
+    if (failed > ok.length) warnings.push(`no goodput: ${failed} of ${n} requests failed`)
+    else goodput = per(good)
   }
   if (failed > 0) warnings.push(`${failed} of ${n} requests failed`)
   const fromUsage = okList.filter((i) => rec.tokensFromUsage(i)).length
