@@ -1,5 +1,8 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=8
 // infergate: the CLI. One subcommand per job; each has --help.
+// The bin's V8 flag: a benchmark streams ~100 MB/s of short-lived chunks through the heap, and
+// Node 24 lets the young generation grow to 128 MiB for them. Semi-spaces of 8 MiB keep a
+// capacity run ~90 MiB smaller at the same throughput (docs/performance.md, issue 12).
 import { BenchError } from '../core/bench/errors.ts'
 import { ValidationError } from '../core/validation.ts'
 import { INFERGATE_VERSION } from '../core/version.ts'

@@ -9,8 +9,14 @@ export interface SimProcess {
   stop(): Promise<void>
 }
 
-export function spawnEngineSim(entry: string, args: string[], timeoutMs = 20_000): Promise<SimProcess> {
-  const child = spawn(process.execPath, [entry, 'engine-sim', '--port', '0', ...args], {
+export function spawnEngineSim(
+  entry: string,
+  args: string[],
+  timeoutMs = 20_000,
+  /** Node's own flags, before the entry (the bin's, when measuring it as users run it). */
+  nodeFlags: string[] = [],
+): Promise<SimProcess> {
+  const child = spawn(process.execPath, [...nodeFlags, entry, 'engine-sim', '--port', '0', ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   let stderr = ''

@@ -33,6 +33,16 @@ export function sorted(xs: ArrayLike<number>): Float64Array {
   return out
 }
 
+/**
+ * xs sorted where it is, then known to sorted(): for a caller's own scratch array too large to
+ * copy again (a trial's millions of inter-token gaps). xs must not be modified afterwards.
+ */
+export function sortInPlace(xs: Float64Array): Float64Array {
+  xs.sort()
+  known.add(xs)
+  return xs
+}
+
 /** The value of rank r (0-based) in xs, rearranging xs: Hoare's quickselect, O(n) on average. */
 export function select(xs: Float64Array, r: number): number {
   let lo = 0

@@ -27,6 +27,12 @@ const workerArgs = opts.workers ? ['--workers', opts.workers] : []
 // The bundle users run (dist/, built now from these sources); engine-sim from the same bundle.
 execFileSync(process.execPath, [resolve(import.meta.dirname, 'build.ts')], { stdio: 'inherit' })
 const CLI = resolve(import.meta.dirname, '../dist/infergate.js')
+// Node's flags from the bin's first line (`#!/usr/bin/env -S node …`): both processes run as the
+// installed `infergate` runs, on this Node (npm's PATH may name another).
+const NODE_FLAGS = (/\bnode\b(.*)$/.exec(readFileSync(CLI, 'utf8').split('\n', 1)[0]!)?.[1] ?? '')
+  .trim()
+  .split(/\s+/)
+  .filter(Boolean)
 const dir = mkdtempSync(join(tmpdir(), 'infergate-bench-'))
 let runs = 0
 
@@ -38,13 +44,18 @@ interface Measured {
   simLateMs: number
 }
 
-function bench(url: string, args: string[]): Promise<Omit<Measured, 'simLateMs'>> {
+/** Pinned apart: engine-sim on the last core, the generator on the others (taskset, Linux). */
+const PIN_SIM = [`${cpus().length - 1}`]
+const PIN_GENERATOR = [cpus().length > 2 ? `0-${cpus().length - 2}` : '0']
+
+function bench(url: string, args: string[], pin: boolean): Promise<Omit<Measured, 'simLateMs'>> {
   const out = join(dir, `r${runs++}.json`)
   return new Promise((done, fail) => {
     execFile(
       '/usr/bin/time',
       [
-        ...['-f', 'maxrss_kib=%M', process.execPath, CLI, 'bench', '--url', url],
+        ...['-f', 'maxrss_kib=%M', ...(pin ? ['taskset', '-c', ...PIN_GENERATOR] : [])],
+        ...[process.execPath, ...NODE_FLAGS, CLI, 'bench', '--url', url],
         ...['--progress', 'off', '--ignore-eos', '--out', out, ...workerArgs, ...args],
       ],
       { maxBuffer: 1 << 26 },
@@ -60,10 +71,12 @@ function bench(url: string, args: string[]): Promise<Omit<Measured, 'simLateMs'>
 }
 
 /** One bench run against a fresh engine-sim, with the sim's own first-token lateness beside it. */
-async function measure(simArgs: string[], args: string[]): Promise<Measured> {
-  const sim = await spawnEngineSim(CLI, simArgs)
+async function measure(simArgs: string[], args: string[], pin = false): Promise<Measured> {
+  const sim = await spawnEngineSim(CLI, simArgs, undefined, NODE_FLAGS)
   try {
-    const m = await bench(sim.url, args)
+    // All its threads (-a), set before its first request.
+    if (pin) execFileSync('taskset', ['-a', '-cp', ...PIN_SIM, String(sim.child.pid)], { stdio: 'ignore' })
+    const m = await bench(sim.url, args, pin)
     const text = await (await fetch(new URL('/metrics', sim.url))).text()
     const late = /^infergate_sim_first_token_lateness_seconds\{quantile="0.5"\} (\S+)$/m.exec(text)
     return { ...m, simLateMs: Number(late?.[1] ?? Number.NaN) * 1000 }
@@ -82,7 +95,7 @@ const say = (s = '') => {
 
 const cpu = cpus()
 say(
-  `Machine: ${cpu.length} × ${cpu[0]?.model ?? 'unknown CPU'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}, ${new Date().toISOString().slice(0, 10)}${workerArgs.length ? `; bench ${workerArgs.join(' ')}` : ''}`,
+  `Machine: ${cpu.length} × ${cpu[0]?.model ?? 'unknown CPU'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version} ${NODE_FLAGS.join(' ')}, ${new Date().toISOString().slice(0, 10)}${workerArgs.length ? `; bench ${workerArgs.join(' ')}` : ''}`,
 )
 say()
 
@@ -119,16 +132,38 @@ const cpuPerToken = (t: Trial) =>
   ((t.summary.generator_cpu ?? Number.NaN) * t.summary.duration_s * 1e6) / t.summary.total_output_tokens
 const busy = (t: Trial) => t.summary.generator_busy ?? Number.NaN
 
+// Pinning the two processes apart is tried beside the default (one thread only: with workers the
+// generator would need the simulator's core too).
+const canPin = !workerArgs.length && cpus().length >= 2 && spawnable('taskset', ['-V'])
+
+function spawnable(cmd: string, args: string[]): boolean {
+  try {
+    execFileSync(cmd, args, { stdio: 'ignore' })
+    return true
+  } catch {
+    return false
+  }
+}
+
 if (parts.has('accuracy')) {
-  const closed = (c: number) => () =>
-    measure(SIM_50_10, [
-      ...['--concurrency', String(c), '--warmup', String(c), '--requests', String(10 * c)],
-      ...TOKENS_128,
-    ])
-  const r = await rounds({ c64: closed(64), c256: closed(256) })
+  const closed = (c: number, pin: boolean) => () =>
+    measure(
+      SIM_50_10,
+      [...['--concurrency', String(c), '--warmup', String(c), '--requests', String(10 * c)], ...TOKENS_128],
+      pin,
+    )
+  const r = await rounds({
+    c64: closed(64, false),
+    c256: closed(256, false),
+    ...(canPin ? { c64pinned: closed(64, true), c256pinned: closed(256, true) } : {}),
+  } as Record<'c64' | 'c256' | 'c64pinned' | 'c256pinned', () => Promise<Measured>>)
   say(
     `### Accuracy: engine-sim --ttft-ms 50 --itl-ms 10 --jitter 0; 10 rounds of 128 output tokens after one warm-up round (${REPEAT} runs each, alternating)`,
   )
+  if (canPin)
+    say(
+      `Pinned apart: engine-sim on core ${PIN_SIM[0]}, the generator on core(s) ${PIN_GENERATOR[0]} (taskset); otherwise both float over all cores.`,
+    )
   say(
     '| concurrency | TTFT error (median TTFT − 50) | range | of which engine-sim late | TPOT error | range | generator busy | target | met |',
   )
@@ -136,7 +171,10 @@ if (parts.has('accuracy')) {
   for (const [c, key, ttftTarget] of [
     [64, 'c64', 0.5],
     [256, 'c256', 2],
+    ['64, pinned apart', 'c64pinned', 0.5],
+    ['256, pinned apart', 'c256pinned', 2],
   ] as const) {
+    if (!r[key]?.length) continue
     const ttft = r[key].map((m) => m.trial.summary.median_ttft_ms! - 50)
     const tpot = r[key].map((m) => (m.trial.summary.median_tpot_ms! / 10 - 1) * 100)
     const ok = Math.abs(median(ttft)) <= ttftTarget && Math.abs(median(tpot)) <= 0.2

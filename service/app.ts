@@ -4,6 +4,7 @@ import { Hono } from 'hono'
 import type { Kysely } from 'kysely'
 import type { Database } from './db/database.ts'
 import { databaseApiError } from './db/errors.ts'
+import { DEFAULT_CONFIG } from './defaults.ts'
 import type { Env, ServiceConfig } from './env.ts'
 import { ApiError, errorResponse } from './http.ts'
 import { type Log, silent } from './log.ts'
@@ -13,19 +14,8 @@ import { runs } from './routes/runs.ts'
 import { statuses } from './routes/statuses.ts'
 import { createIngestGate } from './runs/gate.ts'
 
+export { DEFAULT_CONFIG } from './defaults.ts'
 export type { ServiceConfig } from './env.ts'
-
-export const DEFAULT_CONFIG: ServiceConfig = {
-  adminToken: null,
-  bodyLimitBytes: 64 * 1024 * 1024,
-  baselineRuns: 5,
-  historyRuns: 20,
-  github: null,
-  publicUrl: null,
-  // Eight ingests at work leave two of the default ten pooled connections to reads and the
-  // outbox; a thousand may wait half a minute (bench:service holds 200 at once without a 503).
-  ingest: { concurrency: 8, queue: 1000, queueTimeoutMs: 30_000 },
-}
 
 export function createApp(
   db: Kysely<Database>,

@@ -1,9 +1,10 @@
 // The CLI's contract with people and scripts: --help everywhere, one clear line for bad
 // input naming the flag or the cause, exit 2 for usage and 1 for a failed run.
-import { existsSync, writeFileSync } from 'node:fs'
+import { execFile } from 'node:child_process'
+import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { join } from 'node:path'
+import { delimiter, dirname, join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type CommandSpec, parseFlags } from '../cli/args.ts'
 import { benchSpec, planFromFlags } from '../cli/commands/bench.ts'
@@ -29,6 +30,24 @@ describe('help', () => {
       expect(r.stdout).toContain(flag)
     })
   }
+})
+
+describe('the package bin', () => {
+  const bin = join(import.meta.dirname, '../dist/infergate.js')
+
+  it('runs as an executable: node from PATH, with the V8 flag its first line gives', async () => {
+    // The way npm's bin link runs it. A flag node does not know fails here ("bad option").
+    expect(readFileSync(bin, 'utf8').split('\n')[0]).toBe('#!/usr/bin/env -S node --max-semi-space-size=8')
+    const out = await new Promise<string>((resolve, reject) => {
+      execFile(
+        bin,
+        ['--version'],
+        { env: { ...process.env, PATH: `${dirname(process.execPath)}${delimiter}${process.env.PATH}` } },
+        (err, stdout, stderr) => (err ? reject(new Error(`${err.message}: ${stderr}`)) : resolve(stdout)),
+      )
+    })
+    expect(out.trim()).toMatch(/^\d+\.\d+\.\d+/)
+  })
 })
 
 describe('bad input: one line, the right exit code', () => {

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs'
 import { expect, describe as group, it } from 'vitest'
-import { describe, percentile } from '../core/stats.ts'
+import { describe, percentile, sortInPlace } from '../core/stats.ts'
 
 // Reference values from numpy (test/fixtures/describe.py, the command is in its header).
 const fixture = JSON.parse(readFileSync(new URL('./fixtures/describe.json', import.meta.url), 'utf8')) as {
@@ -29,5 +29,15 @@ group('descriptive statistics match numpy', () => {
   it('does not depend on input order', () => {
     const xs = fixture.cases[0]!.data
     expect(percentile([...xs].reverse(), 99)).toBe(percentile(xs, 99))
+  })
+
+  it('an array sorted in place describes as its unsorted original, without another copy', () => {
+    for (const c of fixture.cases) {
+      const scratch = Float64Array.from(c.data).reverse()
+      const same = sortInPlace(scratch)
+      expect(same).toBe(scratch)
+      expect(Array.from(scratch)).toEqual([...c.data].sort((a, b) => a - b))
+      expect(describe(scratch)).toEqual(describe(c.data))
+    }
   })
 })

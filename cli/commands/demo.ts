@@ -15,9 +15,7 @@ import type { Comparison } from '../../core/detect/comparison.ts'
 import { renderComparisonMarkdown, statusDescription } from '../../core/render/markdown.ts'
 import type { GitContext, Report } from '../../core/report.ts'
 import { ServiceClient } from '../../core/service-client.ts'
-import { DEFAULT_CONFIG } from '../../service/app.ts'
-import { commitState, statusContext } from '../../service/notifications/notification.ts'
-import { startService } from '../../service/server.ts'
+import { DEFAULT_CONFIG } from '../../service/defaults.ts'
 import { bool, type CommandSpec, type FlagValues, num } from '../args.ts'
 import { spawnEngineSim } from '../spawn-sim.ts'
 import { renderComparison } from './compare.ts'
@@ -134,6 +132,9 @@ export async function demo(values: FlagValues): Promise<number> {
   // A fresh database each time, so the history is this demo's and nothing else's.
   rmSync(DATA_DIR, { recursive: true, force: true })
   const adminToken = randomBytes(16).toString('hex')
+  // Loaded here, not with the CLI (see serve.ts).
+  const { startService } = await import('../../service/server.ts')
+  const { commitState, statusContext } = await import('../../service/notifications/notification.ts')
   const service = await startService(
     { dataDir: DATA_DIR },
     { ...DEFAULT_CONFIG, adminToken },

@@ -1,6 +1,6 @@
 // A trial's requests → one trial of the report: samples, vLLM-style summary, errors by kind.
 import type { Slo, Summary, Trial } from '../report.ts'
-import { describe } from '../stats.ts'
+import { describe, sortInPlace } from '../stats.ts'
 import type { RequestOutcome } from './client.ts'
 import { type GeneratorHealth, healthWarning } from './health.ts'
 import { TrialRecord } from './record.ts'
@@ -22,14 +22,15 @@ function latencyStats(prefix: string, xs: ArrayLike<number>): Record<string, num
   return out
 }
 
-/** Every completed request's gaps, as the samples have them (rounded), in one array. */
+/** Every completed request's gaps, as the samples have them (rounded), in one array, sorted. */
 function roundedGaps(rec: TrialRecord, ok: Uint32Array): Float64Array {
   let total = 0
   for (const i of ok) total += rec.gaps(i).length
   const out = new Float64Array(total)
   let k = 0
   for (const i of ok) for (const g of rec.gaps(i)) out[k++] = round3(g)
-  return out
+  // Sorted here, not copied to be sorted: at capacity this array is tens of MB.
+  return sortInPlace(out)
 }
 
 /** Highest count of output tokens that arrived within any one wall-clock second of the trial (vLLM's bucketing). */

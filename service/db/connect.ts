@@ -6,19 +6,11 @@ import { Kysely, PGliteDialect, PostgresDialect } from 'kysely'
 import { Migrator } from 'kysely/migration'
 import pg from 'pg'
 import { migrations } from '../../migrations/index.ts'
+import { DEFAULT_POOL, type PoolSettings } from '../defaults.ts'
 import { lockDataDir } from './data-dir-lock.ts'
 import type { Database } from './database.ts'
 
-export interface PoolSettings {
-  /** Connections in the pool. */
-  max: number
-  /** How long a query waits for a connection before failing (then: 503). */
-  connectTimeoutMs: number
-  /** The longest one statement may run on the server. */
-  statementTimeoutMs: number
-}
-
-export const DEFAULT_POOL: PoolSettings = { max: 10, connectTimeoutMs: 5_000, statementTimeoutMs: 60_000 }
+export { DEFAULT_POOL, type PoolSettings } from '../defaults.ts'
 
 export type DatabaseTarget = { url: string; pool?: PoolSettings } | { dataDir: string } | { memory: true }
 
