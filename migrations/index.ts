@@ -9,6 +9,7 @@ import * as m0005 from './0005_notifications.ts'
 import * as m0006 from './0006_run_identity.ts'
 import * as m0007 from './0007_github_rate_limits.ts'
 import * as m0008 from './0008_arms.ts'
+import * as m0009 from './0009_service_secrets.ts'
 
 export const migrations: Record<string, Migration> = {
   '0001_initial': m0001,
@@ -19,4 +20,5 @@ export const migrations: Record<string, Migration> = {
   '0006_run_identity': m0006,
   '0007_github_rate_limits': m0007,
   '0008_arms': m0008,
+  '0009_service_secrets': m0009,
 }

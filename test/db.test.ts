@@ -170,7 +170,8 @@ describe(`database on ${engine}`, () => {
       ),
     })
     await db.insertInto('trials').values(trial(0)).execute()
-    expect(await migrateToLatest(db)).toEqual(['0008_arms'])
+    const names = Object.keys(migrations)
+    expect(await migrateToLatest(db)).toEqual(names.slice(names.indexOf('0008_arms')))
     expect(await db.selectFrom('runs').select('paired').executeTakeFirstOrThrow()).toEqual({ paired: false })
     expect(await db.selectFrom('trials').select(['arm', 'block']).executeTakeFirstOrThrow()).toEqual({
       arm: null,
@@ -195,7 +196,7 @@ describe(`database on ${engine}`, () => {
       ).rejects.toThrow(/check constraint/i)
     }
     // And back down: the columns go, the runs and trials stay.
-    expect((await migrator.migrateDown()).error).toBeUndefined()
+    expect((await migrator.migrateTo('0007_github_rate_limits')).error).toBeUndefined()
     const columns = await sql<{ column_name: string }>`
       select column_name from information_schema.columns
        where table_schema = 'public' and column_name in ('arm', 'block', 'paired')`.execute(db)

@@ -114,8 +114,15 @@ export interface GithubRateLimitTable {
   created_at: Timestamp
 }
 
+export interface ServiceSecretTable {
+  name: string
+  value: Uint8Array
+  created_at: Timestamp
+}
+
 export interface Database {
   github_rate_limits: GithubRateLimitTable
+  service_secrets: ServiceSecretTable
   notifications: NotificationTable
   pinned_baselines: PinnedBaselineTable
   projects: ProjectTable
