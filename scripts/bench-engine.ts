@@ -152,11 +152,12 @@ if (parts.has('accuracy')) {
       [...['--concurrency', String(c), '--warmup', String(c), '--requests', String(10 * c)], ...TOKENS_128],
       pin,
     )
-  const r = await rounds({
+  const settings: Record<string, () => Promise<Measured>> = {
     c64: closed(64, false),
     c256: closed(256, false),
-    ...(canPin ? { c64pinned: closed(64, true), c256pinned: closed(256, true) } : {}),
-  } as Record<'c64' | 'c256' | 'c64pinned' | 'c256pinned', () => Promise<Measured>>)
+  }
+  if (canPin) Object.assign(settings, { c64pinned: closed(64, true), c256pinned: closed(256, true) })
+  const r = await rounds(settings)
   say(
     `### Accuracy: engine-sim --ttft-ms 50 --itl-ms 10 --jitter 0; 10 rounds of 128 output tokens after one warm-up round (${REPEAT} runs each, alternating)`,
   )

@@ -7,16 +7,14 @@ import { ApiError, jsonBody } from '../http.ts'
 import { notificationsOfRun } from '../notifications/outbox.ts'
 import { subjectOf } from '../runs/baselines.ts'
 import { compareNow, ingest, reportOf } from '../runs/ingest.ts'
-import { loadComparable, loadRun, projectOfRun, storedComparison } from '../runs/repository.ts'
+import { loadComparable, loadRun, projectOfRun, RUN_ID, storedComparison } from '../runs/repository.ts'
 
 export const runs = new Hono<Env>()
 runs.use(requireProject)
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
-
 async function ownRun(c: Context<Env>): Promise<string> {
   const id = c.req.param('id') ?? ''
-  if (!UUID.test(id)) throw new ApiError(404, 'run_not_found', `no run ${id}`)
+  if (!RUN_ID.test(id)) throw new ApiError(404, 'run_not_found', `no run ${id}`)
   // Another project's run answers as if it did not exist.
   if ((await projectOfRun(c.get('db'), id)) !== c.get('project').id) {
     throw new ApiError(404, 'run_not_found', `no run ${id}`)

@@ -14,6 +14,9 @@ import { Report, type Trial } from '../../core/report.ts'
 import type { Database } from '../db/database.ts'
 import { packF64, packI32, unpackF64, unpackI32, unpackNullableF64 } from './packed.ts'
 
+/** A run's id as this repository makes them (randomUUID): anything else names no run. */
+export const RUN_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
+
 export interface StoredRun {
   id: string
   projectId: string

@@ -5,6 +5,7 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto'
 import type { Kysely } from 'kysely'
 import type { Database } from '../db/database.ts'
+import { RUN_ID } from '../runs/repository.ts'
 
 /** The stored secret's name in service_secrets. */
 const LINK_SECRET = 'dashboard-links'
@@ -59,7 +60,6 @@ export function runLinkQuery(link: RunLink): string {
 
 export type LinkCheck = { ok: true } | { ok: false; reason: 'invalid' | 'expired' }
 
-const RUN_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 const EXPIRES = /^\d{1,12}$/
 const SIG = /^[A-Za-z0-9_-]{43}$/ // 32 bytes in base64url, unpadded
 
