@@ -205,6 +205,8 @@ export const Summary = z.object({
   max_dispatch_delay_ms: stat,
   /** Requests lost on a reused connection before any response byte and sent again (not failures). */
   retried_requests: count.optional(),
+  /** Requests due before the --duration deadline that had not reached the wire by it (dropped, not failures). */
+  unsent_requests: count.optional(),
   /** Open loop: requests sent per second, (sent − 1) / (last send − first send); null in closed loop. */
   achieved_rate: stat.optional(),
   /** The load generator's event loop: share of the trial it was busy, and its p99 delay. */

@@ -1,8 +1,12 @@
 // Open loop: requests leave on the planned schedule, whatever the server does.
+
+import { performance } from 'node:perf_hooks'
 import { describe, expect, it } from 'vitest'
 import { arrivalSchedule, interArrival } from '../core/bench/arrivals.ts'
+import { StreamClient } from '../core/bench/client.ts'
 import { Rng } from '../core/rng.ts'
 import { mean, std } from '../core/stats.ts'
+import { SIM_DEFAULTS, startEngineSim } from '../engine-sim/server.ts'
 import { benchReport, median, withSim } from './helpers.ts'
 
 const diffs = (xs: number[]) => xs.slice(1).map((x, i) => x - xs[i]!)
@@ -128,7 +132,16 @@ describe('open-loop arrivals', () => {
       ])
       const t = report.scenarios[0]!.trials[0]!
       expect(t.summary.completed).toBeGreaterThan(10)
-      expect(Math.max(...t.samples.start_ms)).toBeLessThan(1000)
+      // Nothing reaches the wire after the deadline, not even a request handed to the pool in
+      // time that then waited on a connection (a SYN dropped by a full accept queue waits 1 s).
+      // start_ms counts from the first send, at or after the trial's start (0.01 ms: clocks of
+      // two threads).
+      expect(Math.max(...t.samples.start_ms)).toBeLessThanOrEqual(500.01)
+      // Every arrival due is accounted for: sent, or counted as not sent by the deadline.
+      const sum = t.summary
+      expect(sum.completed + sum.failed + sum.unsent_requests!).toBe(100000 * 0.5)
+      expect(sum.unsent_requests!).toBeGreaterThan(0)
+      expect(t.warnings.join('\n')).toMatch(/requests due before the --duration deadline had not been sent/)
       // Behind schedule from the start: the lag is recorded, not hidden.
       expect(t.summary.max_dispatch_delay_ms!).toBeGreaterThan(1)
     })
@@ -152,7 +165,50 @@ describe('open-loop arrivals', () => {
       const t = report.scenarios[0]!.trials[0]!
       expect(t.summary.completed).toBe(20)
       expect(t.summary.failed).toBe(0)
+      expect(t.summary.unsent_requests).toBe(0)
       expect(report.scenarios[0]!.stop).toEqual({ requests: null, duration_s: 1, timeout_s: 300 })
     })
+  })
+})
+
+describe('the deadline at the socket', () => {
+  it('a request still queued for a connection when the deadline passes is never written', async () => {
+    const sim = await startEngineSim({ port: 0, ttftMs: 300, itlMs: 1, jitter: 0 })
+    let seen = 0
+    sim.server.on('request', () => seen++)
+    const u = new URL(sim.url)
+    // One connection: the second request waits in the pool behind the first's 300 ms.
+    const client = new StreamClient(
+      { origin: u.origin, basePath: '/v1', api: 'completions', headers: {} },
+      10_000,
+      1,
+    )
+    const req = {
+      body: JSON.stringify({
+        model: SIM_DEFAULTS.model,
+        prompt: 'x',
+        max_tokens: 2,
+        stream: true,
+        ignore_eos: true,
+      }),
+      inputTokensEstimate: 1,
+      maxTokens: 2,
+    }
+    try {
+      const first = client.send(req, null)
+      client.sendBy = performance.now() + 50
+      const second = await client.send(req, performance.now())
+      expect(second).toMatchObject({ cancelled: true, unsent: true, ok: false })
+      const r = await first
+      expect(r.ok).toBe(true)
+      expect(seen).toBe(1)
+      // The next trial's deadline is its own: the client sends again.
+      client.sendBy = Number.POSITIVE_INFINITY
+      expect((await client.send(req, null)).ok).toBe(true)
+      expect(seen).toBe(2)
+    } finally {
+      await client.close()
+      await sim.close()
+    }
   })
 })

@@ -40,6 +40,8 @@ export interface RequestOutcome {
   retried?: boolean
   /** Cut short by cancel() (the run was interrupted): neither completed nor failed. */
   cancelled?: boolean
+  /** Also cancelled: due before the trial's deadline, but not on the wire by then (see sendBy). */
+  unsent?: boolean
   errorKind?: ErrorKind
   errorMessage?: string
 }
@@ -96,6 +98,13 @@ export class StreamClient {
   /** One-off connections of retries, closed when their request ends. */
   private readonly fresh = new Set<Connection>()
   private cancelled = false
+  /**
+   * The trial's deadline (--duration), performance.now(): a request that has not reached its
+   * socket by then is never written. Handed to the pool in time, it can still wait there for a
+   * connection, or on a SYN the server's full accept queue dropped (retried after 1 s): sent
+   * that late it would run the trial past its end, timed from a send nobody scheduled.
+   */
+  sendBy = Number.POSITIVE_INFINITY
   readonly endpoint: Endpoint
   readonly timeoutMs: number
 
@@ -186,6 +195,12 @@ export class StreamClient {
       first.out.cancelled = true
       return first.out
     }
+    if (performance.now() > this.sendBy) {
+      // Its second send would leave after the deadline: unsent, like one still queued then.
+      first.out.cancelled = true
+      first.out.unsent = true
+      return first.out
+    }
     const fresh = this.connection(this.endpoint.origin, { ...this.clientOptions, connect: this.connector })
     this.fresh.add(fresh)
     try {
@@ -205,10 +220,17 @@ export class StreamClient {
     deadline: number,
   ): Promise<{ out: RequestOutcome; retryable: boolean }> {
     return new Promise((resolve) => {
-      const a = new Attempt(this.endpoint.api, req, plannedAt, deadline - performance.now(), (result) => {
-        this.inflight.delete(a)
-        resolve(result)
-      })
+      const a = new Attempt(
+        this.endpoint.api,
+        req,
+        plannedAt,
+        deadline - performance.now(),
+        this.sendBy,
+        (result) => {
+          this.inflight.delete(a)
+          resolve(result)
+        },
+      )
       this.inflight.add(a)
       if (this.cancelled) a.cancel()
       const opts: AttemptOptions = {
@@ -230,6 +252,7 @@ class Attempt implements Dispatcher.DispatchHandler {
   private readonly api: Endpoint['api']
   private readonly timeoutMs: number
   private readonly plannedAt: number | null
+  private readonly sendBy: number
   private readonly done: (r: { out: RequestOutcome; retryable: boolean }) => void
   private readonly parser = new SseParser()
   private readonly out: RequestOutcome
@@ -265,10 +288,12 @@ class Attempt implements Dispatcher.DispatchHandler {
     req: PreparedRequest,
     plannedAt: number | null,
     timeoutMs: number,
+    sendBy: number,
     done: (r: { out: RequestOutcome; retryable: boolean }) => void,
   ) {
     this.api = api
     this.plannedAt = plannedAt
+    this.sendBy = sendBy
     this.timeoutMs = timeoutMs
     this.done = done
     const now = performance.now()
@@ -307,6 +332,11 @@ class Attempt implements Dispatcher.DispatchHandler {
     const out = this.out
     out.sentAt = performance.now()
     out.dispatchDelayMs = this.plannedAt === null ? null : Math.max(0, out.sentAt - this.plannedAt)
+    // undici calls this before it writes a byte: aborted here, the request never leaves.
+    if (out.sentAt > this.sendBy && !this.timedOut) {
+      out.unsent = true
+      this.cancelled = true
+    }
     if (this.timedOut) c.abort(new Error('timeout'))
     else if (this.cancelled) c.abort(new Error('interrupted'))
   }

@@ -59,7 +59,10 @@ export async function runLoop(ctx: LoopContext): Promise<TrialRecord> {
   let failure: AllFailing | null = null
   const record = (r: RequestOutcome) => {
     // Cut short by an interruption: not a measurement, and no sign the server is failing.
-    if (r.cancelled) return
+    if (r.cancelled) {
+      if (r.unsent) outcomes.unsent++
+      return
+    }
     outcomes.add(r)
     ctx.onOutcome(r)
     try {
@@ -69,8 +72,16 @@ export async function runLoop(ctx: LoopContext): Promise<TrialRecord> {
     }
   }
   const stopped = () => failure !== null || ctx.signal?.aborted === true
-  if (ctx.load.mode === 'closed') await closedLoop(ctx, ctx.load.concurrency, record, stopped)
-  else await openLoop(ctx, ctx.load, record, stopped)
+  const t0 = ctx.share?.t0 ?? performance.now()
+  const deadline = ctx.stop.duration_s ? t0 + ctx.stop.duration_s * 1000 : Number.POSITIVE_INFINITY
+  // Nothing reaches the wire after the deadline, whichever queue a request waited in.
+  ctx.client.sendBy = deadline
+  try {
+    if (ctx.load.mode === 'closed') await closedLoop(ctx, ctx.load.concurrency, deadline, record, stopped)
+    else await openLoop(ctx, ctx.load, t0, deadline, record, stopped, () => outcomes.unsent++)
+  } finally {
+    ctx.client.sendBy = Number.POSITIVE_INFINITY
+  }
   if (failure) throw failure
   return outcomes
 }
@@ -78,12 +89,11 @@ export async function runLoop(ctx: LoopContext): Promise<TrialRecord> {
 async function closedLoop(
   ctx: LoopContext,
   concurrency: number,
+  deadline: number,
   record: (r: RequestOutcome) => void,
   aborted: () => boolean,
 ): Promise<void> {
-  const { requests, duration_s } = ctx.stop
-  const start = ctx.share?.t0 ?? performance.now()
-  const deadline = duration_s ? start + duration_s * 1000 : Number.POSITIVE_INFINITY
+  const { requests } = ctx.stop
   let issued = 0
   const claim = ctx.share?.claim ?? (() => issued++)
   const worker = async () => {
@@ -117,13 +127,17 @@ async function waitUntil(target: number, signal: AbortSignal | undefined): Promi
 async function openLoop(
   ctx: LoopContext,
   load: Extract<Load, { mode: 'open' }>,
+  t0: number,
+  deadline: number,
   record: (r: RequestOutcome) => void,
   aborted: () => boolean,
+  unsent: () => void,
 ): Promise<void> {
   const { requests, duration_s } = ctx.stop
   // The schedule's length: the trial's requests, or what its duration holds at the rate if fewer.
   const fits =
     load.rate !== null && duration_s !== null ? Math.ceil(load.rate * duration_s) : Number.POSITIVE_INFINITY
+  const length = Math.min(requests ?? Number.POSITIVE_INFINITY, fits)
   const next = arrivalSchedule(
     {
       rate: load.rate,
@@ -132,20 +146,33 @@ async function openLoop(
       exact: load.schedule === 'exact',
       seed: ctx.seed,
     },
-    Math.min(requests ?? Number.POSITIVE_INFINITY, fits),
+    length,
   )
   const inflight = new Set<Promise<void>>()
   let waiting: (() => void) | null = null
-  const t0 = ctx.share?.t0 ?? performance.now()
   const of = ctx.share?.of ?? 1
   const mine = ctx.share?.index ?? 0
+  // Arrivals of this loop due before the deadline that it could not send by then: counted
+  // (the trial offered less than its rate), never sent late. An endless schedule (--rate inf
+  // on --duration alone) has no count of what was due.
+  const late = (from: number) => {
+    if (!Number.isFinite(length)) return
+    unsent()
+    for (let n = from + 1; n < length; n++) {
+      if (t0 + next() >= deadline) return
+      if (n % of === mine) unsent()
+    }
+  }
   for (let n = 0; ; n++) {
     if (aborted() || (requests !== null && n >= requests)) break
     const offset = next()
-    if (duration_s !== null && (offset >= duration_s * 1000 || performance.now() - t0 >= duration_s * 1000))
-      break
+    if (t0 + offset >= deadline) break
     if (n % of !== mine) continue
     const planned = t0 + offset
+    if (performance.now() >= deadline) {
+      late(n)
+      break
+    }
     // Build the request before its time comes, so only the send itself sits on the schedule.
     const request = ctx.request(n)
     await waitUntil(planned, ctx.signal)
@@ -157,6 +184,10 @@ async function openLoop(
       })
     }
     if (aborted()) break
+    if (performance.now() >= deadline) {
+      late(n)
+      break
+    }
     const p: Promise<void> = ctx.client.send(request, planned).then((r) => {
       inflight.delete(p)
       record(r)

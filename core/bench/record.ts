@@ -31,6 +31,7 @@ export interface RecordColumns {
   itlStart: Float64Array
   itl: Float64Array
   failures: [number, { kind: ErrorKind; message: string }][]
+  unsent: number
 }
 
 export class TrialRecord {
@@ -51,6 +52,8 @@ export class TrialRecord {
   private itlLength = 0
   /** Failed requests: index → kind and the server's words (rare, so kept as objects). */
   readonly failures = new Map<number, { kind: ErrorKind; message: string }>()
+  /** Requests due before the trial's deadline that never reached the wire by it (not recorded). */
+  unsent = 0
 
   static of(outcomes: Iterable<RequestOutcome>): TrialRecord {
     const r = new TrialRecord()
@@ -94,6 +97,7 @@ export class TrialRecord {
       itlStart: this.itlStart.slice(0, n + 1),
       itl: this.itl.slice(0, this.itlLength),
       failures: [...this.failures],
+      unsent: this.unsent,
     }
   }
 
@@ -122,6 +126,7 @@ export class TrialRecord {
     for (let k = 1; k <= c.length; k++) this.itlStart[base + k] = this.itlLength + c.itlStart[k]!
     this.itlLength += c.itl.length
     for (const [k, f] of c.failures) this.failures.set(base + k, f)
+    this.unsent += c.unsent
     this.length = need
   }
 
