@@ -38,3 +38,10 @@ await build({
   outdir: 'dist',
   banner,
 })
+
+// The dashboard's static files beside the CLI's bundle (service/web/assets.ts serves them from
+// dist/web/): no CDN at run time, and no node_modules needed for them.
+const { ASSET_FILES } = await import('../service/web/assets.ts')
+const { copyFileSync, mkdirSync } = await import('node:fs')
+mkdirSync('dist/web', { recursive: true })
+for (const [name, source] of Object.entries(ASSET_FILES)) copyFileSync(source(), `dist/web/${name}`)

@@ -1,6 +1,7 @@
 // The regression service's HTTP API (Hono, web-standard Request/Response), one module per
 // resource. Errors are {"error": {"code", "message", "details"}}.
 import { Hono } from 'hono'
+import { HTTPException } from 'hono/http-exception'
 import type { Kysely } from 'kysely'
 import type { Database } from './db/database.ts'
 import { databaseApiError } from './db/errors.ts'
@@ -13,6 +14,9 @@ import { projects } from './routes/projects.ts'
 import { runs } from './routes/runs.ts'
 import { statuses } from './routes/statuses.ts'
 import { createIngestGate } from './runs/gate.ts'
+import { PageError } from './web/access.ts'
+import { linkSecret } from './web/links.ts'
+import { notFoundPage, pageErrorResponse, web } from './web/routes.ts'
 
 export { DEFAULT_CONFIG } from './defaults.ts'
 export type { ServiceConfig } from './env.ts'
@@ -25,12 +29,22 @@ export function createApp(
 ) {
   const app = new Hono<Env>()
   const ingestGate = createIngestGate(config.ingest)
+  // Read (or made) once; a failure is not kept, so the next request tries again.
+  let secret: Promise<Buffer> | null = null
+  const secretOnce = () => {
+    secret ??= linkSecret(db, config.linkSecret).catch((e) => {
+      secret = null
+      throw e
+    })
+    return secret
+  }
   app.use(async (c, next) => {
     c.set('db', db)
     c.set('wake', wake)
     c.set('config', config)
     c.set('log', log)
     c.set('ingestGate', ingestGate)
+    c.set('linkSecret', secretOnce)
     const started = performance.now()
     await next()
     const project = c.var.project
@@ -46,10 +60,19 @@ export function createApp(
   app.route('/api/v1/projects', projects)
   app.route('/api/v1/runs', runs)
   app.route('/api/v1/statuses', statuses)
+  // The dashboard (service/web/): every path outside /api/ and the probes.
+  app.route('/', web)
   app.notFound((c) =>
-    errorResponse(c, new ApiError(404, 'not_found', `no route ${c.req.method} ${c.req.path}`)),
+    c.req.path.startsWith('/api/')
+      ? errorResponse(c, new ApiError(404, 'not_found', `no route ${c.req.method} ${c.req.path}`))
+      : notFoundPage(c),
   )
   app.onError((e, c) => {
+    if (e instanceof PageError) return pageErrorResponse(c, e)
+    // hono/csrf's refusal of a form posted from another site.
+    if (e instanceof HTTPException && e.status === 403) {
+      return pageErrorResponse(c, new PageError(403, 'Refused', 'Forms are accepted from this site only.'))
+    }
     if (e instanceof ApiError) return errorResponse(c, e)
     const fromDb = databaseApiError(e)
     const where = { method: c.req.method, path: c.req.path, error: (e as Error).message ?? String(e) }

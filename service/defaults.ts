@@ -9,6 +9,9 @@ export const DEFAULT_CONFIG: ServiceConfig = {
   historyRuns: 20,
   github: null,
   publicUrl: null,
+  linkSecret: null,
+  // A PR's comment is read while the PR is open, and now and then long after: a quarter.
+  linkTtlDays: 90,
   // Eight ingests at work leave two of the default ten pooled connections to reads and the
   // outbox; a thousand may wait half a minute (bench:service holds 200 at once without a 503).
   ingest: { concurrency: 8, queue: 1000, queueTimeoutMs: 30_000 },
@@ -24,3 +27,6 @@ export interface PoolSettings {
 }
 
 export const DEFAULT_POOL: PoolSettings = { max: 10, connectTimeoutMs: 5_000, statementTimeoutMs: 60_000 }
+
+/** A link secret given from outside must be at least this long (bytes): HMAC-SHA256's 256 bits. */
+export const MIN_SECRET_BYTES = 32

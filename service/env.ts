@@ -18,6 +18,10 @@ export interface ServiceConfig {
   github: GithubConfig | null
   /** The service's address as GitHub's readers reach it, for links; null: link the CI run. */
   publicUrl: string | null
+  /** INFERGATE_LINK_SECRET, when given; null: the database's own (service/web/links.ts). */
+  linkSecret: string | null
+  /** How long a signed link to a run's page opens it. */
+  linkTtlDays: number
   /** Ingests stored at once, and how many more may wait (and how long) before a 503. */
   ingest: { concurrency: number; queue: number; queueTimeoutMs: number }
 }
@@ -32,5 +36,7 @@ export type Env = {
     wake: () => void
     /** Admission to the ingest's database work (service/runs/gate.ts). */
     ingestGate: IngestGate
+    /** The key of signed run links, read once (service/web/links.ts). */
+    linkSecret: () => Promise<Buffer>
   }
 }

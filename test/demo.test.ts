@@ -40,6 +40,10 @@ describe('infergate demo', () => {
     expect(r.stdout).toMatch(
       /curl -H "Authorization: Bearer \$TOKEN" 'http:\/\/127\.0\.0\.1:\d+\/api\/v1\/runs\/[0-9a-f-]{36}\/comparison'/,
     )
+    // It ends with the signed link to PR #1's page on the dashboard.
+    expect(r.stdout.trimEnd().split('\n').at(-1)).toMatch(
+      /^ {2}http:\/\/127\.0\.0\.1:\d+\/runs\/[0-9a-f-]{36}\?expires=\d+&sig=[\w-]{43}$/,
+    )
     expect(existsSync(join(cwd, '.infergate', 'demo-db'))).toBe(true)
   })
 })

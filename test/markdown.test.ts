@@ -29,7 +29,7 @@ function history(count: number): Run[] {
 const h = history(20)
 const base = h.slice(-5)
 const shas = Object.fromEntries(base.map((b, i) => [b.id, `${'abcdef0'.slice(0, 6)}${i}${'0'.repeat(33)}`]))
-const url = 'https://infergate.example.com/api/v1/runs/11111111-2222-4333-8444-555555555555/comparison'
+const url = 'https://infergate.example.com/runs/11111111-2222-4333-8444-555555555555?expires=1900000000&sig=x'
 
 describe('the comparison as markdown', () => {
   it('a regression: the verdict first, the change that matters, tables, environment, baseline, link', async () => {
@@ -106,10 +106,7 @@ describe('the job summary and the PR comment', () => {
         pr_number: 5,
       },
     })
-    const owed = runNotifications(
-      { id: candidate.id, report, comparison: c, baselineShas: shas },
-      'https://infergate.example.com',
-    )
+    const owed = runNotifications({ id: candidate.id, report, comparison: c, baselineShas: shas }, url)
     const comment = owed.find((n) => n.kind === 'pr_comment')!.payload as { body: string }
     const summary = summaryMarkdown({
       report,

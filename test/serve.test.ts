@@ -1,69 +1,27 @@
-// `infergate serve` as a process, through real HTTP: runs survive a restart.
-import type { ChildProcess } from 'node:child_process'
 import { spawn, spawnSync } from 'node:child_process'
 import { generateKeyPairSync } from 'node:crypto'
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { hostname } from 'node:os'
 import { join } from 'node:path'
-import { createInterface } from 'node:readline'
 import { afterAll, describe, expect, it } from 'vitest'
 import { parseReport } from '../core/report.ts'
 import { migrations } from '../migrations/index.ts'
 import { migrateToLatest, openDatabase } from '../service/db/connect.ts'
-import { engine, freshDatabase } from './db-helpers.ts'
+import { engine } from './db-helpers.ts'
 import { FakeGithub } from './fakes/github-api.ts'
-import { CLI, cli, tempDir } from './helpers.ts'
+import { cli, tempDir } from './helpers.ts'
 import { makeReport } from './report-factory.ts'
+import { serveDatabase, startServe } from './serve-process.ts'
 
 const drops: (() => Promise<void>)[] = []
 afterAll(async () => {
   for (const d of drops) await d()
 })
 
-async function databaseEnv(): Promise<{ env: NodeJS.ProcessEnv; args: string[] }> {
-  const fresh = await freshDatabase()
-  drops.push(fresh.drop)
-  if ('url' in fresh.target) return { env: { DATABASE_URL: fresh.target.url }, args: [] }
-  return { env: {}, args: ['--data-dir', join(tempDir(), 'data')] }
-}
-
-function startServe(
-  env: NodeJS.ProcessEnv,
-  args: string[],
-  entry = CLI,
-): Promise<{
-  url: string
-  child: ChildProcess
-  logs: Record<string, unknown>[]
-  stop(): Promise<number | null>
-}> {
-  const logs: Record<string, unknown>[] = []
-  const child = spawn(process.execPath, [entry, 'serve', '--port', '0', ...args], {
-    env: { ...process.env, INFERGATE_ADMIN_TOKEN: 'adm', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
-  let stderr = ''
-  child.stderr!.on('data', (c: Buffer) => {
-    stderr += c
-  })
-  const stop = () =>
-    new Promise<number | null>((resolve) => {
-      child.once('exit', (code) => resolve(code))
-      child.kill('SIGTERM')
-    })
-  return new Promise((resolve, reject) => {
-    child.once('exit', (code) => reject(new Error(`serve exited ${code}: ${stderr}`)))
-    const lines = createInterface({ input: child.stdout! })
-    lines.on('line', (line) => {
-      const log = JSON.parse(line) as { msg: string; url: string; database: string; admin_token: string }
-      logs.push(log)
-      if (log.msg !== 'infergate serve listening') return
-      expect(log.admin_token).toBe('set')
-      expect(JSON.stringify(log)).not.toContain('adm"')
-      child.removeAllListeners('exit')
-      resolve({ url: log.url, child, logs, stop })
-    })
-  })
+async function databaseEnv() {
+  const d = await serveDatabase()
+  drops.push(d.drop)
+  return d
 }
 
 describe(`infergate serve on ${engine}`, () => {

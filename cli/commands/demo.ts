@@ -132,12 +132,15 @@ export async function demo(values: FlagValues): Promise<number> {
   // A fresh database each time, so the history is this demo's and nothing else's.
   rmSync(DATA_DIR, { recursive: true, force: true })
   const adminToken = randomBytes(16).toString('hex')
+  // The demo signs its own read-only link to the PR's page, so it knows the secret.
+  const linkSecret = randomBytes(32).toString('base64url')
   // Loaded here, not with the CLI (see serve.ts).
   const { startService } = await import('../../service/server.ts')
   const { commitState, statusContext } = await import('../../service/notifications/notification.ts')
+  const { runLinkQuery, signRunLink } = await import('../../service/web/links.ts')
   const service = await startService(
     { dataDir: DATA_DIR },
-    { ...DEFAULT_CONFIG, adminToken },
+    { ...DEFAULT_CONFIG, adminToken, linkSecret },
     { host: '127.0.0.1', port },
   )
   try {
@@ -180,9 +183,11 @@ export async function demo(values: FlagValues): Promise<number> {
     out(`\nThe service's verdict on PR #1:\n`)
     out(renderComparison(posted.comparison))
     out('The comment the pull request gets (markdown, shared with the check run and the job summary):\n')
+    const expires = new Date(Date.now() + DEFAULT_CONFIG.linkTtlDays * 86_400_000)
+    const page = `${service.url}/runs/${posted.id}?${runLinkQuery(signRunLink(Buffer.from(linkSecret), posted.id, expires))}`
     out(
       renderComparisonMarkdown(posted.comparison, {
-        comparisonUrl: `${service.url}/api/v1/runs/${posted.id}/comparison`,
+        comparisonUrl: page,
         baselineShas: Object.fromEntries(mainShas),
         commit: git.sha,
       }),
@@ -226,8 +231,14 @@ export async function demo(values: FlagValues): Promise<number> {
       'A/B needs both deployments at once (twice the GPUs while it runs): docs/detection.md, docs/action.md.\n',
     )
     printUrls(service.url, body.token, posted.id, posted.comparison)
-    if (bool(values, 'exit')) return 0
-    out(`\nServing until Ctrl-C. Later: infergate serve --data-dir ${DATA_DIR}`)
+    const exit = bool(values, 'exit')
+    out(
+      exit
+        ? `\nThe dashboard (stopped with --exit; see it again with infergate serve --data-dir ${DATA_DIR}):`
+        : `\nServing until Ctrl-C (later: infergate serve --data-dir ${DATA_DIR}). The dashboard: sign in at ${service.url}/ with the token, or open PR #1's comparison, read-only, without one:`,
+    )
+    out(`  ${page}`)
+    if (exit) return 0
     await new Promise<void>((resolve) => {
       process.once('SIGINT', resolve)
       process.once('SIGTERM', resolve)

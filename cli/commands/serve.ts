@@ -1,7 +1,7 @@
 import { homedir } from 'node:os'
 import { join } from 'node:path'
 import type { DatabaseTarget } from '../../service/db/connect.ts'
-import { DEFAULT_CONFIG, DEFAULT_POOL } from '../../service/defaults.ts'
+import { DEFAULT_CONFIG, DEFAULT_POOL, MIN_SECRET_BYTES } from '../../service/defaults.ts'
 import type { ServiceConfig } from '../../service/env.ts'
 import { type CommandSpec, type FlagValues, num, parseNumber, RunError, str } from '../args.ts'
 
@@ -74,6 +74,14 @@ export const serveSpec: CommandSpec = {
     {
       name: 'INFERGATE_PUBLIC_URL',
       help: "the service's address for links from GitHub; unset: links go to the CI run",
+    },
+    {
+      name: 'INFERGATE_LINK_SECRET',
+      help: 'signs read-only links to run pages (32+ bytes; every replica the same); unset: one kept in the database',
+    },
+    {
+      name: 'INFERGATE_LINK_TTL_DAYS',
+      help: `how long a signed link opens its run page (default ${DEFAULT_CONFIG.linkTtlDays})`,
     },
     { name: 'INFERGATE_DB_POOL_MAX', help: `Postgres connections in the pool (default ${DEFAULT_POOL.max})` },
     {
@@ -176,9 +184,18 @@ export async function serveCommand(values: FlagValues): Promise<number> {
   } catch (e) {
     throw new RunError((e as Error).message)
   }
+  const givenSecret = process.env.INFERGATE_LINK_SECRET || null
+  if (givenSecret !== null && Buffer.byteLength(givenSecret) < MIN_SECRET_BYTES) {
+    throw new RunError(
+      `INFERGATE_LINK_SECRET: expected at least ${MIN_SECRET_BYTES} bytes, got ${Buffer.byteLength(givenSecret)} (try: openssl rand -base64 32)`,
+    )
+  }
   const config: ServiceConfig = {
     github,
     publicUrl,
+    linkSecret: givenSecret,
+    linkTtlDays:
+      envNumber('INFERGATE_LINK_TTL_DAYS', { int: true, min: 1, max: 3650 }) ?? DEFAULT_CONFIG.linkTtlDays,
     adminToken: process.env.INFERGATE_ADMIN_TOKEN || null,
     bodyLimitBytes: Math.round(
       (setting(values, 'body-limit-mb', 'INFERGATE_BODY_LIMIT_MB', { min: 0, exclusiveMin: true }) ??
@@ -216,6 +233,8 @@ export async function serveCommand(values: FlagValues): Promise<number> {
     ingest: config.ingest,
     ...('url' in target ? { pool: target.pool } : {}),
     public_url: config.publicUrl ?? 'not set (links go to the CI run)',
+    dashboard: `${running.url}/`,
+    link_secret: config.linkSecret ? 'set' : "the database's own",
   })
   const signal = await new Promise<string>((resolve) => {
     process.once('SIGINT', () => resolve('SIGINT'))

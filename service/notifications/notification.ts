@@ -87,15 +87,15 @@ export interface RunForNotice {
 /**
  * What a run's verdict becomes on GitHub: a commit status (or check run) on the commit measured
  * (the PR's head, never the merge commit) and, for pull requests, the benchmark's sticky comment.
- * Runs without a repository or commit have nowhere to go.
+ * Runs without a repository or commit have nowhere to go. `pageUrl`: the run's page, signed.
  */
-export function runNotifications(run: RunForNotice, publicUrl: string | null): NewNotification[] {
+export function runNotifications(run: RunForNotice, pageUrl: string | null): NewNotification[] {
   const { git, benchmark } = run.report
   if (!git.repository || !git.sha) return []
   const [owner = '', repo = ''] = git.repository.split('/')
-  const comparisonUrl = publicUrl ? `${publicUrl.replace(/\/$/, '')}/api/v1/runs/${run.id}/comparison` : null
-  // Without the service's address, the CI run's page: its job summary shows the same comparison.
-  const link = comparisonUrl ?? ciRunUrl(run.report.ci, git.repository)
+  // The run's signed page on the dashboard; without the service's address, the CI run's page:
+  // its job summary shows the same comparison.
+  const link = pageUrl ?? ciRunUrl(run.report.ci, git.repository)
   const body = renderComparisonMarkdown(run.comparison, {
     comparisonUrl: link,
     baselineShas: run.baselineShas,

@@ -76,3 +76,12 @@ export async function updateSettings(
     .where('id', '=', projectId)
     .execute()
 }
+
+export async function projectById(db: Kysely<Database>, id: string): Promise<Project | null> {
+  const row = await db
+    .selectFrom('projects')
+    .select(['id', 'owner', 'repo', 'settings'])
+    .where('id', '=', id)
+    .executeTakeFirst()
+  return row ? withSettings(row) : null
+}

@@ -11,7 +11,7 @@ import type { Env } from '../env.ts'
 import { ApiError, invalid, jsonBody } from '../http.ts'
 import { createProject, projectByName, updateSettings } from '../projects/repository.ts'
 import { benchmarks, series } from '../runs/history.ts'
-import { pinBaseline, runsOfBenchmark, unpinBaseline } from '../runs/pins.ts'
+import { pinChosenRuns, unpinBaseline } from '../runs/pins.ts'
 import { learnsPriors, priorsFor } from '../runs/priors.ts'
 
 export const projects = new Hono<Env>()
@@ -131,27 +131,8 @@ projects.post('/:owner/:repo/baselines', requireProject, ownProject, async (c) =
   const parsed = Pin.safeParse(await jsonBody(c))
   if (!parsed.success) throw invalid('baseline', issuesOf(parsed.error))
   const { benchmark, run_ids } = parsed.data
-  const projectId = c.get('project').id
-  const db = c.get('db')
-  const known = await runsOfBenchmark(db, projectId, benchmark, run_ids)
-  const missing = run_ids.findIndex((id) => !known.has(id))
-  if (missing >= 0) {
-    throw new ApiError(
-      400,
-      'invalid_baseline',
-      `run_ids[${missing}]: no run ${run_ids[missing]} of benchmark ${benchmark} in this project`,
-    )
-  }
-  // An A/B run measured two servers: its candidate arm is no baseline for other runs.
-  const paired = run_ids.findIndex((id) => known.get(id)!.paired)
-  if (paired >= 0) {
-    throw new ApiError(
-      400,
-      'invalid_baseline',
-      `run_ids[${paired}]: run ${run_ids[paired]} is an A/B run (two servers, compared with each other); pin runs of one server`,
-    )
-  }
-  await pinBaseline(db, projectId, benchmark, [...known.keys()])
+  const refused = await pinChosenRuns(c.get('db'), c.get('project').id, benchmark, run_ids)
+  if (refused) throw new ApiError(400, 'invalid_baseline', refused)
   return c.json({ benchmark, run_ids: [...new Set(run_ids)] })
 })
 

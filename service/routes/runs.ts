@@ -22,7 +22,12 @@ async function ownRun(c: Context<Env>): Promise<string> {
   return id
 }
 
-const context = (c: Context<Env>) => ({ db: c.get('db'), project: c.get('project'), config: c.get('config') })
+const context = (c: Context<Env>) => ({
+  db: c.get('db'),
+  project: c.get('project'),
+  config: c.get('config'),
+  linkSecret: c.get('linkSecret'),
+})
 
 runs.post('/', async (c) => {
   const report = reportOf(await jsonBody(c), c.get('project'))

@@ -19,9 +19,12 @@ export interface SeriesPoint {
   run_id: string
   sha: string | null
   branch: string | null
+  pr_number: number | null
   time: string
   value: number | null
   verdict: string | null
+  /** The run-to-run noise (σ of log run medians, %) its verdict allowed for; null without one. */
+  noise_pct: number | null
 }
 
 export async function series(
@@ -38,6 +41,7 @@ export async function series(
       'runs.id',
       'runs.sha',
       'runs.branch',
+      'runs.pr_number',
       'runs.reported_at',
       sql<number | null>`(trials.summary ->> ${q.key})::double precision`.as('value'),
       sql<string | null>`jsonb_path_query_first(
@@ -45,6 +49,11 @@ export async function series(
         '$.metrics[*] ? (@.scenario == $s && @.metric == $m).verdict',
         jsonb_build_object('s', ${q.scenario}::text, 'm', ${q.metric}::text)
       ) #>> '{}'`.as('verdict'),
+      sql<number | null>`(jsonb_path_query_first(
+        runs.comparison,
+        '$.metrics[*] ? (@.scenario == $s && @.metric == $m).noise_pct',
+        jsonb_build_object('s', ${q.scenario}::text, 'm', ${q.metric}::text)
+      ) #>> '{}')::double precision`.as('noise_pct'),
     ])
     .where('runs.project_id', '=', projectId)
     .where('runs.benchmark', '=', q.benchmark)
@@ -73,9 +82,11 @@ export async function series(
         run_id: r.id,
         sha: r.sha,
         branch: r.branch,
+        pr_number: r.pr_number,
         time: new Date(r.reported_at).toISOString(),
         value: null,
         verdict: r.verdict,
+        noise_pct: r.noise_pct === null ? null : Number(r.noise_pct),
         values: [],
       }
       points.set(r.id, p)
@@ -100,8 +111,15 @@ export interface BenchmarkOverview {
   }[]
 }
 
-/** Each benchmark's scenarios with the summary of their latest run (its first trial). */
-export async function benchmarks(db: Kysely<Database>, projectId: string): Promise<BenchmarkOverview[]> {
+/**
+ * Each benchmark's scenarios with the summary of their latest run (its first trial); with
+ * `baseOnly`, the latest run that was no pull request's (the dashboard's "where main stands").
+ */
+export async function benchmarks(
+  db: Kysely<Database>,
+  projectId: string,
+  o: { baseOnly?: boolean } = {},
+): Promise<BenchmarkOverview[]> {
   const rows = await db
     .selectFrom('runs')
     .innerJoin('trials', 'trials.run_id', 'runs.id')
@@ -117,6 +135,7 @@ export async function benchmarks(db: Kysely<Database>, projectId: string): Promi
     // An A/B run's first trial may be its baseline arm's.
     .where('runs.paired', '=', false)
     .where('trials.trial_index', '=', 0)
+    .$if(o.baseOnly === true, (qb) => qb.where('runs.pr_number', 'is', null))
     .orderBy('runs.reported_at', 'desc')
     .execute()
   const out = new Map<string, BenchmarkOverview>()
@@ -133,4 +152,138 @@ export async function benchmarks(db: Kysely<Database>, projectId: string): Promi
     })
   }
   return [...out.values()].sort((a, b) => a.benchmark.localeCompare(b.benchmark))
+}
+
+export interface RecentRun {
+  run_id: string
+  benchmark: string
+  sha: string | null
+  branch: string | null
+  pr_number: number | null
+  paired: boolean
+  time: string
+  /** The comparison's status at ingest (regression, unchanged, …); null before comparisons were stored. */
+  status: string | null
+}
+
+/** The project's latest runs, newest first: each benchmark's base-branch and PR runs, for its overview. */
+export async function recentRuns(
+  db: Kysely<Database>,
+  projectId: string,
+  limit: number,
+  benchmark: string | null = null,
+): Promise<RecentRun[]> {
+  const rows = await db
+    .selectFrom('runs')
+    .select([
+      'id',
+      'benchmark',
+      'sha',
+      'branch',
+      'pr_number',
+      'paired',
+      'reported_at',
+      sql<string | null>`comparison ->> 'status'`.as('status'),
+    ])
+    .where('project_id', '=', projectId)
+    .$if(benchmark !== null, (qb) => qb.where('benchmark', '=', benchmark!))
+    .orderBy('reported_at', 'desc')
+    .limit(limit)
+    .execute()
+  return rows.map((r) => ({
+    run_id: r.id,
+    benchmark: r.benchmark,
+    sha: r.sha,
+    branch: r.branch,
+    pr_number: r.pr_number,
+    paired: r.paired,
+    time: new Date(r.reported_at).toISOString(),
+    status: r.status,
+  }))
+}
+
+export interface BenchmarkSeriesQuery {
+  benchmark: string
+  key: string
+  metric: string
+  /** The base branch: its latest `limit` runs that were no PR's, and the PR runs among the latest `limit`. */
+  branch: string | null
+  limit: number
+}
+
+/**
+ * Every scenario's series of one benchmark in one query (the history page draws them all): the
+ * base branch's runs, and pull-request runs apart, each point its run's median over trials.
+ */
+export async function benchmarkSeries(
+  db: Kysely<Database>,
+  projectId: string,
+  q: BenchmarkSeriesQuery,
+): Promise<Map<string, SeriesPoint[]>> {
+  const latest = (prs: boolean) =>
+    db
+      .selectFrom('runs')
+      .select('id')
+      .where('project_id', '=', projectId)
+      .where('benchmark', '=', q.benchmark)
+      .where('paired', '=', false)
+      .where('pr_number', prs ? 'is not' : 'is', null)
+      .$if(!prs && q.branch !== null, (qb) => qb.where('branch', '=', q.branch!))
+      .orderBy('reported_at', 'desc')
+      .limit(q.limit)
+  const rows = await db
+    .selectFrom('runs')
+    .innerJoin('trials', 'trials.run_id', 'runs.id')
+    .select([
+      'runs.id',
+      'runs.sha',
+      'runs.branch',
+      'runs.pr_number',
+      'runs.reported_at',
+      'trials.scenario',
+      sql<number | null>`(trials.summary ->> ${q.key})::double precision`.as('value'),
+      sql<unknown>`jsonb_path_query_first(
+        runs.comparison,
+        '$.metrics[*] ? (@.scenario == $s && @.metric == $m)',
+        jsonb_build_object('s', trials.scenario, 'm', ${q.metric}::text)
+      )`.as('metric'),
+    ])
+    .where((eb) => eb.or([eb('runs.id', 'in', latest(false)), eb('runs.id', 'in', latest(true))]))
+    .orderBy('runs.reported_at')
+    .orderBy('trials.trial_index')
+    .execute()
+  const byScenario = new Map<string, Map<string, SeriesPoint & { values: number[] }>>()
+  for (const r of rows) {
+    let points = byScenario.get(r.scenario)
+    if (!points) {
+      points = new Map()
+      byScenario.set(r.scenario, points)
+    }
+    let p = points.get(r.id)
+    if (!p) {
+      const m = r.metric as { verdict?: string; noise_pct?: number | null } | null
+      p = {
+        run_id: r.id,
+        sha: r.sha,
+        branch: r.branch,
+        pr_number: r.pr_number,
+        time: new Date(r.reported_at).toISOString(),
+        value: null,
+        verdict: m?.verdict ?? null,
+        noise_pct: m?.noise_pct ?? null,
+        values: [],
+      }
+      points.set(r.id, p)
+    }
+    if (r.value !== null) p.values.push(Number(r.value))
+  }
+  return new Map(
+    [...byScenario].map(([scenario, points]) => [
+      scenario,
+      [...points.values()].map(({ values, ...p }) => ({
+        ...p,
+        value: values.length ? median(values) : null,
+      })),
+    ]),
+  )
 }

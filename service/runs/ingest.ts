@@ -19,6 +19,8 @@ import { ApiError, invalid } from '../http.ts'
 import { runNotifications } from '../notifications/notification.ts'
 import { enqueue, type NotificationView, notificationsOfRun } from '../notifications/outbox.ts'
 import type { Project } from '../projects/repository.ts'
+import { runLinkQuery, signRunLink } from '../web/links.ts'
+import { publicRunUrl } from '../web/paths.ts'
 import { baselineFor, type Subject, subjectOfReport } from './baselines.ts'
 import { learnsPriors, priorsFor } from './priors.ts'
 import {
@@ -34,6 +36,16 @@ export interface IngestContext {
   db: Kysely<Database>
   project: Project
   config: ServiceConfig
+  /** The key of signed run links (service/web/links.ts), for the page the comment links to. */
+  linkSecret: () => Promise<Buffer>
+}
+
+/** The run's dashboard page as GitHub's readers open it: signed, so no token is needed. */
+async function pageUrl(ctx: IngestContext, id: string): Promise<string | null> {
+  const { publicUrl, linkTtlDays } = ctx.config
+  if (!publicUrl) return null
+  const link = signRunLink(await ctx.linkSecret(), id, new Date(Date.now() + linkTtlDays * 86_400_000))
+  return publicRunUrl(publicUrl, id, runLinkQuery(link))
 }
 
 export interface Ingested {
@@ -129,7 +141,7 @@ export async function ingest(ctx: IngestContext, report: Report): Promise<Ingest
   const comparison = await compareNow(ctx, { id, report }, subjectOfReport(id, project.id, report))
   const baseline_shas = await shasOf(db, comparison.baseline_run_ids)
   const owed = config.github
-    ? runNotifications({ id, report, comparison, baselineShas: baseline_shas }, config.publicUrl)
+    ? runNotifications({ id, report, comparison, baselineShas: baseline_shas }, await pageUrl(ctx, id))
     : []
 
   let notifications: NotificationView[] = []

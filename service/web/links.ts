@@ -5,12 +5,13 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto'
 import type { Kysely } from 'kysely'
 import type { Database } from '../db/database.ts'
+import { MIN_SECRET_BYTES } from '../defaults.ts'
 import { RUN_ID } from '../runs/repository.ts'
 
 /** The stored secret's name in service_secrets. */
 const LINK_SECRET = 'dashboard-links'
-/** A secret given from outside must be at least this long (bytes): HMAC-SHA256's block of entropy. */
-export const MIN_SECRET_BYTES = 32
+
+export { MIN_SECRET_BYTES }
 
 /**
  * The secret links are signed with: the one given (INFERGATE_LINK_SECRET), else the database's,
