@@ -14,7 +14,7 @@ import { ecdf } from '../service/web/charts.ts'
 import { runLinkQuery, signRunLink } from '../service/web/links.ts'
 import { engine } from './db-helpers.ts'
 import { FakeGithub } from './fakes/github-api.ts'
-import { ciIdentity, makeReport } from './report-factory.ts'
+import { ciIdentity, makePairedReport, makeReport } from './report-factory.ts'
 import { type ServeProcess, serveDatabase, startServe } from './serve-process.ts'
 
 const CHROMIUM = process.env.INFERGATE_CHROMIUM ?? '/usr/bin/chromium'
@@ -209,6 +209,46 @@ describe.skipIf(!haveBrowser)(`the dashboard in a browser, on ${engine}`, () => 
       await expect(page.locator('figure[data-chart=curve]').getAttribute('data-points')).resolves.toBe('2')
       await expect(page.locator('table.trials').count()).resolves.toBe(2)
       await page.screenshot({ path: join(ARTIFACTS, 'run.png'), fullPage: true })
+      expect(errors).toEqual([])
+    } finally {
+      await context.close()
+    }
+  })
+
+  it("an A/B run's page shows its two arms and the block-by-block ratios", async () => {
+    const ab = makePairedReport(
+      77,
+      Array.from({ length: 4 }, () => ({ baseline: { ttft: 50 }, candidate: { ttft: 60 } })),
+    )
+    ab.ci = ciIdentity(777)
+    ab.created_at = new Date(T0 + 100 * 3_600_000).toISOString()
+    ab.git = { ...ab.git, sha: 'c'.repeat(40), pr_number: 8 }
+    const res = await fetch(`${serve.url}/api/v1/runs`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify(ab),
+    })
+    expect(res.status).toBe(201)
+    const { id } = (await res.json()) as { id: string }
+    const { context, page, errors } = await signedIn(token)
+    try {
+      await page.goto(`${serve.url}/runs/${id}`)
+      await page.waitForSelector('figure[data-chart=ecdf][data-points] canvas')
+      const rows = await page.locator('table.blocks tbody tr').allTextContents()
+      expect(rows).toHaveLength(4)
+      // The first column after the block: who ran first, alternating; then TTFT p50's ratio.
+      expect(rows.map((r) => r.match(/^\d(baseline|candidate)/)![1])).toEqual([
+        'baseline',
+        'candidate',
+        'baseline',
+        'candidate',
+      ])
+      for (const r of rows)
+        expect(Number(r.match(/^\d(?:baseline|candidate)(\d\.\d{3})/)![1])).toBeGreaterThan(1.1)
+      // Distributions of the run's own arms: baseline arm against candidate arm.
+      await expect(page.locator('.scenario-charts').first().textContent()).resolves.toBeTruthy()
+      await expect(page.locator('table.trials tr.spread').count()).resolves.toBe(2)
+      await page.screenshot({ path: join(ARTIFACTS, 'run-ab.png'), fullPage: true })
       expect(errors).toEqual([])
     } finally {
       await context.close()

@@ -81,27 +81,29 @@
   /** One metric over time: base branch as a line, PR runs as hollow points, verdicts marked. */
   function historyChart(el) {
     const d = dataOf(el)
-    const runs = [...d.base.map((p) => ({ ...p, pr: false })), ...d.prs.map((p) => ({ ...p, pr: true }))]
-    runs.sort((a, b) => (a.time < b.time ? -1 : a.time > b.time ? 1 : 0))
+    const table = JSON.parse(document.getElementById('history-runs').textContent)
+    // Points as [run, value, verdict] (service/web/pages/history.ts), in time order.
+    const runs = [...d.base.map((p) => [p, false]), ...d.prs.map((p) => [p, true])]
+      .map(([[i, value, verdict], isPr]) => ({ ...table[i], i, value, verdict, isPr }))
+      .sort((a, b) => (a.time < b.time ? -1 : a.time > b.time ? 1 : 0))
     const t = runs.map((p) => Date.parse(p.time) / 1000)
     const pick = (f) => runs.map((p) => (f(p) ? p.value : null))
     const band = d.band
-    const windowIds = d.window
     const inWindow = (() => {
-      if (!windowIds) return () => false
-      const a = runs.findIndex((p) => p.run_id === windowIds[0])
-      const b = runs.findIndex((p) => p.run_id === windowIds[1])
-      return (i) => i >= a && i <= b
+      if (!d.window) return () => false
+      const a = runs.findIndex((p) => p.i === d.window[0])
+      const b = runs.findIndex((p) => p.i === d.window[1])
+      return (k) => k >= a && k <= b
     })()
     const data = [
       t,
-      pick((p) => !p.pr),
-      pick((p) => p.pr),
+      pick((p) => !p.isPr),
+      pick((p) => p.isPr),
       pick((p) => p.verdict === 'regression'),
       pick((p) => p.verdict === 'improvement'),
-      pick((p) => d.pinned.includes(p.run_id)),
-      runs.map((_, i) => (band && inWindow(i) ? band.center * (1 + band.noise_pct / 100) : null)),
-      runs.map((_, i) => (band && inWindow(i) ? band.center * (1 - band.noise_pct / 100) : null)),
+      pick((p) => d.pinned.includes(p.i)),
+      runs.map((_, k) => (band && inWindow(k) ? band.center * (1 + band.noise_pct / 100) : null)),
+      runs.map((_, k) => (band && inWindow(k) ? band.center * (1 - band.noise_pct / 100) : null)),
     ]
     el.dataset.points = String(runs.filter((p) => p.value !== null).length)
     const tip = el.parentElement.querySelector('.tooltip')
@@ -159,7 +161,7 @@
               }
               const p = runs[i]
               tip.hidden = false
-              tip.textContent = `${p.value == null ? '–' : p.value.toFixed(2)} · ${(p.sha || '').slice(0, 7)} · ${p.branch || ''}${p.pr_number ? ` · PR #${p.pr_number}` : ''} · ${p.time.slice(0, 16).replace('T', ' ')} · ${p.verdict || 'no verdict'} · run ${p.run_id.slice(0, 8)}`
+              tip.textContent = `${p.value == null ? '–' : p.value.toFixed(2)} · ${(p.sha || '').slice(0, 7)} · ${p.branch || ''}${p.pr ? ` · PR #${p.pr}` : ''} · ${p.time.slice(0, 16).replace('T', ' ')} · ${p.verdict || 'no verdict'} · run ${p.id.slice(0, 8)}`
             },
           ],
         },
@@ -170,7 +172,7 @@
     // A click opens the run under the cursor.
     u.over.addEventListener('click', () => {
       const i = u.cursor.idx
-      if (i != null && runs[i]) window.location.href = runs[i].url
+      if (i != null && runs[i]) window.location.href = `/runs/${runs[i].id}`
     })
     u.over.style.cursor = 'pointer'
   }

@@ -231,59 +231,67 @@ export async function benchmarkSeries(
       .$if(!prs && q.branch !== null, (qb) => qb.where('branch', '=', q.branch!))
       .orderBy('reported_at', 'desc')
       .limit(q.limit)
-  const rows = await db
+  // Two queries, not one join: each run's comparison (a few kB of JSON) is read once, not
+  // once per scenario, and only its verdicts of this metric leave the database.
+  const runs = await db
     .selectFrom('runs')
-    .innerJoin('trials', 'trials.run_id', 'runs.id')
     .select([
-      'runs.id',
-      'runs.sha',
-      'runs.branch',
-      'runs.pr_number',
-      'runs.reported_at',
-      'trials.scenario',
-      sql<number | null>`(trials.summary ->> ${q.key})::double precision`.as('value'),
-      sql<unknown>`jsonb_path_query_first(
-        runs.comparison,
-        '$.metrics[*] ? (@.scenario == $s && @.metric == $m)',
-        jsonb_build_object('s', trials.scenario, 'm', ${q.metric}::text)
-      )`.as('metric'),
+      'id',
+      'sha',
+      'branch',
+      'pr_number',
+      'reported_at',
+      sql<[string, string | null, number | null][] | null>`(
+        select jsonb_agg(jsonb_build_array(e ->> 'scenario', e ->> 'verdict', e -> 'noise_pct'))
+        from jsonb_array_elements(runs.comparison -> 'metrics') as e
+        where e ->> 'metric' = ${q.metric}::text
+      )`.as('verdicts'),
     ])
-    .where((eb) => eb.or([eb('runs.id', 'in', latest(false)), eb('runs.id', 'in', latest(true))]))
-    .orderBy('runs.reported_at')
-    .orderBy('trials.trial_index')
+    .where((eb) => eb.or([eb('id', 'in', latest(false)), eb('id', 'in', latest(true))]))
+    .orderBy('reported_at')
     .execute()
-  const byScenario = new Map<string, Map<string, SeriesPoint & { values: number[] }>>()
-  for (const r of rows) {
-    let points = byScenario.get(r.scenario)
-    if (!points) {
-      points = new Map()
-      byScenario.set(r.scenario, points)
+  if (runs.length === 0) return new Map()
+  const values = await db
+    .selectFrom('trials')
+    .select(['run_id', 'scenario', sql<number | null>`(summary ->> ${q.key})::double precision`.as('value')])
+    .where(
+      'run_id',
+      'in',
+      runs.map((r) => r.id),
+    )
+    .orderBy('trial_index')
+    .execute()
+  // Per run and scenario its trials' values (empty: trials without the value).
+  const trialValues = new Map<string, number[]>()
+  for (const v of values) {
+    const k = `${v.run_id} ${v.scenario}`
+    let xs = trialValues.get(k)
+    if (!xs) {
+      xs = []
+      trialValues.set(k, xs)
     }
-    let p = points.get(r.id)
-    if (!p) {
-      const m = r.metric as { verdict?: string; noise_pct?: number | null } | null
-      p = {
+    if (v.value !== null) xs.push(Number(v.value))
+  }
+  const scenarios = [...new Set(values.map((v) => v.scenario))]
+  const byScenario = new Map<string, SeriesPoint[]>()
+  for (const scenario of scenarios) {
+    const points: SeriesPoint[] = []
+    for (const r of runs) {
+      const xs = trialValues.get(`${r.id} ${scenario}`)
+      if (!xs) continue // the run did not measure this scenario
+      const verdict = r.verdicts?.find((v) => v[0] === scenario)
+      points.push({
         run_id: r.id,
         sha: r.sha,
         branch: r.branch,
         pr_number: r.pr_number,
         time: new Date(r.reported_at).toISOString(),
-        value: null,
-        verdict: m?.verdict ?? null,
-        noise_pct: m?.noise_pct ?? null,
-        values: [],
-      }
-      points.set(r.id, p)
+        value: xs.length ? median(xs) : null,
+        verdict: verdict?.[1] ?? null,
+        noise_pct: verdict?.[2] ?? null,
+      })
     }
-    if (r.value !== null) p.values.push(Number(r.value))
+    byScenario.set(scenario, points)
   }
-  return new Map(
-    [...byScenario].map(([scenario, points]) => [
-      scenario,
-      [...points.values()].map(({ values, ...p }) => ({
-        ...p,
-        value: values.length ? median(values) : null,
-      })),
-    ]),
-  )
+  return byScenario
 }

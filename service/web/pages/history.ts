@@ -11,7 +11,7 @@ import { pinnedRuns } from '../../runs/pins.ts'
 import { PageError } from '../access.ts'
 import { html, jsonBlock } from '../html.ts'
 import { type Html, page } from '../layout.ts'
-import { benchmarkPath, projectPath, runPath } from '../paths.ts'
+import { benchmarkPath, projectPath } from '../paths.ts'
 
 const LATENCY = ['ttft', 'tpot', 'itl', 'e2el'] as const
 export const HISTORY_METRICS = [
@@ -44,16 +44,28 @@ const METRIC_LABEL: Record<(typeof HISTORY_METRICS)[number], string> = {
   slo_attainment: 'SLO attainment',
 }
 
+/** A run of the history, once per page (every scenario's chart refers to it by its place). */
+export interface HistoryRun {
+  id: string
+  sha: string | null
+  branch: string | null
+  pr: number | null
+  time: string
+}
+
+/** A point: the run's place in `runs`, its value, and the verdict on this scenario and metric. */
+export type HistoryPoint = [run: number, value: number | null, verdict: string | null]
+
 export interface HistoryChart {
   scenario: string
   label: string
   /** Base-branch runs, oldest first. */
-  base: (SeriesPoint & { url: string })[]
+  base: HistoryPoint[]
   /** Pull-request runs in the same span. */
-  prs: (SeriesPoint & { url: string })[]
-  /** Pinned runs (their ids), and the automatic baseline window's first and last run. */
-  pinned: string[]
-  window: [string, string] | null
+  prs: HistoryPoint[]
+  /** Pinned runs (their places in `runs`), and the baseline window's first and last run. */
+  pinned: number[]
+  window: [number, number] | null
   /** ± the latest base-branch verdict's run-to-run noise, around the window's median. */
   band: { center: number; noise_pct: number } | null
 }
@@ -70,7 +82,7 @@ export async function historyCharts(
   benchmark: string,
   q: HistoryQuery,
   config: Pick<ServiceConfig, 'baselineRuns'>,
-): Promise<{ charts: HistoryChart[]; branch: string | null; branches: string[] } | null> {
+): Promise<{ runs: HistoryRun[]; charts: HistoryChart[]; branch: string | null; branches: string[] } | null> {
   const overview = (await benchmarks(db, project.id)).find((b) => b.benchmark === benchmark)
   if (!overview) return null
   const latency = (LATENCY as readonly string[]).includes(q.metric)
@@ -92,9 +104,19 @@ export async function historyCharts(
   const branches = [...new Set(baseRuns.flatMap((r) => (r.branch ? [r.branch] : [])))]
   const branch = q.branch ?? baseRuns[0]?.branch ?? null
   const all = await benchmarkSeries(db, project.id, { benchmark, key, metric, branch, limit: q.limit })
+  const runs: HistoryRun[] = []
+  const place = new Map<string, number>()
+  const at = (p: SeriesPoint) => {
+    let i = place.get(p.run_id)
+    if (i === undefined) {
+      i = runs.push({ id: p.run_id, sha: p.sha, branch: p.branch, pr: p.pr_number, time: p.time }) - 1
+      place.set(p.run_id, i)
+    }
+    return i
+  }
+  const point = (p: SeriesPoint): HistoryPoint => [at(p), p.value, p.verdict]
   const charts = overview.scenarios.map((s): HistoryChart => {
     const points = all.get(s.name) ?? []
-    const withUrl = (p: SeriesPoint) => ({ ...p, url: runPath(p.run_id) })
     const values = points.filter((p) => p.pr_number === null)
     const from = values[0]?.time ?? ''
     const prs = points.filter((p) => p.pr_number !== null && p.time >= from)
@@ -107,17 +129,17 @@ export async function historyCharts(
     return {
       scenario: s.name,
       label: latency ? `${q.stat} ${METRIC_LABEL[q.metric]}` : METRIC_LABEL[q.metric],
-      base: values.map(withUrl),
-      prs: prs.map(withUrl),
-      pinned,
-      window: win.length ? [win[0]!.run_id, win[win.length - 1]!.run_id] : null,
+      base: values.map(point),
+      prs: prs.map(point),
+      pinned: values.filter((p) => pinned.includes(p.run_id)).map(at),
+      window: win.length ? [at(win[0]!), at(win[win.length - 1]!)] : null,
       band:
         latestNoise !== null && winValues.length
           ? { center: median(winValues), noise_pct: latestNoise }
           : null,
     }
   })
-  return { charts, branch, branches }
+  return { runs, charts, branch, branches }
 }
 
 export async function historyPage(
@@ -129,7 +151,7 @@ export async function historyPage(
 ): Promise<Html> {
   const found = await historyCharts(db, project, benchmark, q, config)
   if (!found) throw new PageError(404, 'Not found', `There is no benchmark ${benchmark} in this project.`)
-  const { charts, branch, branches } = found
+  const { runs, charts, branch, branches } = found
   const name = `${project.owner}/${project.repo}`
   const option = (value: string, label: string, selected: boolean) =>
     html`<option value="${value}"${selected ? html` selected` : ''}>${label}</option>`
@@ -142,6 +164,7 @@ export async function historyPage(
 </form>
 <p class="muted">Base branch ${branch ?? '–'}: a line; pull-request runs: hollow points. Red and green markers: regression and improvement verdicts. The band spans the baseline window: ± the run-to-run noise the latest verdict allowed for${charts[0]?.pinned.length ? '; pinned baseline runs are ringed' : ''}. Click a point to open its run.</p>
 <p><a href="${benchmarkPath(project, benchmark)}/baselines">Baselines</a></p>
+${jsonBlock('history-runs', runs)}
 ${charts.map(
   (ch, i) => html`<section class="history"><h2>${ch.scenario}</h2>
 <figure class="chart wide" data-chart="history" data-source="history-${i}" aria-label="${ch.scenario}: ${ch.label}"></figure>

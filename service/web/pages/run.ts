@@ -97,14 +97,68 @@ function comparisonTable(c: Comparison): Html {
   )}</tbody></table>`
 }
 
+/** The trial values a table shows, with their format. */
+const TRIAL_COLUMNS: [keyof PageTrial['summary'], string, number][] = [
+  ['median_ttft_ms', 'TTFT p50', 2],
+  ['p99_ttft_ms', 'TTFT p99', 2],
+  ['median_tpot_ms', 'TPOT p50', 2],
+  ['median_e2el_ms', 'E2EL p50', 2],
+  ['output_throughput', 'Output tok/s', 1],
+  ['request_throughput', 'Req/s', 2],
+]
+
+const value = (t: PageTrial, k: keyof PageTrial['summary']) => {
+  const v = t.summary[k]
+  return typeof v === 'number' ? v : null
+}
+
+/** max / min − 1 of the trials' values: how far apart repeated trials of one load came out. */
+function spread(trials: readonly PageTrial[], k: keyof PageTrial['summary']): string {
+  const xs = trials.flatMap((t) => {
+    const v = value(t, k)
+    return v !== null && v > 0 ? [v] : []
+  })
+  return xs.length < 2 ? '–' : `${((Math.max(...xs) / Math.min(...xs) - 1) * 100).toFixed(1)}%`
+}
+
 function trialsTable(s: Scenario): Html {
   const arms = s.trials.some((t) => t.arm !== undefined)
+  const groups = arms
+    ? (['baseline', 'candidate'] as const).map((a) => [a, s.trials.filter((t) => t.arm === a)] as const)
+    : ([['', s.trials]] as const)
   return html`<table class="trials">
-<thead><tr><th>Trial</th>${arms ? html`<th>Arm</th><th>Block</th>` : ''}<th class="num">Completed</th><th class="num">Failed</th><th class="num">TTFT p50</th><th class="num">TTFT p99</th><th class="num">TPOT p50</th><th class="num">E2EL p50</th><th class="num">Output tok/s</th><th class="num">Req/s</th></tr></thead>
+<thead><tr><th>Trial</th>${arms ? html`<th>Arm</th><th>Block</th>` : ''}<th class="num">Completed</th><th class="num">Failed</th>${TRIAL_COLUMNS.map(([, label]) => html`<th class="num">${label}</th>`)}</tr></thead>
 <tbody>${s.trials.map(
     (t) => html`<tr><td>${t.index}</td>${arms ? html`<td>${t.arm ?? ''}</td><td>${t.block ?? ''}</td>` : ''}
-<td class="num">${t.summary.completed}</td><td class="num">${t.summary.failed}</td><td class="num">${fmt(t.summary.median_ttft_ms)}</td><td class="num">${fmt(t.summary.p99_ttft_ms)}</td>
-<td class="num">${fmt(t.summary.median_tpot_ms)}</td><td class="num">${fmt(t.summary.median_e2el_ms)}</td><td class="num">${fmt(t.summary.output_throughput, 1)}</td><td class="num">${fmt(t.summary.request_throughput)}</td></tr>`,
+<td class="num">${t.summary.completed}</td><td class="num">${t.summary.failed}</td>${TRIAL_COLUMNS.map(([k, , d]) => html`<td class="num">${fmt(value(t, k), d)}</td>`)}</tr>`,
+  )}
+${groups.map(
+  ([arm, trials]) =>
+    html`<tr class="spread"><td>spread${arm ? ` (${arm})` : ''}</td>${arms ? html`<td></td><td></td>` : ''}<td></td><td></td>${TRIAL_COLUMNS.map(([k]) => html`<td class="num">${spread(trials, k)}</td>`)}</tr>`,
+)}</tbody></table>`
+}
+
+/**
+ * An A/B run's blocks: per block, the candidate trial's value over the baseline trial's, the
+ * ratios the paired verdict is made from (in the order the block ran them).
+ */
+function blocksTable(s: Scenario, order: readonly string[]): Html {
+  const blocks = new Map<number, { baseline?: PageTrial; candidate?: PageTrial }>()
+  for (const t of s.trials) {
+    if (t.block === undefined || t.arm === undefined) continue
+    const b = blocks.get(t.block) ?? {}
+    b[t.arm] = t
+    blocks.set(t.block, b)
+  }
+  const ratio = (b: { baseline?: PageTrial; candidate?: PageTrial }, k: keyof PageTrial['summary']) => {
+    const x = b.candidate && value(b.candidate, k)
+    const y = b.baseline && value(b.baseline, k)
+    return x && y ? `${(x / y).toFixed(3)}` : '–'
+  }
+  return html`<table class="blocks"><thead><tr><th>Block</th><th>First</th>${TRIAL_COLUMNS.map(([, label]) => html`<th class="num">${label}</th>`)}</tr></thead>
+<tbody>${[...blocks].map(
+    ([n, b]) =>
+      html`<tr><td>${n}</td><td>${order[n] ?? '–'}</td>${TRIAL_COLUMNS.map(([k]) => html`<td class="num">${ratio(b, k)}</td>`)}</tr>`,
   )}</tbody></table>`
 }
 
@@ -171,6 +225,13 @@ ${
 <section><h2>Trials</h2>
 ${r.scenarios.map((s) => html`<h3>${s.name}</h3>${trialsTable(s)}`)}
 </section>
+${
+  r.arms
+    ? html`<section><h2>Blocks</h2>
+<p class="muted">Each block ran one trial of each arm on the same hardware: candidate ÷ baseline, per block. The paired verdict is made from these ratios.</p>
+${r.scenarios.map((s) => html`<h3>${s.name}</h3>${blocksTable(s, c?.paired?.order ?? [])}`)}</section>`
+    : ''
+}
 ${
   c?.environment_diff.length
     ? html`<section><h2>Environment diff</h2><table><thead><tr><th>Field</th><th>Baseline</th><th>This run</th></tr></thead>
