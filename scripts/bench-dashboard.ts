@@ -12,11 +12,10 @@ import { cpus, tmpdir, totalmem } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { gzipSync } from 'node:zlib'
-import { parseReport, type Report } from '../core/report.ts'
 import { median } from '../core/stats.ts'
 import { createApp, DEFAULT_CONFIG } from '../service/app.ts'
 import { type DatabaseTarget, migrateToLatest, openDatabase } from '../service/db/connect.ts'
-import { ciIdentity, makeReport } from '../test/report-factory.ts'
+import { dailyReport } from './daily-report.ts'
 import { scratchPostgres } from './scratch-postgres.ts'
 
 const { values } = parseArgs({
@@ -32,23 +31,8 @@ const REQUESTS = 1000
 const BASELINES = 5
 const OUTPUT_TOKENS = 128
 
-let ciRun = 1
-function report(day: number, requests: number, outputTokens: number): Report {
-  const parts = Array.from({ length: SCENARIOS }, (_, s) =>
-    makeReport(day * 100 + s, [{ requests, outputTokens, ttft: 50 + s, tpot: 10 }], {
-      scenario: `concurrency-${2 ** s}`,
-    }),
-  )
-  const first = parts[0]!
-  return parseReport({
-    ...first,
-    benchmark: 'chat',
-    created_at: new Date(Date.UTC(2025, 0, 1) + day * 86_400_000).toISOString(),
-    git: { ...first.git, repository: 'bench/dashboard', sha: `sha-${day}` },
-    ci: ciIdentity(ciRun++),
-    scenarios: parts.map((p, s) => ({ ...p.scenarios[0]!, load: { mode: 'closed', concurrency: 2 ** s } })),
-  })
-}
+const report = (day: number, requests: number, outputTokens: number) =>
+  dailyReport('bench/dashboard', day, SCENARIOS, requests, outputTokens)
 
 interface Figures {
   history: number[]
@@ -139,7 +123,7 @@ if (process.env.BENCH_DATABASE_URL) {
 const cpu = cpus()[0]?.model ?? 'unknown CPU'
 process.stdout.write(
   `Machine: ${cpus().length} × ${cpu}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}; medians of ${REPS}.\n\n` +
-    '| database | history page, 8 scenarios × 365 runs | run page, 8 scenarios × 1,000 requests, 5 baselines | history weight (gzip) | run weight (gzip) |\n' +
+    `| database | history page, ${SCENARIOS} scenarios × ${SERIES_RUNS} runs | run page, ${SCENARIOS} scenarios × ${REQUESTS.toLocaleString('en')} requests, ${BASELINES} baselines | history weight (gzip) | run weight (gzip) |\n` +
     '|---|---|---|---|---|\n' +
     rows
       .map(

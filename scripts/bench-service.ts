@@ -13,12 +13,11 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { cpus, tmpdir, totalmem } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
-import { parseReport, type Report } from '../core/report.ts'
 import { median } from '../core/stats.ts'
 import { createApp, DEFAULT_CONFIG } from '../service/app.ts'
 import { type DatabaseTarget, migrateToLatest, openDatabase } from '../service/db/connect.ts'
 import { type RunningService, startService } from '../service/server.ts'
-import { ciIdentity, makeReport } from '../test/report-factory.ts'
+import { dailyReport } from './daily-report.ts'
 import { scratchPostgres } from './scratch-postgres.ts'
 
 const { values } = parseArgs({
@@ -37,24 +36,8 @@ const SCENARIOS = 8
 const REQUESTS = 1000
 const BASELINES = 10
 
-let ciRun = 1
-/** A main-branch report of `scenarios` × `requests`, reported on day `day`. */
-function report(day: number, scenarios: number, requests: number, outputTokens: number): Report {
-  const parts = Array.from({ length: scenarios }, (_, s) =>
-    makeReport(day * 100 + s, [{ requests, outputTokens, ttft: 50 + s, tpot: 10 }], {
-      scenario: `concurrency-${2 ** s}`,
-    }),
-  )
-  const first = parts[0]!
-  return parseReport({
-    ...first,
-    benchmark: 'chat',
-    created_at: new Date(Date.UTC(2025, 0, 1) + day * 86_400_000).toISOString(),
-    git: { ...first.git, repository: 'bench/service', sha: `sha-${day}` },
-    ci: ciIdentity(ciRun++),
-    scenarios: parts.map((p) => p.scenarios[0]!),
-  })
-}
+const report = (day: number, scenarios: number, requests: number, outputTokens: number) =>
+  dailyReport('bench/service', day, scenarios, requests, outputTokens)
 
 async function time(f: () => Response | Promise<Response>, expectStatus: number): Promise<number> {
   const t = performance.now()

@@ -173,6 +173,20 @@ describe.skipIf(!haveBrowser)(`the dashboard in a browser, on ${engine}`, () => 
       await page.waitForSelector('figure[data-chart=history][data-points] canvas')
       expect(new URL(page.url()).searchParams.get('metric')).toBe('tpot')
       expect(new URL(page.url()).searchParams.get('stat')).toBe('p99')
+      // A date range: the seeded runs are an hour apart from 01:00 on 2026-11-01; a day later, none.
+      const later = new URL(page.url())
+      later.searchParams.set('from', '2026-11-02')
+      const none = await page.goto(later.toString())
+      expect(none!.status()).toBe(200)
+      await expect(
+        page.locator('figure[data-chart=history]').first().getAttribute('data-points'),
+      ).resolves.toBe('0')
+      // A bad date is a 400 page naming the parameter (fetched with the page's cookie, outside it).
+      const bad = await page.request.get(`${serve.url}/p/acme/llm/benchmarks/bench?from=yesterday`)
+      expect(bad.status()).toBe(400)
+      expect(await bad.text()).toContain('from:')
+      await page.goBack()
+      await page.waitForSelector('figure[data-chart=history][data-points] canvas')
 
       // Hover shows the run; a click opens it.
       const over = page.locator('figure[data-chart=history] .u-over').first()
@@ -286,6 +300,10 @@ describe.skipIf(!haveBrowser)(`the dashboard in a browser, on ${engine}`, () => 
     expect(link).toMatch(
       new RegExp(`^http://127\\.0\\.0\\.1:\\d+/runs/${prRun}\\?expires=\\d+&sig=[\\w-]{43}$`),
     )
+    // Valid for the default 90 days.
+    const days = (Number(link.match(/expires=(\d+)/)![1]) * 1000 - Date.now()) / 86_400_000
+    expect(days).toBeGreaterThan(89.9)
+    expect(days).toBeLessThanOrEqual(90)
     const context = await browser.newContext({ viewport: { width: 1280, height: 900 } })
     try {
       const { page, errors } = await open(context)

@@ -205,7 +205,10 @@ describe(`GitHub reporting on ${engine}`, () => {
         state: 'success',
         context: 'infergate/chat',
         description: 'No baseline yet: this run starts the history',
-        target_url: `https://infergate.test/api/v1/runs/${posted.id}/comparison`,
+        // The run's page, signed: it opens without the project's token (test/dashboard.test.ts).
+        target_url: expect.stringMatching(
+          new RegExp(`^https://infergate\\.test/runs/${posted.id}\\?expires=\\d+&sig=[\\w-]{43}$`),
+        ),
       }),
     ])
     expect(fake.calls.every((c) => c.authorization === `token ${TOKEN}`)).toBe(true)

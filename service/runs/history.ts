@@ -209,6 +209,9 @@ export interface BenchmarkSeriesQuery {
   /** The base branch: its latest `limit` runs that were no PR's, and the PR runs among the latest `limit`. */
   branch: string | null
   limit: number
+  /** Runs reported in [from, to) only; null: no bound. */
+  from: Date | null
+  to: Date | null
 }
 
 /**
@@ -229,6 +232,8 @@ export async function benchmarkSeries(
       .where('paired', '=', false)
       .where('pr_number', prs ? 'is not' : 'is', null)
       .$if(!prs && q.branch !== null, (qb) => qb.where('branch', '=', q.branch!))
+      .$if(q.from !== null, (qb) => qb.where('reported_at', '>=', q.from!))
+      .$if(q.to !== null, (qb) => qb.where('reported_at', '<', q.to!))
       .orderBy('reported_at', 'desc')
       .limit(q.limit)
   // Two queries, not one join: each run's comparison (a few kB of JSON) is read once, not

@@ -174,6 +174,24 @@ export async function shasOf(
 }
 
 /** The run as the report it was ingested from. */
+/** The scenario a stored trial belongs to, added (with the load and stop of its first trial) when new. */
+function scenarioOf<T>(
+  scenarios: (Omit<Report['scenarios'][number], 'trials'> & { trials: T[] })[],
+  t: { scenario: string; load: unknown; stop: unknown },
+) {
+  let s = scenarios.find((x) => x.name === t.scenario)
+  if (!s) {
+    s = {
+      name: t.scenario,
+      load: t.load as Report['scenarios'][0]['load'],
+      stop: t.stop as Report['scenarios'][0]['stop'],
+      trials: [],
+    }
+    scenarios.push(s)
+  }
+  return s
+}
+
 export async function loadRun(db: Kysely<Database>, id: string): Promise<StoredRun | null> {
   const run = await db
     .selectFrom('runs')
@@ -184,16 +202,7 @@ export async function loadRun(db: Kysely<Database>, id: string): Promise<StoredR
   const trials = await db.selectFrom('trials').selectAll().where('run_id', '=', id).orderBy('id').execute()
   const scenarios: Report['scenarios'] = []
   for (const t of trials) {
-    let s = scenarios.find((x) => x.name === t.scenario)
-    if (!s) {
-      s = {
-        name: t.scenario,
-        load: t.load as Report['scenarios'][0]['load'],
-        stop: t.stop as Report['scenarios'][0]['stop'],
-        trials: [],
-      }
-      scenarios.push(s)
-    }
+    const s = scenarioOf(scenarios, t)
     const trial: Trial = {
       index: t.trial_index,
       ...armOf(t),
@@ -266,16 +275,7 @@ export async function loadRunPage(db: Kysely<Database>, id: string): Promise<Pag
     .execute()
   const report = { ...(run.header as Omit<Report, 'scenarios'>), scenarios: [] } as PageReport
   for (const t of trials) {
-    let s = report.scenarios.find((x) => x.name === t.scenario)
-    if (!s) {
-      s = {
-        name: t.scenario,
-        load: t.load as Report['scenarios'][0]['load'],
-        stop: t.stop as Report['scenarios'][0]['stop'],
-        trials: [],
-      }
-      report.scenarios.push(s)
-    }
+    const s = scenarioOf(report.scenarios, t)
     s.trials.push({
       index: t.trial_index,
       ...armOf(t),

@@ -24,11 +24,17 @@ export const HISTORY_METRICS = [
 ] as const
 const STATS = ['median', 'p90', 'p99', 'mean'] as const
 
+// The form sends an empty field for a date left blank: no bound, not a bad date.
+const optionalDate = z.preprocess((v) => (v === '' ? undefined : v), z.iso.date().optional())
+
 export const HistoryQuery = z.object({
   metric: z.enum(HISTORY_METRICS).default('ttft'),
   stat: z.enum(STATS).default('median'),
   branch: z.string().min(1).max(255).optional(),
   limit: z.coerce.number().int().min(2).max(1000).default(365),
+  /** Dates (UTC days): runs reported from `from` through `to`. */
+  from: optionalDate,
+  to: optionalDate,
 })
 export type HistoryQuery = z.infer<typeof HistoryQuery>
 
@@ -103,7 +109,16 @@ export async function historyCharts(
   const baseRuns = branchRuns.filter((r) => r.pr_number === null && !r.paired)
   const branches = [...new Set(baseRuns.flatMap((r) => (r.branch ? [r.branch] : [])))]
   const branch = q.branch ?? baseRuns[0]?.branch ?? null
-  const all = await benchmarkSeries(db, project.id, { benchmark, key, metric, branch, limit: q.limit })
+  const day = (d: string | undefined, plus = 0) => (d ? new Date(Date.parse(`${d}T00:00:00Z`) + plus) : null)
+  const all = await benchmarkSeries(db, project.id, {
+    benchmark,
+    key,
+    metric,
+    branch,
+    limit: q.limit,
+    from: day(q.from),
+    to: day(q.to, 86_400_000),
+  })
   const runs: HistoryRun[] = []
   const place = new Map<string, number>()
   const at = (p: SeriesPoint) => {
@@ -160,6 +175,8 @@ export async function historyPage(
 <label>Statistic <select name="stat">${STATS.map((s) => option(s, s, s === q.stat))}</select></label>
 <label>Branch <select name="branch">${branches.map((b) => option(b, b, b === branch))}</select></label>
 <label>Runs <input name="limit" type="number" min="2" max="1000" value="${q.limit}"></label>
+<label>From <input name="from" type="date" value="${q.from ?? ''}"></label>
+<label>To <input name="to" type="date" value="${q.to ?? ''}"></label>
 <button type="submit">Show</button>
 </form>
 <p class="muted">Base branch ${branch ?? '–'}: a line; pull-request runs: hollow points. Red and green markers: regression and improvement verdicts. The band spans the baseline window: ± the run-to-run noise the latest verdict allowed for${charts[0]?.pinned.length ? '; pinned baseline runs are ringed' : ''}. Click a point to open its run.</p>
