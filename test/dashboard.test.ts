@@ -279,10 +279,20 @@ describe.skipIf(!haveBrowser)(`the dashboard in a browser, on ${engine}`, () => 
       await expect(page.locator('[role=status]').textContent()).resolves.toBe('Pinned.')
       await expect(page.locator('tr.pinned').count()).resolves.toBe(2)
       await page.screenshot({ path: join(ARTIFACTS, 'baselines.png'), fullPage: true })
-      const api = await fetch(`${serve.url}/api/v1/projects/acme/llm/settings`, {
-        headers: { authorization: `Bearer ${token}` },
+      // The detector settings in force, the project's own marked as such.
+      const put = await fetch(`${serve.url}/api/v1/projects/acme/llm/settings`, {
+        method: 'PUT',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ alpha: 0.01 }),
       })
-      expect(api.status).toBe(200)
+      expect(put.status).toBe(200)
+      await page.reload()
+      await expect(page.locator('tr:has(th:text-is("alpha"))').textContent()).resolves.toMatch(
+        /0\.01\s*set for this project/,
+      )
+      await expect(page.locator('tr:has(th:text-is("min_effect_pct"))').textContent()).resolves.toContain(
+        'default',
+      )
       await page.click('button:has-text("Unpin")')
       await expect(page.locator('tr.pinned').count()).resolves.toBe(0)
       expect(errors).toEqual([])

@@ -1,6 +1,7 @@
 // A benchmark's baseline: the runs pinned, or the automatic choice (the base branch's latest
 // runs), with a form to pin or unpin; and the project's detector settings, read-only for now.
 import type { Kysely } from 'kysely'
+import { effectiveSettings } from '../../../core/detect/settings.ts'
 import type { Database } from '../../db/database.ts'
 import type { ServiceConfig } from '../../env.ts'
 import type { Project } from '../../projects/repository.ts'
@@ -27,7 +28,8 @@ export async function baselinesPage(
   const name = `${project.owner}/${project.repo}`
   const base = runs.filter((r) => r.pr_number === null)
   const automatic = base.slice(0, config.baselineRuns).map((r) => r.run_id)
-  const settings = Object.entries(project.settings as Record<string, unknown>)
+  const set = project.settings as Record<string, unknown>
+  const settings = Object.entries(effectiveSettings(project.settings))
   const body = html`${message ? html`<p class="notice" role="status">${message}</p>` : ''}
 <section><h2>Baseline</h2>
 <p>${
@@ -52,11 +54,11 @@ ${
 <button type="submit">Pin the checked runs</button>
 </form></section>
 <section><h2>Detector settings</h2>
-${
-  settings.length
-    ? html`<table><tbody>${settings.map(([k, v]) => html`<tr><th>${k}</th><td><code>${JSON.stringify(v)}</code></td></tr>`)}</tbody></table>`
-    : html`<p>The defaults (docs/detection.md).</p>`
-}
+<table><thead><tr><th>Setting</th><th>In force</th><th></th></tr></thead><tbody>${settings.map(
+    ([k, v]) =>
+      html`<tr><th>${k}</th><td><code>${JSON.stringify(v)}</code></td><td class="muted">${k in set ? 'set for this project' : 'default'}</td></tr>`,
+  )}</tbody></table>
+<p class="muted">What each means: docs/detection.md.</p>
 <p class="muted">Change them with <code>PUT /api/v1/projects/${project.owner}/${project.repo}/settings</code>.</p>
 </section>`
   return page(
