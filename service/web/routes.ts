@@ -5,6 +5,7 @@ import { type Context, Hono } from 'hono'
 import { csrf } from 'hono/csrf'
 import { secureHeaders } from 'hono/secure-headers'
 import { z } from 'zod'
+import { BENCHMARK_NAME } from '../../core/report.ts'
 import type { Env } from '../env.ts'
 import { bodyText } from '../http.ts'
 import { projectByToken } from '../projects/repository.ts'
@@ -93,8 +94,8 @@ web.get('/p/:owner/:repo', async (c) => {
 
 const benchmarkParam = (c: Context<Env>) => {
   const b = c.req.param('benchmark') ?? ''
-  if (!/^[A-Za-z0-9._-]{1,100}$/.test(b))
-    throw new PageError(404, 'Not found', `There is no benchmark ${b} here.`)
+  // A name no report could have is no benchmark of any project: not found before any query.
+  if (!BENCHMARK_NAME.test(b)) throw new PageError(404, 'Not found', `There is no benchmark ${b} here.`)
   return b
 }
 

@@ -3,6 +3,7 @@
 // band of run-to-run noise the detector allowed for. The view's choices live in the URL.
 import type { Kysely } from 'kysely'
 import { z } from 'zod'
+import { median } from '../../../core/stats.ts'
 import type { Database } from '../../db/database.ts'
 import type { ServiceConfig } from '../../env.ts'
 import type { Project } from '../../projects/repository.ts'
@@ -74,12 +75,6 @@ export interface HistoryChart {
   window: [number, number] | null
   /** ± the latest base-branch verdict's run-to-run noise, around the window's median. */
   band: { center: number; noise_pct: number } | null
-}
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b)
-  const m = s.length >> 1
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2
 }
 
 export async function historyCharts(
