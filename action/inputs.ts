@@ -22,6 +22,8 @@ export interface Inputs {
   apiKey: string | null
   serviceUrl: string | null
   serviceToken: string | null
+  /** The audience of the job's GitHub OIDC token, when no service-token is given. */
+  oidcAudience: string | null
   githubToken: string | null
   failOnRegression: boolean
   failOnInconclusive: boolean
@@ -39,6 +41,15 @@ export function bool(name: string, fallback: boolean): boolean {
   if (/^(true|yes|1)$/i.test(raw)) return true
   if (/^(false|no|0)$/i.test(raw)) return false
   throw new Error(`input ${name}: expected true or false, got ${JSON.stringify(raw)}`)
+}
+
+/** The OIDC audience when none is given: the service's origin, e.g. https://infergate.example.com. */
+export const oidcAudienceOf = (serviceUrl: string) => {
+  try {
+    return new URL(serviceUrl).origin
+  } catch {
+    return serviceUrl
+  }
 }
 
 /** Whether this run creates InferenceServices: mode deploy, or mode ab without servers named. */
@@ -65,6 +76,7 @@ export function readInputs(): Inputs {
     apiKey: optional('api-key'),
     serviceUrl: optional('service-url'),
     serviceToken: optional('service-token'),
+    oidcAudience: optional('oidc-audience'),
     githubToken: optional('github-token'),
     failOnRegression: bool('fail-on-regression', true),
     failOnInconclusive: bool('fail-on-inconclusive', false),
@@ -122,9 +134,14 @@ export function readInputs(): Inputs {
   if (inputs.sameNode && !deploysBoth) {
     throw new Error('input same-node: only for mode ab when it deploys both (no url, no inference-service)')
   }
-  if (inputs.serviceUrl && !inputs.serviceToken) {
+  if (inputs.serviceUrl && !inputs.serviceToken && !process.env.ACTIONS_ID_TOKEN_REQUEST_URL) {
     throw new Error(
-      'input service-token: required with service-url (the project token from POST /api/v1/projects)',
+      'input service-token: required with service-url, unless the job may request a GitHub OIDC token (permissions: id-token: write) that the service accepts',
+    )
+  }
+  if (inputs.oidcAudience && inputs.serviceToken) {
+    throw new Error(
+      'input oidc-audience: for OIDC, which is used when no service-token is given; give one of them',
     )
   }
   return inputs

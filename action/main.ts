@@ -24,7 +24,7 @@ import { statusDescription } from '../core/render/markdown.ts'
 import { type ArmName, parseReport, type Report } from '../core/report.ts'
 import { ServiceClient } from '../core/service-client.ts'
 import { fileAtCommit, repositoryPath, validateBaseConfig } from './base-config.ts'
-import { deploys, type Inputs, readInputs } from './inputs.ts'
+import { deploys, type Inputs, oidcAudienceOf, readInputs } from './inputs.ts'
 import {
   createService,
   DeployError,
@@ -299,11 +299,19 @@ async function readBaseConfig(
   return { config: validateBaseConfig(text, where).config, where }
 }
 
+/**
+ * Without a service-token, the job's GitHub OIDC token for the service's audience, asked anew
+ * for every call: GitHub's tokens expire minutes after they are made.
+ */
+function oidcToken(audience: string): () => Promise<string> {
+  return () => core.getIDToken(audience)
+}
+
 function serviceClient(inputs: Inputs, attempts = 5, timeoutMs = 60_000): ServiceClient | null {
-  if (!inputs.serviceUrl || !inputs.serviceToken) return null
+  if (!inputs.serviceUrl) return null
   return new ServiceClient({
     url: inputs.serviceUrl,
-    token: inputs.serviceToken,
+    token: inputs.serviceToken ?? oidcToken(inputs.oidcAudience ?? oidcAudienceOf(inputs.serviceUrl)),
     timeoutMs,
     attempts,
     onRetry: (r) => core.info(`service: ${r.reason}; retrying in ${(r.delayMs / 1000).toFixed(1)} s`),
@@ -489,9 +497,7 @@ export async function run(): Promise<void> {
     let comparison: Comparison | null = null
     let comparisonUrl: string | null = null
     let baselineShas: Record<string, string | null> | undefined
-    let notCompared: string | null = service
-      ? null
-      : 'No regression service configured (inputs service-url and service-token)'
+    let notCompared: string | null = service ? null : 'No regression service configured (input service-url)'
     if (service) {
       try {
         const run = await service.postReport(report)

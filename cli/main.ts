@@ -11,6 +11,8 @@ import { bench, benchSpec } from './commands/bench.ts'
 import { compare, compareExitCodes, compareSpec } from './commands/compare.ts'
 import { demo, demoSpec } from './commands/demo.ts'
 import { engineSim, engineSimSpec } from './commands/engine-sim.ts'
+import { exportCommand, exportSpec } from './commands/export.ts'
+import { importCommand, importSpec } from './commands/import.ts'
 import { migrateCommand, migrateSpec, serveCommand, serveSpec } from './commands/serve.ts'
 import { upload, uploadExitCodes, uploadSpec } from './commands/upload.ts'
 import { validate, validateSpec } from './commands/validate.ts'
@@ -27,6 +29,8 @@ const commands: Command[] = [
   { spec: engineSimSpec, run: engineSim },
   { spec: compareSpec, run: compare, exitCodes: compareExitCodes },
   { spec: uploadSpec, run: upload, exitCodes: uploadExitCodes },
+  { spec: importSpec, run: importCommand },
+  { spec: exportSpec, run: exportCommand },
   { spec: validateSpec, run: validate },
   { spec: serveSpec, run: serveCommand },
   { spec: migrateSpec, run: migrateCommand },

@@ -51,22 +51,33 @@ function checkNumbers(v: unknown, kind: Kind, nullable: boolean, path: number[],
 
 /** A column of per-request samples. */
 function column<T extends number | null>(kind: Kind, nullable = false) {
-  return z.custom<T[]>().check((ctx) => {
-    checkNumbers(ctx.value, kind, nullable, [], ctx.issues as Issues)
-  })
+  const item =
+    kind === 'ms' ? { type: 'number', minimum: 0 } : { type: 'integer', minimum: 0, maximum: INT32_MAX }
+  return (
+    z
+      .custom<T[]>()
+      .check((ctx) => {
+        checkNumbers(ctx.value, kind, nullable, [], ctx.issues as Issues)
+      })
+      // What the check accepts, as JSON Schema, for the API's OpenAPI document.
+      .meta({ type: 'array', items: nullable ? { anyOf: [item, { type: 'null' }] } : item })
+  )
 }
 
 /** ITL: one array of gaps per request. */
-const itlColumn = z.custom<number[][]>().check((ctx) => {
-  const v = ctx.value as unknown
-  if (!Array.isArray(v)) {
-    ctx.issues.push({ code: 'custom', input: v, message: 'expected an array of arrays of numbers' })
-    return
-  }
-  for (let i = 0; i < v.length; i++) {
-    if (!checkNumbers(v[i], 'ms', false, [i], ctx.issues as Issues)) return
-  }
-})
+const itlColumn = z
+  .custom<number[][]>()
+  .check((ctx) => {
+    const v = ctx.value as unknown
+    if (!Array.isArray(v)) {
+      ctx.issues.push({ code: 'custom', input: v, message: 'expected an array of arrays of numbers' })
+      return
+    }
+    for (let i = 0; i < v.length; i++) {
+      if (!checkNumbers(v[i], 'ms', false, [i], ctx.issues as Issues)) return
+    }
+  })
+  .meta({ type: 'array', items: { type: 'array', items: { type: 'number', minimum: 0 } } })
 
 const nonNeg = z.number().nonnegative()
 const count = z.number().int().nonnegative()
@@ -191,8 +202,9 @@ export const Summary = z.object({
   request_throughput: nonNeg,
   output_throughput: nonNeg,
   total_token_throughput: nonNeg,
-  max_output_tokens_per_s: nonNeg,
-  max_concurrent_requests: count,
+  /** null only in imports whose tool did not record it (source, below). */
+  max_output_tokens_per_s: stat,
+  max_concurrent_requests: count.nullable(),
   /** Requests meeting every SLO per second; null without SLOs or when most requests failed. */
   request_goodput: stat,
   /** Share of requests (failed ones included, as misses) meeting every SLO; null without SLOs. */
@@ -231,7 +243,10 @@ export const Samples = z
     input_tokens: column<number>('count'),
     output_tokens: column<number>('count'),
     /** Actual minus planned send time (open loop only). */
-    dispatch_delay_ms: column<number>('ms').nullable(),
+    // The column's own description would hide the null (zod-to-openapi copies it to the wrapper).
+    dispatch_delay_ms: column<number>('ms')
+      .nullable()
+      .meta({ type: ['array', 'null'], items: { type: 'number', minimum: 0 } }),
   })
   .check((ctx) => {
     const s = ctx.value
@@ -314,14 +329,8 @@ export const Trial = z
         message: `expected ${failed} (the sum of errors), got ${t.summary.failed}`,
       })
     }
-    if (t.samples.ttft_ms.length !== t.summary.completed) {
-      ctx.issues.push({
-        code: 'custom',
-        input: t.summary.completed,
-        path: ['summary', 'completed'],
-        message: `expected ${t.samples.ttft_ms.length} (the number of samples), got ${t.summary.completed}`,
-      })
-    }
+    // summary.completed against the samples: checked with the report (checkSamples), which knows
+    // whether the report holds per-request samples at all (source.samples).
   })
 export type Trial = z.infer<typeof Trial>
 
@@ -371,6 +380,29 @@ export const Scenario = z
   })
 export type Scenario = z.infer<typeof Scenario>
 
+/**
+ * Where a report came from when Infergate did not measure it: `infergate import` of another
+ * tool's result file (docs/import.md). Absent in reports `infergate bench` writes.
+ */
+export const ReportSource = z.object({
+  /** The tool that measured: vllm, guidellm, aiperf, inference-perf. */
+  tool: text(100).min(1),
+  /** Its version as its file records it; null where the file does not say. */
+  version: text(100).nullable(),
+  /**
+   * per_request: the samples are the tool's requests. aggregate: the tool kept summary
+   * statistics only, every sample column is empty and `summary.completed` is the tool's count;
+   * the detector then compares latencies on trial medians only (docs/detection.md).
+   */
+  samples: z.enum(['per_request', 'aggregate']),
+  /**
+   * Sample columns the tool does not record, held as placeholders rather than measurements:
+   * start_ms and dispatch_delay_ms all 0, itl_ms all empty. Absent: every column was measured.
+   */
+  unrecorded: z.array(z.enum(['start_ms', 'itl_ms', 'dispatch_delay_ms'])).optional(),
+})
+export type ReportSource = z.infer<typeof ReportSource>
+
 export const Report = z
   .object({
     schema: z.enum(REPORT_SCHEMAS),
@@ -392,6 +424,8 @@ export const Report = z
     gpu_hourly_cost_usd: z.number().positive().nullable(),
     /** The run was stopped (Ctrl-C): the scenarios hold what was measured until then. */
     interrupted: z.boolean().optional(),
+    /** v2, imported reports only: the tool that measured, and whether per-request samples survived. */
+    source: ReportSource.optional(),
     scenarios: z.array(Scenario).min(1),
   })
   .check((ctx) => {
@@ -408,8 +442,59 @@ export const Report = z
       seen.add(s.name)
     })
     checkArms(ctx.value, ctx.issues as Issues)
+    checkSamples(ctx.value, ctx.issues as Issues)
   })
 export type Report = z.infer<typeof Report>
+
+/**
+ * One sample per completed request, or, in an aggregates-only import, none at all; and the
+ * placeholder columns of `source.unrecorded` hold placeholders only.
+ */
+function checkSamples(r: Report, issues: Issues) {
+  const fail = (path: PropertyKey[], input: unknown, message: string) =>
+    issues.push({ code: 'custom', input, path, message })
+  if (r.source !== undefined && r.schema === 'infergate.report/v1') {
+    fail(['source'], r.source, `not part of ${r.schema} (imports are ${REPORT_SCHEMA})`)
+  }
+  const aggregate = r.source?.samples === 'aggregate'
+  const unrecorded = new Set(r.source?.unrecorded ?? [])
+  r.scenarios.forEach((s, i) => {
+    s.trials.forEach((t, j) => {
+      const at = ['scenarios', i, 'trials', j]
+      const n = t.samples.ttft_ms.length
+      if (aggregate) {
+        if (n !== 0 || (t.samples.dispatch_delay_ms?.length ?? 0) !== 0) {
+          fail(
+            [...at, 'samples', 'ttft_ms'],
+            n,
+            `expected no samples (source.samples is aggregate), got ${n}`,
+          )
+        }
+        return
+      }
+      if (n !== t.summary.completed) {
+        fail(
+          [...at, 'summary', 'completed'],
+          t.summary.completed,
+          `expected ${n} (the number of samples), got ${t.summary.completed}`,
+        )
+      }
+      if (unrecorded.has('start_ms') && t.samples.start_ms.some((x) => x !== 0)) {
+        fail([...at, 'samples', 'start_ms'], undefined, 'expected all 0 (source.unrecorded lists start_ms)')
+      }
+      if (unrecorded.has('itl_ms') && t.samples.itl_ms.some((gaps) => gaps.length !== 0)) {
+        fail([...at, 'samples', 'itl_ms'], undefined, 'expected all empty (source.unrecorded lists itl_ms)')
+      }
+      if (unrecorded.has('dispatch_delay_ms') && t.samples.dispatch_delay_ms?.some((x) => x !== 0)) {
+        fail(
+          [...at, 'samples', 'dispatch_delay_ms'],
+          undefined,
+          'expected all 0 (source.unrecorded lists dispatch_delay_ms)',
+        )
+      }
+    })
+  })
+}
 
 /** Equal as JSON values: key order aside, and 0 equal to -0 (JSON has one zero). */
 function sameJson(a: unknown, b: unknown): boolean {

@@ -13,7 +13,11 @@ import { StatusRequest } from './status-request.ts'
 export interface ServiceClientOptions {
   /** Base URL of the service, e.g. https://infergate.example.com */
   url: string
-  token: string | null
+  /**
+   * The bearer: a project token, or a function asked before every attempt (a GitHub OIDC
+   * token lives minutes; a benchmark may take an hour).
+   */
+  token: string | null | (() => Promise<string>)
   timeoutMs?: number
   /** Attempts per call, the first included. */
   attempts?: number
@@ -65,6 +69,15 @@ function retryAfterMs(value: string | null): number | null {
   return Number.isNaN(at) ? null : Math.max(0, at - Date.now())
 }
 
+// A token that cannot be had is no reason to retry the call (its source retries itself).
+async function freshToken(get: () => Promise<string>): Promise<string> {
+  try {
+    return await get()
+  } catch (e) {
+    throw new ServiceError(null, 'no_token', `no token for the service: ${(e as Error).message}`)
+  }
+}
+
 export class ServiceClient {
   readonly url: string
   readonly #o: Required<Omit<ServiceClientOptions, 'onRetry' | 'token'>> &
@@ -92,12 +105,13 @@ export class ServiceClient {
       let reason: string
       let delayMs: number | null = null
       try {
+        const bearer = typeof token === 'function' ? await freshToken(token) : token
         const res = await fetch(`${this.url}${path}`, {
           method,
           headers: {
             accept: 'application/json',
             ...(text === undefined ? {} : { 'content-type': 'application/json' }),
-            ...(token ? { authorization: `Bearer ${token}` } : {}),
+            ...(bearer ? { authorization: `Bearer ${bearer}` } : {}),
           },
           body: text,
           signal: AbortSignal.timeout(timeoutMs),

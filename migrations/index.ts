@@ -10,6 +10,8 @@ import * as m0006 from './0006_run_identity.ts'
 import * as m0007 from './0007_github_rate_limits.ts'
 import * as m0008 from './0008_arms.ts'
 import * as m0009 from './0009_service_secrets.ts'
+import * as m0010 from './0010_webhooks.ts'
+import * as m0011 from './0011_oidc.ts'
 
 export const migrations: Record<string, Migration> = {
   '0001_initial': m0001,
@@ -21,4 +23,6 @@ export const migrations: Record<string, Migration> = {
   '0007_github_rate_limits': m0007,
   '0008_arms': m0008,
   '0009_service_secrets': m0009,
+  '0010_webhooks': m0010,
+  '0011_oidc': m0011,
 }

@@ -2,6 +2,7 @@
 // resource. Errors are {"error": {"code", "message", "details"}}.
 import { Hono } from 'hono'
 import { HTTPException } from 'hono/http-exception'
+import { routePath } from 'hono/route'
 import type { Kysely } from 'kysely'
 import type { Database } from './db/database.ts'
 import { databaseApiError } from './db/errors.ts'
@@ -9,10 +10,16 @@ import { DEFAULT_CONFIG } from './defaults.ts'
 import type { Env, ServiceConfig } from './env.ts'
 import { ApiError, errorResponse } from './http.ts'
 import { type Log, silent } from './log.ts'
+import { createMetrics, type ServiceMetrics } from './metrics.ts'
+import { createOidcVerifier } from './oidc/verifier.ts'
+import { apiDescription } from './routes/api-description.ts'
 import { health } from './routes/health.ts'
+import { metrics as metricsRoute } from './routes/metrics.ts'
+import { oidc as oidcRoutes } from './routes/oidc.ts'
 import { projects } from './routes/projects.ts'
 import { runs } from './routes/runs.ts'
 import { statuses } from './routes/statuses.ts'
+import { webhooks } from './routes/webhooks.ts'
 import { createIngestGate } from './runs/gate.ts'
 import { PageError } from './web/access.ts'
 import { linkSecret } from './web/links.ts'
@@ -26,9 +33,12 @@ export function createApp(
   config: ServiceConfig = DEFAULT_CONFIG,
   log: Log = silent,
   wake: () => void = () => {},
+  metrics: ServiceMetrics = createMetrics(db),
 ) {
   const app = new Hono<Env>()
   const ingestGate = createIngestGate(config.ingest)
+  // One per app: its JWKS cache is shared by every request.
+  const oidc = config.oidc ? createOidcVerifier(config.oidc) : null
   // Read (or made) once; a failure is not kept, so the next request tries again.
   let secret: Promise<Buffer> | null = null
   const secretOnce = () => {
@@ -45,18 +55,28 @@ export function createApp(
     c.set('log', log)
     c.set('ingestGate', ingestGate)
     c.set('linkSecret', secretOnce)
+    c.set('oidc', oidc)
+    c.set('metrics', metrics)
     const started = performance.now()
     await next()
+    const seconds = (performance.now() - started) / 1000
+    // The route's pattern (/api/v1/runs/:id), never the path: ids would make a series per run.
+    const route = c.res.status === 404 && /^\/?\*$/.test(routePath(c)) ? 'unmatched' : routePath(c)
+    metrics.request(c.req.method, route, c.res.status, seconds)
     const project = c.var.project
     log('info', 'request', {
       method: c.req.method,
       path: c.req.path,
       status: c.res.status,
-      ms: Math.round((performance.now() - started) * 10) / 10,
+      ms: Math.round(seconds * 10_000) / 10,
       ...(project ? { project: `${project.owner}/${project.repo}` } : {}),
     })
   })
   app.route('/', health)
+  app.route('/', metricsRoute)
+  app.route('/', apiDescription)
+  app.route('/api/v1/projects/:owner/:repo/oidc', oidcRoutes)
+  app.route('/api/v1/projects/:owner/:repo/webhooks', webhooks)
   app.route('/api/v1/projects', projects)
   app.route('/api/v1/runs', runs)
   app.route('/api/v1/statuses', statuses)

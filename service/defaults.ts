@@ -12,6 +12,8 @@ export const DEFAULT_CONFIG: ServiceConfig = {
   linkSecret: null,
   // A PR's comment is read while the PR is open, and now and then long after: a quarter.
   linkTtlDays: 90,
+  oidc: null,
+  metrics: { token: null, public: false },
   // Eight ingests at work leave two of the default ten pooled connections to reads and the
   // outbox; a thousand may wait half a minute (bench:service holds 200 at once without a 503).
   ingest: { concurrency: 8, queue: 1000, queueTimeoutMs: 30_000 },

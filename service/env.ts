@@ -4,8 +4,12 @@ import type { Kysely } from 'kysely'
 import type { Database } from './db/database.ts'
 import type { GithubConfig } from './github/config.ts'
 import type { Log } from './log.ts'
+import type { ServiceMetrics } from './metrics.ts'
+import type { OidcPolicy } from './oidc/policy.ts'
+import type { GithubClaims, OidcConfig, OidcVerifier } from './oidc/verifier.ts'
 import type { Project } from './projects/repository.ts'
 import type { IngestGate } from './runs/gate.ts'
+import type { WebhookConfig } from './webhooks/config.ts'
 
 export interface ServiceConfig {
   adminToken: string | null
@@ -22,8 +26,14 @@ export interface ServiceConfig {
   linkSecret: string | null
   /** How long a signed link to a run's page opens it. */
   linkTtlDays: number
+  /** GitHub OIDC tokens accepted (INFERGATE_OIDC_AUDIENCE); null: project tokens only. */
+  oidc: OidcConfig | null
+  /** GET /metrics: a bearer for the scraper (INFERGATE_METRICS_TOKEN), or open to all. */
+  metrics: { token: string | null; public: boolean }
   /** Ingests stored at once, and how many more may wait (and how long) before a 503. */
   ingest: { concurrency: number; queue: number; queueTimeoutMs: number }
+  /** Where webhooks may point and how they are delivered; absent: service/webhooks/config.ts's defaults. */
+  webhooks?: WebhookConfig
 }
 
 export type Env = {
@@ -31,7 +41,13 @@ export type Env = {
     db: Kysely<Database>
     config: ServiceConfig
     project: Project
+    /** How the request proved it acts for the project (service/auth.ts). */
+    principal: Principal
+    /** Checks GitHub OIDC tokens; null when the service accepts none. */
+    oidc: OidcVerifier | null
     log: Log
+    /** The service's Prometheus metrics (service/metrics.ts). */
+    metrics: ServiceMetrics
     /** Tells the outbox worker that notifications are waiting. */
     wake: () => void
     /** Admission to the ingest's database work (service/runs/gate.ts). */
@@ -40,3 +56,5 @@ export type Env = {
     linkSecret: () => Promise<Buffer>
   }
 }
+
+export type Principal = { kind: 'project_token' } | { kind: 'oidc'; claims: GithubClaims; policy: OidcPolicy }

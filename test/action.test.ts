@@ -19,6 +19,7 @@ import { DEFAULT_CONFIG } from '../service/app.ts'
 import { startService } from '../service/server.ts'
 import { FakeGithub } from './fakes/github-api.ts'
 import { FakeKube } from './fakes/kube-api.ts'
+import { FakeOidcIssuer } from './fakes/oidc-issuer.ts'
 import { tempDir, withSim } from './helpers.ts'
 
 const DIST = resolve(import.meta.dirname, '../dist/action')
@@ -260,6 +261,110 @@ describe('the bundled Action', () => {
       expect(
         parseReport(JSON.parse(readFileSync(join(dir, 'infergate-report.json'), 'utf8'))).benchmark,
       ).toBe('chat')
+    })
+  })
+
+  it("no service-token: the job's GitHub OIDC token, asked for each call, verified by the bundled serve", async () => {
+    const issuer = await new FakeOidcIssuer().start()
+    cleanups.push(() => issuer.close())
+    const audience = 'https://infergate.test'
+    const service = await serveProcess({
+      INFERGATE_ADMIN_TOKEN: 'adm',
+      INFERGATE_OIDC_AUDIENCE: audience,
+      INFERGATE_OIDC_ISSUER: issuer.url,
+    })
+    const admin = (method: string, path: string, body: unknown) =>
+      fetch(`${service.url}${path}`, {
+        method,
+        headers: { authorization: 'Bearer adm', 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      })
+    expect((await admin('POST', '/api/v1/projects', { owner: 'acme', repo: 'llm' })).status).toBe(201)
+    expect((await admin('PUT', '/api/v1/projects/acme/llm/oidc', { repository_id: '74' })).status).toBe(200)
+    const dir = workspace(
+      `benchmark: chat\nmodel: {name: sim}\nworkload: {concurrency: [1], requests: 4, output_tokens: 4}\n`,
+    )
+    await withSim(['--ttft-ms', '5', '--itl-ms', '1', '--model', 'sim'], async (s) => {
+      const inputs = { mode: 'existing', url: s.url, 'service-url': service.url, 'oidc-audience': audience }
+      const runner = {
+        GITHUB_REPOSITORY: 'acme/llm',
+        GITHUB_RUN_ATTEMPT: '1',
+        ACTIONS_ID_TOKEN_REQUEST_URL: issuer.requestUrl,
+        ACTIONS_ID_TOKEN_REQUEST_TOKEN: issuer.requestToken,
+      }
+      const sha = 'a'.repeat(40)
+      issuer.job = {
+        repository: 'acme/llm',
+        repository_id: '74',
+        ref: 'refs/heads/main',
+        sha,
+        event_name: 'push',
+      }
+      const push = {
+        ...runner,
+        GITHUB_RUN_ID: '300',
+        GITHUB_SHA: sha,
+        GITHUB_EVENT_NAME: 'push',
+        GITHUB_REF: 'refs/heads/main',
+        GITHUB_REF_NAME: 'main',
+      }
+      const main = await step('main', inputs, push, dir)
+      expect(main.code, main.stdout).toBe(0)
+      expect(main.output.status).toBe('no_baseline')
+      // A token per call (the pending status, the report), each masked in the log.
+      expect(issuer.issued.length).toBeGreaterThanOrEqual(2)
+      for (const t of issuer.issued) expect(main.stdout).toContain(`::add-mask::${t}`)
+
+      // The pull request's run, with its own token, is compared with main's.
+      writeFileSync(
+        join(dir, 'event.json'),
+        JSON.stringify({
+          pull_request: { number: 9, head: { sha: 'b'.repeat(40), ref: 'x' }, base: { ref: 'main' } },
+        }),
+      )
+      issuer.job = {
+        ...issuer.job,
+        ref: 'refs/pull/9/merge',
+        sha: 'c'.repeat(40),
+        event_name: 'pull_request',
+      }
+      const pr = await step(
+        'main',
+        inputs,
+        {
+          ...runner,
+          GITHUB_RUN_ID: '301',
+          GITHUB_SHA: 'c'.repeat(40),
+          GITHUB_EVENT_NAME: 'pull_request',
+          GITHUB_EVENT_PATH: join(dir, 'event.json'),
+          GITHUB_REF: 'refs/pull/9/merge',
+          GITHUB_HEAD_REF: 'x',
+          GITHUB_BASE_REF: 'main',
+        },
+        dir,
+      )
+      expect(pr.code, pr.stdout).toBe(0)
+      expect(pr.output['comparison-url']).toMatch(/\/api\/v1\/runs\/[0-9a-f-]{36}\/comparison$/)
+      expect(pr.summary).toContain('Baseline: 1 run (`aaaaaaa`).')
+
+      // A token for another repository is refused: a warning, the report kept.
+      issuer.job = { ...issuer.job, repository: 'evil/fork', repository_id: '999' }
+      const foreign = await step('main', inputs, { ...push, GITHUB_RUN_ID: '302' }, dir)
+      expect(foreign.code).toBe(0)
+      expect(foreign.stdout).toMatch(
+        /::warning::The regression service did not take the report: POST \/api\/v1\/runs: 401 OIDC token refused: no project is bound to repository evil\/fork/,
+      )
+      // Without a token to ask for, service-url alone is refused before anything runs.
+      const bare = await step(
+        'main',
+        { ...inputs, 'oidc-audience': '' },
+        { GITHUB_REPOSITORY: 'acme/llm' },
+        dir,
+      )
+      expect(bare.code).toBe(1)
+      expect(bare.stdout).toContain(
+        'input service-token: required with service-url, unless the job may request a GitHub OIDC token (permissions: id-token: write)',
+      )
     })
   })
 

@@ -7,6 +7,8 @@ import { benchSpec } from '../cli/commands/bench.ts'
 import { compareSpec } from '../cli/commands/compare.ts'
 import { demoSpec } from '../cli/commands/demo.ts'
 import { engineSimSpec } from '../cli/commands/engine-sim.ts'
+import { exportSpec } from '../cli/commands/export.ts'
+import { importSpec } from '../cli/commands/import.ts'
 import { migrateSpec, serveSpec } from '../cli/commands/serve.ts'
 import { uploadSpec } from '../cli/commands/upload.ts'
 import { validateSpec } from '../cli/commands/validate.ts'
@@ -20,6 +22,8 @@ describe('README', () => {
     engineSimSpec,
     compareSpec,
     uploadSpec,
+    importSpec,
+    exportSpec,
     validateSpec,
     serveSpec,
     migrateSpec,

@@ -2,11 +2,17 @@
 // workload are refused before any statistics (a verdict on them means nothing, however small
 // its p-value), and so are reports with no scenario in common: an empty comparison is no pass.
 import { readFileSync } from 'node:fs'
+import { basename } from 'node:path'
 import { compareArms, isPairedReport } from '../../core/detect/arms.ts'
 import { canonical, SAME_MEASUREMENT } from '../../core/detect/comparable.ts'
 import { compareRuns, DEFAULT_SETTINGS } from '../../core/detect/compare.ts'
 import type { Comparison } from '../../core/detect/comparison.ts'
-import { decisiveP, resolutionOf } from '../../core/render/markdown.ts'
+import {
+  decisiveP,
+  type RenderOptions,
+  renderComparisonMarkdown,
+  resolutionOf,
+} from '../../core/render/markdown.ts'
 import { parseReport, type Report } from '../../core/report.ts'
 import { ValidationError } from '../../core/validation.ts'
 import { bool, type CommandSpec, type FlagValues, num, UsageError } from '../args.ts'
@@ -15,7 +21,7 @@ export const compareSpec: CommandSpec = {
   name: 'compare',
   summary: 'compare a report with baseline reports: the regression detector, offline',
   usage:
-    'infergate compare --baseline A.json [--baseline B.json …] --candidate C.json [--json]\n       infergate compare --candidate AB.json   (an A/B report: its two arms, block by block)',
+    'infergate compare --baseline A.json [--baseline B.json …] --candidate C.json [--json|--markdown]\n       infergate compare --candidate AB.json   (an A/B report: its two arms, block by block)',
   flags: {
     baseline: { type: 'string', multiple: true, value: 'FILE', help: 'a baseline report (oldest first)' },
     candidate: { type: 'string', value: 'FILE', help: 'the report to judge' },
@@ -58,10 +64,15 @@ export const compareSpec: CommandSpec = {
       help: 'exit 3 when the comparison is inconclusive (a regression below the resolution cannot be excluded)',
     },
     json: { type: 'boolean', help: 'print the comparison JSON instead of the table' },
+    markdown: {
+      type: 'boolean',
+      help: 'print the markdown the PR comment would show instead of the table (core/render/markdown.ts)',
+    },
   },
   examples: [
     'infergate compare --baseline main-1.json --baseline main-2.json --baseline main-3.json --candidate pr.json',
     'infergate compare --candidate ab.json   # written by bench --baseline-url',
+    'infergate compare --baseline main.json --candidate pr.json --markdown > comment.md',
   ],
 }
 
@@ -210,6 +221,9 @@ export async function compare(values: FlagValues): Promise<number> {
   const baselinePaths = (values.baseline as string[] | undefined) ?? []
   const candidatePath = values.candidate as string | undefined
   if (!candidatePath) throw new UsageError('--candidate is required')
+  if (bool(values, 'json') && bool(values, 'markdown')) {
+    throw new UsageError('--json and --markdown: give one (the comparison as JSON, or as the PR comment)')
+  }
   const candidate = readRun(candidatePath, 'candidate')
   const settings = {
     ...DEFAULT_SETTINGS,
@@ -228,7 +242,7 @@ export async function compare(values: FlagValues): Promise<number> {
         `--candidate ${candidatePath} is an A/B report (it has arms): it is compared with its own baseline arm; drop --baseline and --history`,
       )
     }
-    return answer(compareArms(candidate, { settings }), values)
+    return answer(compareArms(candidate, { settings }), values, { commit: candidate.report.git.sha })
   }
   if (baselinePaths.length === 0)
     throw new UsageError('give at least one --baseline report (or an A/B report as --candidate)')
@@ -270,13 +284,21 @@ export async function compare(values: FlagValues): Promise<number> {
   ]
   comparison.warnings.unshift(...differences.map((d) => `compared despite a mismatch: ${d}`), ...oneSided)
   for (const d of differences) process.stderr.write(`infergate compare: warning: compared despite: ${d}\n`)
-  return answer(comparison, values)
+  return answer(comparison, values, {
+    // The comment names baselines by commit; here a baseline's id is its file.
+    baselineShas: Object.fromEntries(baselines.map((b) => [b.id, b.report.git.sha ?? basename(b.id)])),
+    commit: candidate.report.git.sha,
+  })
 }
 
-/** Prints the comparison (table or JSON) and returns the exit code its status means. */
-function answer(comparison: Comparison, values: FlagValues): number {
+/** Prints the comparison (table, JSON or the PR comment's markdown) and returns the exit code its status means. */
+function answer(comparison: Comparison, values: FlagValues, render: RenderOptions): number {
   process.stdout.write(
-    bool(values, 'json') ? `${JSON.stringify(comparison, null, 2)}\n` : renderComparison(comparison),
+    bool(values, 'json')
+      ? `${JSON.stringify(comparison, null, 2)}\n`
+      : bool(values, 'markdown')
+        ? renderComparisonMarkdown(comparison, render)
+        : renderComparison(comparison),
   )
   if (comparison.status === 'regression') return 1
   return comparison.status === 'inconclusive' && bool(values, 'fail-on-inconclusive') ? 3 : 0

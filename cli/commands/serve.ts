@@ -76,6 +76,27 @@ export const serveSpec: CommandSpec = {
       help: "the service's address for links from GitHub; unset: links go to the CI run",
     },
     {
+      name: 'INFERGATE_OIDC_AUDIENCE',
+      help: "accept GitHub Actions OIDC tokens for this audience (the Action's oidc-audience); unset: project tokens only",
+    },
+    {
+      name: 'INFERGATE_OIDC_ISSUER',
+      help: "GitHub Enterprise Server: https://HOST/_services/token (default: GitHub.com's issuer)",
+    },
+    {
+      name: 'INFERGATE_METRICS_TOKEN',
+      help: 'GET /metrics (Prometheus) for a scraper sending it as a bearer; unset: not served',
+    },
+    { name: 'INFERGATE_METRICS_PUBLIC', help: 'true: GET /metrics without a token' },
+    {
+      name: 'INFERGATE_WEBHOOK_PRIVATE_HOSTS',
+      help: 'webhook hosts inside your network that may be sent to (comma-separated; others must be public)',
+    },
+    {
+      name: 'INFERGATE_SLACK_WEBHOOK_HOSTS',
+      help: 'Slack webhook hosts besides hooks.slack.com (comma-separated)',
+    },
+    {
       name: 'INFERGATE_LINK_SECRET',
       help: 'signs read-only links to run pages (32+ bytes; every replica the same); unset: one kept in the database',
     },
@@ -175,12 +196,15 @@ export async function serveCommand(values: FlagValues): Promise<number> {
   // the CLI: `infergate bench` starts 7 MiB smaller without them (98 → 91 MiB).
   const { githubConfigFromEnv, publicUrlFromEnv } = await import('../../service/github/config.ts')
   const { jsonLog } = await import('../../service/log.ts')
+  const { oidcConfigFromEnv } = await import('../../service/oidc/config.ts')
   const { startService } = await import('../../service/server.ts')
   let github: ServiceConfig['github']
   let publicUrl: ServiceConfig['publicUrl']
+  let oidc: ServiceConfig['oidc']
   try {
     github = githubConfigFromEnv()
     publicUrl = publicUrlFromEnv()
+    oidc = oidcConfigFromEnv()
   } catch (e) {
     throw new RunError((e as Error).message)
   }
@@ -190,9 +214,17 @@ export async function serveCommand(values: FlagValues): Promise<number> {
       `INFERGATE_LINK_SECRET: expected at least ${MIN_SECRET_BYTES} bytes, got ${Buffer.byteLength(givenSecret)} (try: openssl rand -base64 32)`,
     )
   }
+  const metricsPublic = process.env.INFERGATE_METRICS_PUBLIC?.trim() ?? ''
+  if (metricsPublic && !/^(true|false)$/.test(metricsPublic)) {
+    throw new RunError(
+      `INFERGATE_METRICS_PUBLIC: expected true or false, got ${JSON.stringify(metricsPublic)}`,
+    )
+  }
   const config: ServiceConfig = {
     github,
     publicUrl,
+    oidc,
+    metrics: { token: process.env.INFERGATE_METRICS_TOKEN || null, public: metricsPublic === 'true' },
     linkSecret: givenSecret,
     linkTtlDays:
       envNumber('INFERGATE_LINK_TTL_DAYS', { int: true, min: 1, max: 3650 }) ?? DEFAULT_CONFIG.linkTtlDays,
@@ -233,6 +265,8 @@ export async function serveCommand(values: FlagValues): Promise<number> {
     ingest: config.ingest,
     ...('url' in target ? { pool: target.pool } : {}),
     public_url: config.publicUrl ?? 'not set (links go to the CI run)',
+    oidc: config.oidc ? { issuer: config.oidc.issuer, audience: config.oidc.audience } : 'off',
+    metrics: config.metrics.public ? 'public' : config.metrics.token ? 'with INFERGATE_METRICS_TOKEN' : 'off',
     dashboard: `${running.url}/`,
     link_secret: config.linkSecret ? 'set' : "the database's own",
   })

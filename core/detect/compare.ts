@@ -9,6 +9,8 @@
 //   3. |delta_pct| is at least the minimum effect.
 // A metric is unchanged only when the noise test's interval lies inside ± the minimum effect;
 // neither shown is inconclusive, with the resolution reached and the trials that would do better.
+// A run without per-request samples (an aggregates-only import) has latencies only as trial
+// medians: then they are judged like the trial-level metrics, on condition 2 and 3 alone.
 import type { Report, Trial } from '../report.ts'
 import { mean, median, quantileSorted, sorted } from '../stats.ts'
 import { canonical } from './comparable.ts'
@@ -128,9 +130,25 @@ export function itlSample(samples: { itl_ms: number[][] }): number[] {
   return out
 }
 
-/** The values of one trial for a metric: its samples, or its one summary value. */
-function trialValues(t: ComparableTrial, m: MetricName): number[] {
+/**
+ * Whether a run holds no per-request samples: an aggregates-only import (another tool's result
+ * file without its requests, docs/import.md). Its latencies exist only as trial statistics.
+ */
+export function aggregatesOnly(run: Run): boolean {
+  return run.report.source?.samples === 'aggregate'
+}
+
+/**
+ * The values of one trial for a metric: its samples, or its one summary value. `trialLevel`:
+ * a request metric read as one value per trial (its median), for comparisons where a side has
+ * no per-request samples.
+ */
+function trialValues(t: ComparableTrial, m: MetricName, trialLevel = false): number[] {
   const samples = t.samples
+  if (isRequestMetric(m) && trialLevel) {
+    const v = t.summary[`median_${m}`]
+    return v === null ? [] : [v]
+  }
   if (isRequestMetric(m) && !samples) return []
   switch (m) {
     case 'ttft_ms':
@@ -208,6 +226,8 @@ interface Draft {
   pNoise: number | null
   worse: boolean
   enough: boolean
+  /** One value per trial a side: the verdict rests on the noise test alone. */
+  trialLevel: boolean
 }
 
 export function compareRuns(
@@ -223,11 +243,21 @@ export function compareRuns(
     const bRuns = baselines.filter((b) => trialsOf(b, scenario.name).length > 0)
     const bTrials = bRuns.flatMap((b) => trialsOf(b, scenario.name))
     const hTrials = history.flatMap((h) => trialsOf(h, scenario.name))
+    // A side without per-request samples (an aggregates-only import) has one median per trial:
+    // its latencies are compared at trial level on both sides, as the tails and throughputs
+    // are, and Mann-Whitney is not run on samples it does not have.
+    const withoutSamples = [candidate, ...bRuns].filter(aggregatesOnly).map((r) => r.id)
+    if (withoutSamples.length) {
+      warnings.push(
+        `scenario ${scenario.name}: no per-request samples in ${withoutSamples.join(', ')} (aggregates only): latencies compared on trial medians against the run-to-run noise alone, no Mann-Whitney`,
+      )
+    }
     for (const metric of METRICS) {
       const lowerIsBetter = isLowerBetter(metric)
+      const trialLevelOnly = withoutSamples.length > 0 && isRequestMetric(metric)
       // Sorted once: the medians, Mann-Whitney and Hodges-Lehmann all start from sorted data.
-      const c = sorted(cTrials.flatMap((t) => trialValues(t, metric)))
-      const b = sorted(bTrials.flatMap((t) => trialValues(t, metric)))
+      const c = sorted(cTrials.flatMap((t) => trialValues(t, metric, trialLevelOnly)))
+      const b = sorted(bTrials.flatMap((t) => trialValues(t, metric, trialLevelOnly)))
       const cLog = cTrials.map((t) => trialLevel(t, metric)).filter((x): x is number => x !== null)
       const bLog = bTrials.map((t) => trialLevel(t, metric)).filter((x): x is number => x !== null)
       const hLog = hTrials.map((t) => trialLevel(t, metric)).filter((x): x is number => x !== null)
@@ -236,15 +266,17 @@ export function compareRuns(
       // Request metrics: the pooled medians' ratio. Trial-level ones (a few values a side): the
       // ratio of geometric means, the quantity the noise test and its interval are about, so
       // the change shown always lies inside the interval shown.
-      const delta = !isRequestMetric(metric)
-        ? cLog.length && bLog.length
-          ? pct(Math.exp(mean(cLog) - mean(bLog)))
-          : null
-        : cMed !== null && bMed !== null && bMed > 0
-          ? pct(cMed / bMed)
-          : null
-      const mw = c.length && b.length ? mannWhitneyU(c, b) : null
-      const hl = c.length && b.length ? hodgesLehmann(c, b) : null
+      const delta =
+        !isRequestMetric(metric) || trialLevelOnly
+          ? cLog.length && bLog.length
+            ? pct(Math.exp(mean(cLog) - mean(bLog)))
+            : null
+          : cMed !== null && bMed !== null && bMed > 0
+            ? pct(cMed / bMed)
+            : null
+      const pooled = c.length > 0 && b.length > 0 && !trialLevelOnly
+      const mw = pooled ? mannWhitneyU(c, b) : null
+      const hl = pooled ? hodgesLehmann(c, b) : null
       const noise = estimateNoise(hLog, settings)
       let pNoise: number | null = null
       let mde: number | null = null
@@ -272,7 +304,7 @@ export function compareRuns(
         ci = [pct(Math.exp(shift - eq * se(cLog.length))), pct(Math.exp(shift + eq * se(cLog.length)))]
         needed = trialsNeeded(eq, noise.sigma, bLog.length, cLog.length, minEffect)
       }
-      const minSamples = isRequestMetric(metric) ? MIN_REQUEST_SAMPLES : 1
+      const minSamples = isRequestMetric(metric) && !trialLevelOnly ? MIN_REQUEST_SAMPLES : 1
       const enough =
         bRuns.length >= settings.minBaselineRuns && c.length >= minSamples && b.length >= minSamples
       drafts.push({
@@ -302,6 +334,7 @@ export function compareRuns(
         pNoise,
         worse: delta !== null && (lowerIsBetter ? delta > 0 : delta < 0),
         enough,
+        trialLevel: trialLevelOnly || !isRequestMetric(metric),
       })
     }
   }
@@ -330,9 +363,8 @@ export function compareRuns(
     const minEffect = minEffectOf(settings, d.row.metric)
     // Trial-level metrics have a handful of values a side: Mann-Whitney cannot reach alpha with
     // them (1 vs 5 values: p ≥ 0.33), so their verdict rests on the noise test alone.
-    const requestLevel = isRequestMetric(d.row.metric)
     const significant =
-      (!requestLevel || (pAdj.get(i) ?? 1) < settings.alpha) &&
+      (d.trialLevel || (pAdj.get(i) ?? 1) < settings.alpha) &&
       (pNoise ?? 1) < settings.alpha &&
       Math.abs(d.row.delta_pct ?? 0) >= minEffect
     let verdict: Verdict = withinEffect(d.row.ci_pct, minEffect) ? 'unchanged' : 'inconclusive'

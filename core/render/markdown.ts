@@ -233,7 +233,10 @@ export function renderComparisonMarkdown(c: Comparison, o: RenderOptions = {}): 
   }
   if (c.baseline_run_ids.length && c.mode !== 'paired') {
     const shas = c.baseline_run_ids.map((id) => o.baselineShas?.[id]?.slice(0, 7) ?? id.slice(0, 8))
-    out.push(`Baseline: ${c.baseline_run_ids.length} runs (${shas.map((s) => `\`${s}\``).join(', ')}).`, '')
+    out.push(
+      `Baseline: ${c.baseline_run_ids.length} run${c.baseline_run_ids.length === 1 ? '' : 's'} (${shas.map((s) => `\`${s}\``).join(', ')}).`,
+      '',
+    )
   }
   const footer = [
     o.commit ? `commit \`${o.commit.slice(0, 7)}\`` : null,

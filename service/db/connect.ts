@@ -32,6 +32,10 @@ const serializers = {
 
 // PGlite is one connection: a transaction holds it, so nothing may run beside one.
 const embedded = new WeakSet<Kysely<Database>>()
+const pools = new WeakMap<Kysely<Database>, pg.Pool>()
+
+/** The Postgres pool under a database, for its gauges (/metrics); null on PGlite. */
+export const poolOf = (db: Kysely<Database>): pg.Pool | null => pools.get(db) ?? null
 
 /** Whether queries from outside a transaction wait for it to end (PGlite). */
 export const isEmbedded = (db: Kysely<Database>) => embedded.has(db)
@@ -51,7 +55,9 @@ export function openDatabase(target: DatabaseTarget): Kysely<Database> {
     // unhandled 'error' event. The query in flight fails and says so; the pool opens anew.
     pool.on('error', () => {})
     pool.on('connect', (client) => client.on('error', () => {}))
-    return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) })
+    const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) })
+    pools.set(db, pool)
+    return db
   }
   const pglite = async () => {
     if ('memory' in target) return new PGlite({ parsers, serializers })

@@ -9,6 +9,9 @@ export interface ProjectTable {
   owner: string
   repo: string
   settings: ColumnType<Record<string, unknown>, string | undefined, string>
+  /** GitHub's id of the repository whose OIDC tokens act for the project (migration 0011). */
+  github_repository_id: ColumnType<string | null, string | null | undefined, string | null>
+  oidc_policy: ColumnType<unknown, string | null | undefined, string | null>
   created_at: Timestamp
 }
 
@@ -90,7 +93,9 @@ export interface NotificationTable {
   id: Generated<string>
   project_id: string
   run_id: string | null
-  kind: 'commit_verdict' | 'pr_comment'
+  kind: 'commit_verdict' | 'pr_comment' | 'slack_message' | 'webhook_event'
+  /** The webhook a slack_message or webhook_event goes to (0010; no foreign key); null for GitHub's kinds. */
+  webhook_id: ColumnType<string | null, string | null | undefined, string | null>
   key: string
   payload: Json<unknown>
   state: Generated<'pending' | 'delivered' | 'failed' | 'superseded'>
@@ -114,6 +119,20 @@ export interface GithubRateLimitTable {
   created_at: Timestamp
 }
 
+/** A project's Slack incoming webhook or generic signed-JSON receiver (0010). */
+export interface WebhookTable {
+  id: Generated<string>
+  project_id: string
+  kind: 'slack' | 'generic'
+  url: string
+  /** The HMAC key of a generic webhook; null for Slack (its URL is its credential). */
+  secret: string | null
+  events: Json<string[]>
+  description: ColumnType<string, string | undefined, string>
+  enabled: ColumnType<boolean, boolean | undefined, boolean>
+  created_at: Timestamp
+}
+
 export interface ServiceSecretTable {
   name: string
   value: Uint8Array
@@ -123,6 +142,7 @@ export interface ServiceSecretTable {
 export interface Database {
   github_rate_limits: GithubRateLimitTable
   service_secrets: ServiceSecretTable
+  webhooks: WebhookTable
   notifications: NotificationTable
   pinned_baselines: PinnedBaselineTable
   projects: ProjectTable

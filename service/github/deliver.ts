@@ -5,6 +5,7 @@
 import { EVERY_ACCOUNT } from '../notifications/holds.ts'
 import {
   type CommitVerdict,
+  GITHUB_KINDS,
   type PrComment,
   parsePayload,
   statusContext,
@@ -111,6 +112,8 @@ async function stickyComment(gh: Octokit, c: PrComment) {
 
 export function githubDeliverer(access: GithubAccess): Deliverer {
   return {
+    kinds: GITHUB_KINDS,
+    name: 'GitHub',
     async deliver(n: Claimed) {
       const p = parsePayload(n.kind, n.payload)
       const gh = await access.forRepo(p.owner, p.repo)

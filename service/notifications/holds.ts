@@ -1,13 +1,21 @@
 // GitHub rate-limits a credential (the token, or an App's installation on one account), not a
 // notification, and warns that requests sent while limited can get an integration banned. So a
 // limit one delivery meets holds every delivery made with that credential, on every replica:
-// the hold is a row that claim() respects, and it outlives restarts.
+// the hold is a row that claim() respects, and it outlives restarts. A webhook's receiver that
+// rate-limits (a 429) is held the same way, under a scope of its own.
 import { type Kysely, sql } from 'kysely'
 import type { Database } from '../db/database.ts'
 import type { Failure, OutboxSettings } from './worker.ts'
 
 /** The scope of a token's hold: one credential for every account it reports to. */
 export const EVERY_ACCOUNT = '*'
+
+/**
+ * A webhook's receiver rate-limits that webhook (Slack: about one message a second per webhook,
+ * then a 429 with Retry-After): its hold, 'webhook:<id>', holds its messages and nothing else.
+ */
+export const WEBHOOK_SCOPE_PREFIX = 'webhook:'
+export const webhookScope = (webhookId: string) => `${WEBHOOK_SCOPE_PREFIX}${webhookId}`
 
 // Up to an hour: GitHub's primary limit resets hourly, and no documented wait is longer.
 export const MAX_RATE_LIMIT_WAIT_MS = 60 * 60_000

@@ -1,10 +1,12 @@
 // What the service tells GitHub about a run, as stored in the outbox (one zod definition, checked
-// when a row is read back for delivery). Built from the run and its comparison at ingest.
+// when a row is read back for delivery). Built from the run and its comparison at ingest. The
+// outbox also carries webhooks' messages, whose payloads service/webhooks/event.ts defines.
 import { z } from 'zod'
 import { ciRunUrl } from '../../core/ci-context.ts'
 import type { Comparison } from '../../core/detect/comparison.ts'
 import { commentMarker, renderComparisonMarkdown, statusDescription } from '../../core/render/markdown.ts'
 import type { Report } from '../../core/report.ts'
+import { type WebhookDelivery, webhookKey } from '../webhooks/event.ts'
 
 const Repo = { owner: z.string().min(1), repo: z.string().min(1) }
 
@@ -35,23 +37,45 @@ export const PrComment = z.object({
 })
 export type PrComment = z.infer<typeof PrComment>
 
+/**
+ * A webhook's message (service/webhooks/): a Slack incoming webhook's, or a generic receiver's
+ * signed JSON. Each is its own message with a key of its own: none supersedes another.
+ */
+export type WebhookNotification = {
+  kind: 'slack_message' | 'webhook_event'
+  key: string
+  payload: WebhookDelivery
+}
+
 export type NewNotification =
   | { kind: 'commit_verdict'; key: string; payload: CommitVerdict }
   | { kind: 'pr_comment'; key: string; payload: PrComment }
+  | WebhookNotification
+
+export type NotificationKind = NewNotification['kind']
+export const GITHUB_KINDS = ['commit_verdict', 'pr_comment'] as const satisfies NotificationKind[]
+export const WEBHOOK_KINDS = ['slack_message', 'webhook_event'] as const satisfies NotificationKind[]
 
 export const statusContext = (benchmark: string) => `infergate/${benchmark}`
 
 /** One key per thing on GitHub that a later notification overwrites. */
 export function keyOf(n: Omit<NewNotification, 'key'>): string {
-  const p = n.payload
+  if (n.kind === 'slack_message' || n.kind === 'webhook_event') {
+    const w = n.payload as WebhookDelivery
+    return webhookKey(w.webhook_id, w.event.delivery_id)
+  }
+  const p = n.payload as CommitVerdict | PrComment
   const repo = `${p.owner}/${p.repo}`.toLowerCase()
   return n.kind === 'commit_verdict'
     ? `status:${repo}@${(p as CommitVerdict).sha}:${p.benchmark}`
     : `comment:${repo}#${(p as PrComment).pr_number}:${p.benchmark}`
 }
 
-export function parsePayload(kind: NewNotification['kind'], payload: unknown): CommitVerdict | PrComment {
-  return kind === 'commit_verdict' ? CommitVerdict.parse(payload) : PrComment.parse(payload)
+/** A GitHub notification's payload, checked; the webhooks' are service/webhooks/event.ts's. */
+export function parsePayload(kind: NotificationKind, payload: unknown): CommitVerdict | PrComment {
+  if (kind === 'commit_verdict') return CommitVerdict.parse(payload)
+  if (kind === 'pr_comment') return PrComment.parse(payload)
+  throw new Error(`not a GitHub notification: ${kind}`)
 }
 
 /** The state a comparison sets, with the project's choice for inconclusive ones. */

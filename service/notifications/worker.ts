@@ -2,11 +2,15 @@
 // outcome — delivered, retried later with exponential back-off, or failed for good after
 // `maxAttempts`. One notification at a time: GitHub asks integrations to send their requests
 // serially to stay clear of its secondary rate limits. A rate limit holds every notification
-// sent with the same credential until it lifts (holds.ts), and is not a failed attempt.
+// sent with the same credential until it lifts (holds.ts), and is not a failed attempt. Each
+// deliverer gets a worker of its own, claiming only its kinds: a slow webhook receiver does not
+// delay GitHub, nor GitHub's rate limits a webhook.
 import type { Kysely } from 'kysely'
 import type { Database } from '../db/database.ts'
 import type { Log } from '../log.ts'
+import type { DeliveryOutcome } from '../metrics.ts'
 import { EVERY_ACCOUNT, holdCredential, releaseCredential } from './holds.ts'
+import type { NotificationKind } from './notification.ts'
 import { type Claimed, claim, markAttemptFailed, markDelivered } from './outbox.ts'
 
 export interface OutboxSettings {
@@ -46,6 +50,10 @@ export interface Failure {
 }
 
 export interface Deliverer {
+  /** The kinds this deliverer takes; the others are left to theirs. */
+  readonly kinds: readonly NotificationKind[]
+  /** Who is delivered to, for the logs ('GitHub'). */
+  readonly name: string
   deliver(n: Claimed): Promise<unknown>
   failure(e: unknown): Failure
   /**
@@ -53,6 +61,8 @@ export interface Deliverer {
    * for a token, the account (lower-cased owner) whose App installation delivers it.
    */
   credential(n: Claimed): string
+  /** Releases what the deliverer holds (connections), once the worker has stopped. */
+  close?(): Promise<void>
 }
 
 /** The delay before attempt `attempt + 1`: doubling from `backoffMs`, up to 25% longer at random. */
@@ -73,6 +83,8 @@ export function startOutboxWorker(
   deliverer: Deliverer,
   settings: OutboxSettings,
   log: Log,
+  /** Each attempt's outcome, for GET /metrics. */
+  countOutcome: (kind: string, outcome: DeliveryOutcome) => void = () => {},
 ): OutboxWorker {
   let stopped = false
   let wakeUp: (() => void) | null = null
@@ -82,11 +94,13 @@ export function startOutboxWorker(
     const scope = deliverer.credential(n)
     const lifts = await holdCredential(db, scope, f, settings, Date.now())
     await markAttemptFailed(db, n.id, f.message, lifts, true)
-    log('warn', 'GitHub rate limit: holding deliveries', {
+    countOutcome(n.kind, 'rate_limited')
+    log('warn', `${deliverer.name} rate limit: holding deliveries`, {
       id: n.id,
       kind: n.kind,
       key: n.key,
-      credential: scope === EVERY_ACCOUNT ? 'token' : `installation on ${scope}`,
+      credential:
+        deliverer.name !== 'GitHub' ? scope : scope === EVERY_ACCOUNT ? 'token' : `installation on ${scope}`,
       limit: f.rateLimit,
       error: f.message,
       until: lifts.toISOString(),
@@ -104,6 +118,7 @@ export function startOutboxWorker(
       const last = !f.retryable || counted >= settings.maxAttempts
       const retryAt = last ? null : new Date(Date.now() + backoffDelay(counted, settings))
       await markAttemptFailed(db, n.id, f.message, retryAt)
+      countOutcome(n.kind, last ? 'failed' : 'retried')
       log(last ? 'error' : 'warn', last ? 'notification failed' : 'notification will be retried', {
         id: n.id,
         kind: n.kind,
@@ -115,6 +130,7 @@ export function startOutboxWorker(
       return
     }
     await markDelivered(db, n.id, result)
+    countOutcome(n.kind, 'delivered')
     await releaseCredential(db, deliverer.credential(n))
     log('info', 'notification delivered', { id: n.id, kind: n.kind, key: n.key, attempt: n.attempt })
   }
@@ -124,7 +140,7 @@ export function startOutboxWorker(
       let claimed: Claimed[] = []
       try {
         // One at a time, so a stop never leaves claimed rows waiting out their lease.
-        claimed = await claim(db, 1, settings.leaseMs)
+        claimed = await claim(db, 1, settings.leaseMs, deliverer.kinds)
         for (const n of claimed) await attempt(n)
       } catch (e) {
         // The database is away: the rows are safe, their leases lapse; try again after a pause.
@@ -158,6 +174,7 @@ export function startOutboxWorker(
       stopped = true
       wakeUp?.()
       await running
+      await deliverer.close?.()
     },
   }
 }

@@ -1,7 +1,9 @@
 import { Hono } from 'hono'
 import { sql } from 'kysely'
+import { z } from 'zod'
 import { migrations } from '../../migrations/index.ts'
 import type { Env } from '../env.ts'
+import { createRoute, json, type RouteConfig } from '../openapi.ts'
 
 export const health = new Hono<Env>()
 
@@ -21,3 +23,25 @@ health.get('/readyz', async (c) => {
     return c.json({ status: 'unavailable' }, 503, { 'retry-after': '5' })
   }
 })
+
+/** What the OpenAPI document says of the probes (service/openapi.ts). */
+export const healthApi: RouteConfig[] = [
+  createRoute({
+    method: 'get',
+    path: '/healthz',
+    summary: 'Liveness: the process is up',
+    responses: { 200: json(z.object({ status: z.literal('ok') }), 'up') },
+  }),
+  createRoute({
+    method: 'get',
+    path: '/readyz',
+    summary: 'Readiness: the database answers and every migration is applied',
+    responses: {
+      200: json(z.object({ status: z.literal('ready') }), 'ready'),
+      503: json(
+        z.object({ status: z.enum(['migrating', 'unavailable']), pending: z.array(z.string()).optional() }),
+        'not ready: migrations pending, or the database unavailable (Retry-After)',
+      ),
+    },
+  }),
+]

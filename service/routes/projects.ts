@@ -1,14 +1,15 @@
 import { Hono } from 'hono'
 import { createMiddleware } from 'hono/factory'
 import { z } from 'zod'
-import { learnPriors } from '../../core/detect/noise-prior.ts'
+import { learnPriors, NoisePriors } from '../../core/detect/noise-prior.ts'
 import { effectiveSettings, ProjectSettings } from '../../core/detect/settings.ts'
 import { text } from '../../core/limits.ts'
 import { BENCHMARK_NAME } from '../../core/report.ts'
 import { issuesOf } from '../../core/validation.ts'
-import { requireAdmin, requireProject } from '../auth.ts'
+import { requireAdmin, requireProject, requireProjectToken } from '../auth.ts'
 import type { Env } from '../env.ts'
 import { ApiError, invalid, jsonBody } from '../http.ts'
+import { createRoute, errors, json, OwnerRepo, type RouteConfig, requestJson, SECURITY } from '../openapi.ts'
 import { createProject, projectByName, updateSettings } from '../projects/repository.ts'
 import { benchmarks, series } from '../runs/history.ts'
 import { pinChosenRuns, unpinBaseline } from '../runs/pins.ts'
@@ -53,7 +54,7 @@ projects.post('/', requireAdmin, async (c) => {
 })
 
 /** Reads of a project need that project's token; any other project looks absent. */
-const ownProject = createMiddleware<Env>(async (c, next) => {
+export const ownProject = createMiddleware<Env>(async (c, next) => {
   const p = c.get('project')
   const same = (a: string, b: string | undefined) => a.toLowerCase() === b?.toLowerCase()
   if (!same(p.owner, c.req.param('owner')) || !same(p.repo, c.req.param('repo'))) {
@@ -127,7 +128,7 @@ const Pin = z.object({
 })
 
 /** Pins a benchmark's baseline to chosen runs of this project (replacing any earlier pin). */
-projects.post('/:owner/:repo/baselines', requireProject, ownProject, async (c) => {
+projects.post('/:owner/:repo/baselines', requireProject, ownProject, requireProjectToken, async (c) => {
   const parsed = Pin.safeParse(await jsonBody(c))
   if (!parsed.success) throw invalid('baseline', issuesOf(parsed.error))
   const { benchmark, run_ids } = parsed.data
@@ -137,7 +138,7 @@ projects.post('/:owner/:repo/baselines', requireProject, ownProject, async (c) =
 })
 
 /** Unpins: the benchmark's baseline is chosen automatically again. */
-projects.delete('/:owner/:repo/baselines', requireProject, ownProject, async (c) => {
+projects.delete('/:owner/:repo/baselines', requireProject, ownProject, requireProjectToken, async (c) => {
   const parsed = z.object({ benchmark: Benchmark }).safeParse(c.req.query())
   if (!parsed.success) throw invalid('query', issuesOf(parsed.error))
   const { benchmark } = parsed.data
@@ -152,9 +153,136 @@ projects.get('/:owner/:repo/settings', requireProject, ownProject, (c) => {
 })
 
 /** Replaces the project's settings; later comparisons use them (stored ones stay as made). */
-projects.put('/:owner/:repo/settings', requireProject, ownProject, async (c) => {
+projects.put('/:owner/:repo/settings', requireProject, ownProject, requireProjectToken, async (c) => {
   const parsed = ProjectSettings.safeParse(await jsonBody(c))
   if (!parsed.success) throw invalid('settings', issuesOf(parsed.error))
   await updateSettings(c.get('db'), c.get('project').id, parsed.data)
   return c.json({ settings: parsed.data, effective: effectiveSettings(parsed.data) })
 })
+
+const SettingsDoc = ProjectSettings.meta({ id: 'ProjectSettings' })
+const SettingsAnswer = z.object({ settings: SettingsDoc, effective: z.record(z.string(), z.unknown()) })
+const project = (path: string) => `/api/v1/projects/{owner}/{repo}${path}`
+
+/** What the OpenAPI document says of these routes (service/openapi.ts). */
+export const projectsApi: RouteConfig[] = [
+  createRoute({
+    method: 'post',
+    path: '/api/v1/projects',
+    summary: 'Create a project and its first token (shown in this answer only)',
+    security: SECURITY.admin,
+    request: { body: requestJson(NewProject) },
+    responses: {
+      201: json(
+        z.object({
+          project: z.object({ id: z.string(), owner: z.string(), repo: z.string(), settings: SettingsDoc }),
+          token: z.string().meta({ description: 'igt_…, stored hashed' }),
+        }),
+        'created',
+      ),
+      ...errors(400, 401, 403, 409),
+    },
+  }),
+  createRoute({
+    method: 'get',
+    path: project('/benchmarks'),
+    summary: "Each benchmark's scenarios with the summary of their latest run",
+    security: SECURITY.projectOrOidc,
+    request: { params: OwnerRepo },
+    responses: {
+      200: json(
+        z.object({
+          benchmarks: z.array(
+            z.object({
+              benchmark: z.string(),
+              scenarios: z.array(
+                z.object({
+                  name: z.string(),
+                  run_id: z.uuid(),
+                  sha: z.string().nullable(),
+                  time: z.string(),
+                  summary: z.record(z.string(), z.number().nullable()),
+                }),
+              ),
+            }),
+          ),
+        }),
+        'the benchmarks',
+      ),
+      ...errors(401, 403, 404),
+    },
+  }),
+  createRoute({
+    method: 'get',
+    path: project('/series'),
+    summary: 'One point per run (the median of its trials), oldest first, with its verdict',
+    security: SECURITY.projectOrOidc,
+    request: { params: OwnerRepo, query: SeriesQuery },
+    responses: {
+      200: json(
+        z.object({
+          points: z.array(
+            z.object({
+              run_id: z.uuid(),
+              sha: z.string().nullable(),
+              branch: z.string().nullable(),
+              pr_number: z.number().int().nullable(),
+              time: z.string(),
+              value: z.number().nullable(),
+              verdict: z.string().nullable(),
+              noise_pct: z.number().nullable(),
+            }),
+          ),
+        }),
+        'the series',
+      ),
+      ...errors(400, 401, 403, 404),
+    },
+  }),
+  createRoute({
+    method: 'get',
+    path: project('/noise-priors'),
+    summary: "The block noise of the project's earlier A/B runs of a benchmark",
+    security: SECURITY.projectOrOidc,
+    request: { params: OwnerRepo, query: PriorsQuery },
+    responses: { 200: json(NoisePriors, 'the learned priors'), ...errors(400, 401, 403, 404) },
+  }),
+  createRoute({
+    method: 'post',
+    path: project('/baselines'),
+    summary: "Pin a benchmark's baseline to chosen runs",
+    security: SECURITY.project,
+    request: { params: OwnerRepo, body: requestJson(Pin) },
+    responses: {
+      200: json(z.object({ benchmark: z.string(), run_ids: z.array(z.uuid()) }), 'pinned'),
+      ...errors(400, 401, 403, 404),
+    },
+  }),
+  createRoute({
+    method: 'delete',
+    path: project('/baselines'),
+    summary: 'Unpin: the baseline is chosen automatically again',
+    security: SECURITY.project,
+    request: { params: OwnerRepo, query: z.object({ benchmark: Benchmark }) },
+    responses: {
+      200: json(z.object({ benchmark: z.string(), unpinned: z.number().int() }), 'unpinned'),
+      ...errors(400, 401, 403, 404),
+    },
+  }),
+  createRoute({
+    method: 'get',
+    path: project('/settings'),
+    summary: "The detector's settings: what was set, and every value in force",
+    security: SECURITY.projectOrOidc,
+    request: { params: OwnerRepo },
+    responses: { 200: json(SettingsAnswer, 'the settings'), ...errors(401, 403, 404) },
+  }),
+  createRoute({
+    method: 'put',
+    path: project('/settings'),
+    summary: "Replace the project's detector settings",
+    security: SECURITY.project,
+    request: { params: OwnerRepo, body: requestJson(SettingsDoc) },
+    responses: { 200: json(SettingsAnswer, 'the settings now'), ...errors(400, 401, 403, 404) },
+  }),
+]

@@ -1,11 +1,12 @@
 // Ingesting a report, top to bottom: validate it, find its identity (a re-post is the run already
-// stored), compare it with its baseline, then store the run, its comparison and what GitHub is
-// owed in one transaction. The comparison reads through the pool before the transaction opens,
+// stored), compare it with its baseline, then store the run, its comparison and what GitHub and
+// the project's webhooks are owed in one transaction. The comparison reads through the pool before the transaction opens,
 // so an ingest never holds a connection while waiting for another (with a pool of N, N ingests
 // each holding one and waiting for a second would wait for ever). The gate in front keeps
 // ingests at work below the pool's size.
 import { randomUUID } from 'node:crypto'
 import type { Kysely } from 'kysely'
+import { ciRunUrl } from '../../core/ci-context.ts'
 import { compareArms, isPairedReport } from '../../core/detect/arms.ts'
 import { measurementDifferences } from '../../core/detect/comparable.ts'
 import { compareRuns, type Run } from '../../core/detect/compare.ts'
@@ -16,11 +17,13 @@ import { issuesOf } from '../../core/validation.ts'
 import type { Database } from '../db/database.ts'
 import type { ServiceConfig } from '../env.ts'
 import { ApiError, invalid } from '../http.ts'
-import { runNotifications } from '../notifications/notification.ts'
+import type { ServiceMetrics } from '../metrics.ts'
+import { type NewNotification, runNotifications } from '../notifications/notification.ts'
 import { enqueue, type NotificationView, notificationsOfRun } from '../notifications/outbox.ts'
 import type { Project } from '../projects/repository.ts'
 import { runLinkQuery, signRunLink } from '../web/links.ts'
 import { publicRunUrl } from '../web/paths.ts'
+import { runWebhookNotifications } from '../webhooks/notify.ts'
 import { baselineFor, type Subject, subjectOfReport } from './baselines.ts'
 import { learnsPriors, priorsFor } from './priors.ts'
 import {
@@ -38,6 +41,18 @@ export interface IngestContext {
   config: ServiceConfig
   /** The key of signed run links (service/web/links.ts), for the page the comment links to. */
   linkSecret: () => Promise<Buffer>
+  /** Where the detector's time is counted (GET /metrics). */
+  metrics?: ServiceMetrics
+}
+
+/** The detector's own time, apart from the queries that fed it. */
+function timed<T>(ctx: IngestContext, kind: 'history' | 'ab', detect: () => T): T {
+  const started = performance.now()
+  try {
+    return detect()
+  } finally {
+    ctx.metrics?.comparison(kind, (performance.now() - started) / 1000)
+  }
 }
 
 /** The run's dashboard page as GitHub's readers open it: signed, so no token is needed. */
@@ -103,7 +118,9 @@ export async function compareNow(ctx: IngestContext, run: Run, subject: Subject)
           reportedAt: subject.reported_at,
         })
       : null
-    return compareArms(run, { settings: detectorSettings(ctx.project.settings), priors })
+    return timed(ctx, 'ab', () =>
+      compareArms(run, { settings: detectorSettings(ctx.project.settings), priors }),
+    )
   }
   const base = await baselineFor(ctx.db, subject, ctx.config)
   const differing = new Map<string, string[]>()
@@ -114,11 +131,8 @@ export async function compareNow(ctx: IngestContext, run: Run, subject: Subject)
   }
   const baselines = base.baselines.filter(same)
   const history = base.history.filter(same)
-  const comparison = compareRuns(
-    run,
-    baselines,
-    history.length ? history : baselines,
-    detectorSettings(ctx.project.settings),
+  const comparison = timed(ctx, 'history', () =>
+    compareRuns(run, baselines, history.length ? history : baselines, detectorSettings(ctx.project.settings)),
   )
   if (differing.size) {
     const fields = [...new Set([...differing.values()].flat())]
@@ -138,11 +152,24 @@ export async function ingest(ctx: IngestContext, report: Report): Promise<Ingest
   // A baseline holds only runs reported no later than this one, so comparing before the write
   // gives the comparison that comparing after it would.
   const id = randomUUID()
-  const comparison = await compareNow(ctx, { id, report }, subjectOfReport(id, project.id, report))
+  const subject = subjectOfReport(id, project.id, report)
+  const comparison = await compareNow(ctx, { id, report }, subject)
   const baseline_shas = await shasOf(db, comparison.baseline_run_ids)
-  const owed = config.github
-    ? runNotifications({ id, report, comparison, baselineShas: baseline_shas }, await pageUrl(ctx, id))
-    : []
+  // Signed once, and only when someone is told.
+  let signed: Promise<string | null> | null = null
+  const page = () => {
+    signed ??= pageUrl(ctx, id)
+    return signed
+  }
+  const owed: NewNotification[] = [
+    ...(config.github
+      ? runNotifications({ id, report, comparison, baselineShas: baseline_shas }, await page())
+      : []),
+    // Linked like GitHub's: the run's signed page, else the CI run.
+    ...(await runWebhookNotifications(db, project, { id, report, comparison }, subject, async () => {
+      return (await page()) ?? ciRunUrl(report.ci, report.git.repository)
+    })),
+  ]
 
   let notifications: NotificationView[] = []
   const stored = await insertRun(db, project.id, report, {

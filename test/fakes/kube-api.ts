@@ -3,6 +3,13 @@
 // KServe InferenceServices, and pods, events, pod logs and nodes. It plays the KServe
 // controller too: for each InferenceService it starts an engine-sim and, after a delay, sets
 // status.url and the Ready condition — or fails in one of the ways real clusters fail.
+// It also stores the kinds deploy/kubernetes renders (apps/v1 Deployments, v1 Services and
+// ConfigMaps, policy/v1 PodDisruptionBudgets; test/deploy.test.ts): create, get, list, delete
+// and nothing more (no controllers, no validation of specs, no apply/patch), with the API's
+// conventions for create: 201 with the stored object and its server-set metadata, 409
+// AlreadyExists for a name taken, 400 for a body of another kind or namespace, 422 without a
+// name (https://kubernetes.io/docs/reference/using-api/api-concepts/ and
+// https://github.com/kubernetes/community/blob/master/contributors/devel/sig-architecture/api-conventions.md#http-status-codes).
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { resolve } from 'node:path'
@@ -44,6 +51,10 @@ export class FakeKube {
   /** Every InferenceService ever created, by name (kept after deletion). */
   readonly created: Record<string, any>[] = []
   readonly deleted: string[] = []
+  /** Deployments, Services, ConfigMaps and PodDisruptionBudgets, by `resource/namespace/name`. */
+  readonly objects = new Map<string, Record<string, any>>()
+  /** Every body POSTed for those kinds, as it arrived (what the client sent, after its models). */
+  readonly received: Record<string, any>[] = []
   url = ''
   /** The next service created fails this way. */
   failNext: Failure | null = null
@@ -166,7 +177,80 @@ export class FakeKube {
         },
       })
     }
+    const stored = storedKind(p)
+    if (stored) return this.#stored(req.method ?? 'GET', stored, body, res)
     return this.#json(res, 404, status(404, `the server could not find the requested resource (${p})`))
+  }
+
+  /** Create, get, list and delete of the kinds a Deployment of the service needs; no more. */
+  #stored(method: string, at: StoredAt, body: any, res: ServerResponse) {
+    const { kind, ns, name } = at
+    const key = (n: string) => `${kind.resource}/${ns}/${n}`
+    const qualified = kind.group ? `${kind.resource}.${kind.group}` : kind.resource
+    if (method === 'POST' && !name) {
+      this.received.push(structuredClone(body))
+      const apiVersion = kind.group ? `${kind.group}/${kind.version}` : kind.version
+      if (body?.kind !== kind.kind || body?.apiVersion !== apiVersion) {
+        const got = `${body?.apiVersion ?? '?'} ${body?.kind ?? '?'}`
+        return this.#json(
+          res,
+          400,
+          status(400, `expected ${apiVersion} ${kind.kind} here, got ${got}`, 'BadRequest'),
+        )
+      }
+      if (body.metadata?.namespace && body.metadata.namespace !== ns) {
+        const why = 'the namespace of the provided object does not match the namespace sent on the request'
+        return this.#json(res, 400, status(400, why, 'BadRequest'))
+      }
+      const n = body.metadata?.name
+      if (!n) {
+        const why = `${kind.kind}${kind.group ? `.${kind.group}` : ''} "" is invalid: metadata.name: Required value: name or generateName is required`
+        return this.#json(res, 422, status(422, why, 'Invalid'))
+      }
+      if (this.objects.has(key(n))) {
+        return this.#json(
+          res,
+          409,
+          status(409, `${qualified} "${n}" already exists`, 'AlreadyExists', {
+            name: n,
+            ...(kind.group ? { group: kind.group } : {}),
+            kind: kind.resource,
+          }),
+        )
+      }
+      const object = {
+        ...body,
+        metadata: {
+          ...body.metadata,
+          namespace: ns,
+          uid: `uid-${kind.resource}-${n}`,
+          resourceVersion: String(this.#rv++),
+          creationTimestamp: new Date().toISOString(),
+          ...(kind.generation ? { generation: 1 } : {}),
+        },
+      }
+      this.objects.set(key(n), object)
+      return this.#json(res, 201, object)
+    }
+    if (method === 'GET' && name) {
+      const o = this.objects.get(key(name))
+      return o
+        ? this.#json(res, 200, o)
+        : this.#json(res, 404, status(404, `${qualified} "${name}" not found`, 'NotFound'))
+    }
+    if (method === 'GET') {
+      const items = [...this.objects.entries()]
+        .filter(([k]) => k.startsWith(`${kind.resource}/${ns}/`))
+        .map(([, o]) => o)
+      const apiVersion = kind.group ? `${kind.group}/${kind.version}` : kind.version
+      return this.#json(res, 200, { apiVersion, kind: `${kind.kind}List`, metadata: {}, items })
+    }
+    if (method === 'DELETE' && name) {
+      if (!this.objects.delete(key(name)))
+        return this.#json(res, 404, status(404, `${qualified} "${name}" not found`, 'NotFound'))
+      return this.#json(res, 200, status(200, 'Success'))
+    }
+    return this.#json(res, 405, status(405, 'method not allowed', 'MethodNotAllowed'))
   }
 
   async #isvc(method: string, ns: string, name: string | null, url: URL, body: any, res: ServerResponse) {
@@ -350,15 +434,54 @@ export class FakeKube {
 
 const strip = ({ failure: _failure, simArgs: _simArgs, ...o }: Record<string, any>) => o
 
-function status(code: number, message: string) {
+function status(code: number, message: string, reason?: string, details?: Record<string, string>) {
   return {
     kind: 'Status',
     apiVersion: 'v1',
     metadata: {},
     status: code < 400 ? 'Success' : 'Failure',
     message,
+    ...(reason ? { reason } : {}),
+    ...(details ? { details } : {}),
     code,
   }
+}
+
+interface StoredKind {
+  group: string
+  version: string
+  resource: string
+  kind: string
+  /** Whether the API server sets metadata.generation (kinds with a spec it tracks). */
+  generation: boolean
+}
+
+/** The kinds stored as they are, by their REST path's group/version/resource. */
+const STORED_KINDS: StoredKind[] = [
+  { group: 'apps', version: 'v1', resource: 'deployments', kind: 'Deployment', generation: true },
+  { group: '', version: 'v1', resource: 'services', kind: 'Service', generation: false },
+  { group: '', version: 'v1', resource: 'configmaps', kind: 'ConfigMap', generation: false },
+  {
+    group: 'policy',
+    version: 'v1',
+    resource: 'poddisruptionbudgets',
+    kind: 'PodDisruptionBudget',
+    generation: true,
+  },
+]
+
+interface StoredAt {
+  kind: StoredKind
+  ns: string
+  name: string | null
+}
+
+function storedKind(path: string): StoredAt | null {
+  const m = path.match(/^\/(?:api\/(v1)|apis\/([^/]+)\/([^/]+))\/namespaces\/([^/]+)\/([^/]+)(?:\/([^/]+))?$/)
+  if (!m) return null
+  const [group, version] = m[1] ? ['', m[1]] : [m[2]!, m[3]!]
+  const kind = STORED_KINDS.find((k) => k.group === group && k.version === version && k.resource === m[5])
+  return kind ? { kind, ns: m[4]!, name: m[6] ?? null } : null
 }
 
 function eventsOf(isvc: Record<string, any>): Record<string, any>[] {
