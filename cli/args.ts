@@ -1,5 +1,7 @@
 // Declarative flags for the subcommands: one spec gives parsing (strict: unknown flags are
 // errors), typed conversion with messages that name the flag, and the --help text.
+import { accessSync, constants } from 'node:fs'
+import { dirname, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 
 export interface FlagSpec {
@@ -133,6 +135,19 @@ export function helpText(spec: CommandSpec): string {
 }
 
 // Typed readers. Each throws a UsageError naming the flag and what it expected.
+
+/** --out, checked writable before any work: a long run must fail now, not after it. */
+export function outFlag(v: FlagValues): string | undefined {
+  const out = str(v, 'out')
+  if (out) {
+    try {
+      accessSync(dirname(resolve(out)), constants.W_OK)
+    } catch {
+      throw new UsageError(`--out: cannot write to the folder of ${out}`)
+    }
+  }
+  return out
+}
 
 export function str(v: FlagValues, name: string): string | undefined {
   const x = v[name]

@@ -1,7 +1,27 @@
 // The --git-* flags that set a report's git fields by hand (other CI systems, local runs): one
 // reading of them, so every command that takes them accepts and refuses the same things.
 import { GitContext } from '../core/report.ts'
-import { type FlagValues, num, str, UsageError } from './args.ts'
+import { type FlagSpec, type FlagValues, num, str, UsageError } from './args.ts'
+
+/** The flags themselves, for the commands that write a report (bench, import). */
+export const GIT_FLAGS: Record<string, FlagSpec> = {
+  'git-repository': { type: 'string', value: 'OWNER/REPO', help: 'override $GITHUB_REPOSITORY' },
+  'git-sha': { type: 'string', value: 'SHA', help: 'override the commit sha' },
+  'git-branch': { type: 'string', value: 'NAME', help: 'override the branch' },
+  'git-base-branch': { type: 'string', value: 'NAME', help: 'override the base branch (pull requests)' },
+  'git-pr': { type: 'string', value: 'N', help: 'override the pull request number' },
+}
+
+/** What served the model, for per-GPU throughput and cost: bench and import say it alike. */
+export const HARDWARE_FLAGS: Record<string, FlagSpec> = {
+  gpus: { type: 'string', value: 'N', help: 'GPUs serving the model (per-GPU throughput, cost)' },
+  'gpu-model': { type: 'string', value: 'NAME', help: 'GPU model, e.g. NVIDIA-H100-80GB-HBM3' },
+  'gpu-hourly-cost': {
+    type: 'string',
+    value: 'USD',
+    help: 'cost of one GPU-hour, for cost per 1M output tokens',
+  },
+}
 
 /** The git fields the flags give; a flag not given leaves its field out. */
 export function gitFlagValues(v: FlagValues): Partial<GitContext> {

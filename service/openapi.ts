@@ -34,6 +34,7 @@ const ERROR_MEANING: Record<number, string> = {
   404: 'no such project, run or route (or not yours)',
   409: 'it exists already',
   413: 'the body is over the limit',
+  429: 'too many waiting: retry after Retry-After',
   503: 'busy or the database (or OIDC issuer) is unavailable: retry after Retry-After',
 }
 
@@ -84,7 +85,12 @@ export function openApiDocument(routes: RouteConfig[]) {
     scheme: 'bearer',
     description: 'INFERGATE_METRICS_TOKEN (none with INFERGATE_METRICS_PUBLIC=true)',
   })
-  for (const r of routes) registry.registerPath(r)
+  for (const r of routes) {
+    // Whatever else it answers, an operation taking OIDC tokens may refuse the token's workflow
+    // (403, the project's policy) or be unable to check it (503, the issuer away).
+    const oidc = r.security?.some((s) => 'githubOidc' in s)
+    registry.registerPath(oidc ? { ...r, responses: { ...errors(403, 503), ...r.responses } } : r)
+  }
   return doc.getOpenAPI31Document({
     openapi: '3.1.0',
     info: {

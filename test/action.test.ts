@@ -299,6 +299,7 @@ describe('the bundled Action', () => {
         ref: 'refs/heads/main',
         sha,
         event_name: 'push',
+        run_id: '300',
       }
       const push = {
         ...runner,
@@ -310,7 +311,7 @@ describe('the bundled Action', () => {
       }
       const main = await step('main', inputs, push, dir)
       expect(main.code, main.stdout).toBe(0)
-      expect(main.output.status).toBe('no_baseline')
+      expect(main.output.status, main.stdout).toBe('no_baseline')
       // A token per call (the pending status, the report), each masked in the log.
       expect(issuer.issued.length).toBeGreaterThanOrEqual(2)
       for (const t of issuer.issued) expect(main.stdout).toContain(`::add-mask::${t}`)
@@ -327,6 +328,7 @@ describe('the bundled Action', () => {
         ref: 'refs/pull/9/merge',
         sha: 'c'.repeat(40),
         event_name: 'pull_request',
+        run_id: '301',
       }
       const pr = await step(
         'main',
@@ -348,7 +350,7 @@ describe('the bundled Action', () => {
       expect(pr.summary).toContain('Baseline: 1 run (`aaaaaaa`).')
 
       // A token for another repository is refused: a warning, the report kept.
-      issuer.job = { ...issuer.job, repository: 'evil/fork', repository_id: '999' }
+      issuer.job = { ...issuer.job, repository: 'evil/fork', repository_id: '999', run_id: '302' }
       const foreign = await step('main', inputs, { ...push, GITHUB_RUN_ID: '302' }, dir)
       expect(foreign.code).toBe(0)
       expect(foreign.stdout).toMatch(

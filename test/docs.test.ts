@@ -91,6 +91,11 @@ describe('the Action', () => {
       expect(ours, f).toHaveLength(1)
       for (const key of Object.keys(ours[0]!.with ?? {}))
         expect(Object.keys(action.inputs), `${f}: ${key}`).toContain(key)
+      // No stored service token: the job's OIDC token is the credential, and needs the permission.
+      const inputs = ours[0]!.with ?? {}
+      if ('service-url' in inputs && !('service-token' in inputs))
+        expect(wf.permissions, f).toMatchObject({ 'id-token': 'write' })
+      expect(inputs, f).not.toHaveProperty('service-token')
     }
     const pr = parse(readFileSync(new URL('pr-gate.yml', dir), 'utf8')) as { on: object; permissions: object }
     expect(Object.keys(pr.on)).toContain('pull_request')

@@ -28,6 +28,7 @@ const FAST: OutboxSettings = {
   maxAttempts: 4,
   backoffMs: 150,
   maxBackoffMs: 2_000,
+  maxRateLimitHolds: 24,
   // GitHub's minute without retry-after, shortened (outbox.test.ts checks the real default).
   rateLimitWaitMs: 400,
 }

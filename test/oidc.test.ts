@@ -2,6 +2,10 @@
 // oidc-issuer.ts) signing GitHub's claim set: a bound repository's workflows post runs without
 // a stored secret; every bad token is a 401 that writes nothing; the policy keeps pull
 // requests' runs out of baselines.
+import { writeFileSync } from 'node:fs'
+import type { AddressInfo } from 'node:net'
+import { join } from 'node:path'
+import { serve } from '@hono/node-server'
 import { generateKeyPair } from 'jose'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { parseReport, type Report } from '../core/report.ts'
@@ -9,6 +13,7 @@ import { createApp, DEFAULT_CONFIG } from '../service/app.ts'
 import { migrateToLatest, openDatabase } from '../service/db/connect.ts'
 import { engine, freshDatabase } from './db-helpers.ts'
 import { FakeOidcIssuer, type RunContext } from './fakes/oidc-issuer.ts'
+import { cli, tempDir } from './helpers.ts'
 import { ciIdentity, makeReport } from './report-factory.ts'
 
 const ADMIN = 'admin-secret'
@@ -82,8 +87,10 @@ function report(git: Partial<Report['git']>): Report {
   })
 }
 
+// A token is its job's, and a report must be the same job's (its ci.run_id): by default a token is
+// for the run the next report() makes (tokens are made first in each call below).
 const token = (job: Partial<RunContext> = {}, o: Partial<Parameters<FakeOidcIssuer['sign']>[1]> = {}) =>
-  issuer.sign({ ...MAIN, ...job }, { audience: AUDIENCE, ...o })
+  issuer.sign({ ...MAIN, run_id: String(ciRun), ...job }, { audience: AUDIENCE, ...o })
 
 describe(`GitHub OIDC on ${engine}`, () => {
   it("a push's token on main posts a run: the project is the bound repository's", async () => {
@@ -209,6 +216,45 @@ describe(`GitHub OIDC on ${engine}`, () => {
     expect(await runsStored()).toBe(before)
   })
 
+  it("a report must be the token's own job's, and only push, schedule and dispatch write baselines", async () => {
+    const before = await runsStored()
+    // Another job's CI identity: a PR could take a nightly's run id and make its real post a "re-post".
+    const stolen = await token({}, {})
+    ciRun++
+    const other = await call('POST', '/api/v1/runs', stolen, report({}))
+    expect(other.status).toBe(403)
+    expect(((await other.json()) as { error: { message: string } }).error.message).toMatch(
+      /^ci: the report is not this job's \(the token's run \d+, attempt 1; the report's \d+, attempt 1\)/,
+    )
+    // workflow_run (the usual way to benchmark a fork's head) runs on main's ref: no baseline.
+    for (const event of ['workflow_run', 'issue_comment', 'repository_dispatch']) {
+      const res = await call('POST', '/api/v1/runs', await token({ event_name: event }), report({}))
+      expect(res.status, event).toBe(403)
+      expect(((await res.json()) as { error: { message: string } }).error.message, event).toMatch(
+        new RegExp(
+          `^event ${event} may not write baselines \\(this project's baseline_events: push, schedule, workflow_dispatch\\)`,
+        ),
+      )
+    }
+    expect(await runsStored()).toBe(before)
+    // The same events may post a pull request's run (a maintainer's /benchmark): compared only.
+    const pr = await call(
+      'POST',
+      '/api/v1/runs',
+      await token({ event_name: 'issue_comment' }),
+      report({ pr_number: 12, branch: 'feature', base_branch: 'main', sha: sha('7') }),
+    )
+    expect(pr.status, await pr.clone().text()).toBe(201)
+    // A renamed repository keeps its binding: the token names the new name, and so does the report.
+    const renamed = await call(
+      'POST',
+      '/api/v1/runs',
+      await token({ repository: 'acme/serving', sha: sha('8') }),
+      report({ repository: 'acme/serving', sha: sha('8') }),
+    )
+    expect(renamed.status, await renamed.clone().text()).toBe(201)
+  })
+
   it("restricts by ref, event and workflow; settings, pins and the binding stay with the project's token", async () => {
     const tight = await call('PUT', '/api/v1/projects/acme/llm/oidc', ADMIN, {
       repository_id: REPO_ID,
@@ -285,6 +331,13 @@ describe(`GitHub OIDC on ${engine}`, () => {
       expect(res.status).toBe(503)
       expect(res.headers.get('retry-after')).toBe('10')
       expect(await runsStored()).toBe(before)
+      // The failure is kept a few seconds: the next token does not wait on the issuer again.
+      const asked = issuer.discoveryFetches
+      const again = await cold.request('/api/v1/projects/acme/llm/benchmarks', {
+        headers: { authorization: `Bearer ${await token()}` },
+      })
+      expect(again.status).toBe(503)
+      expect(issuer.discoveryFetches).toBe(asked)
     } finally {
       issuer.down = false
     }
@@ -299,5 +352,33 @@ describe(`GitHub OIDC on ${engine}`, () => {
     expect(((await res.json()) as { error: { message: string } }).error.message).toMatch(
       /INFERGATE_OIDC_AUDIENCE/,
     )
+  })
+
+  it("infergate upload in a job without a token: the job's OIDC token, for --service's origin by default", async () => {
+    const server = serve({ fetch: app.fetch, hostname: '127.0.0.1', port: 0 })
+    await new Promise((r) => server.once('listening', r))
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+    try {
+      const file = join(tempDir(), 'report.json')
+      issuer.job = { ...MAIN, sha: sha('5'), run_id: String(ciRun) }
+      writeFileSync(file, JSON.stringify(report({ sha: sha('5') })))
+      const runner = {
+        ACTIONS_ID_TOKEN_REQUEST_URL: issuer.requestUrl,
+        ACTIONS_ID_TOKEN_REQUEST_TOKEN: issuer.requestToken,
+      }
+      // The audience is the service's INFERGATE_OIDC_AUDIENCE, not this URL's origin: refused, named.
+      const wrong = await cli(['upload', file, '--service', url], runner)
+      expect(wrong.code, wrong.stderr).toBe(2)
+      expect(wrong.stderr).toContain('OIDC token refused: claim aud does not match')
+      const ok = await cli(['upload', file, '--service', url, '--oidc-audience', AUDIENCE], runner)
+      expect(ok.code, ok.stderr).toBe(0)
+      expect(ok.stdout).toMatch(/^run [0-9a-f-]{36}/)
+      // Outside a job (no runner endpoint) and without a token: told what to give.
+      const none = await cli(['upload', file, '--service', url], {})
+      expect(none.code).toBe(2)
+      expect(none.stderr).toContain('--token is required')
+    } finally {
+      server.close()
+    }
   })
 })

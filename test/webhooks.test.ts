@@ -48,6 +48,7 @@ const FAST: OutboxSettings = {
   backoffMs: 150,
   maxBackoffMs: 2_000,
   rateLimitWaitMs: 400,
+  maxRateLimitHolds: 3,
 }
 // A receiver slower than this has not answered: the late faults answer after 800 ms.
 const TIMEOUT_MS = 300
@@ -248,7 +249,7 @@ describe(`webhooks on ${engine}`, () => {
     expect(generic.secret).toMatch(/^igwh_[A-Za-z0-9_-]{43}$/)
     expect(generic.webhook).toMatchObject({
       kind: 'generic',
-      url: `${r.url}/hooks/infergate?…`,
+      url: `${r.url}/hooks/…`,
       events: ['regression'],
       description: 'perf alerts',
       enabled: true,
@@ -367,6 +368,22 @@ describe(`webhooks on ${engine}`, () => {
     // Untouched by all that.
     expect((await h.call('GET', `${hooksPath()}/${mine.webhook.id}`)).body.webhook.enabled).toBe(true)
     expect(s.requests).toHaveLength(0)
+  })
+
+  it('tests pile up no further than 10 on a receiver that does not answer: then 429 with Retry-After', async () => {
+    const h = await serve(await database())
+    const r = await receiver()
+    const { webhook } = await h.hook('generic', `${r.url}/infergate`)
+    await r.close() // connections refused from now on: every attempt fails and is retried later
+    for (let i = 0; i < 10; i++)
+      expect((await h.call('POST', `${hooksPath()}/${webhook.id}/test`)).status).toBe(202)
+    const refused = await fetch(`${h.service.url}${hooksPath()}/${webhook.id}/test`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${h.token}` },
+    })
+    expect(refused.status).toBe(429)
+    expect(refused.headers.get('retry-after')).toBe('30')
+    expect(((await refused.json()) as { error: { code: string } }).error.code).toBe('too_many_pending')
   })
 
   it('a test event is signed: HMAC-SHA256 of the raw body with the secret, the delivery id in header and body', async () => {
@@ -549,6 +566,18 @@ describe(`webhooks on ${engine}`, () => {
     expect(r.requests[limited + 1]!.at - r.requests[limited]!.at).toBeGreaterThanOrEqual(950)
     // The attempts that met a rate limit are counted apart from the failures.
     expect(deliveries.reduce((n, d) => n + d.attempts, 0)).toBe(12)
+  })
+
+  it('a receiver answering 429 for ever: the delivery waits out 3 holds, then fails, saying so', async () => {
+    const h = await serve(await database())
+    const r = await receiver()
+    const { webhook } = await h.hook('generic', `${r.url}/infergate`)
+    r.fail({ status: 429, body: 'slow down', retryAfter: '0' }, 10)
+    expect((await h.call('POST', `${hooksPath()}/${webhook.id}/test`)).status).toBe(202)
+    const [delivery] = await h.settledHook(webhook.id, 1)
+    expect(delivery!.state).toBe('failed')
+    expect(delivery!.last_error).toMatch(/rate-limited 4 times: given up/)
+    expect(r.requests.map((q) => q.answer)).toEqual([429, 429, 429, 429])
   })
 
   it('Slack: a 429 holds that webhook only, for Retry-After; 5xx is retried; a lost answer shows twice', async () => {

@@ -1,7 +1,5 @@
 // infergate bench: the command line (and an infergate.yaml named by --config) read into a
 // benchmark plan and a target, the run, the table and the report file.
-import { accessSync, constants } from 'node:fs'
-import { dirname, resolve } from 'node:path'
 import { runAbBenchmark } from '../../core/bench/ab.ts'
 import { parseBaseUrl } from '../../core/bench/endpoint.ts'
 import { BenchError, Interrupted } from '../../core/bench/errors.ts'
@@ -34,11 +32,12 @@ import {
   list,
   num,
   oneOf,
+  outFlag,
   parseNumber,
   str,
   UsageError,
 } from '../args.ts'
-import { gitFlagValues } from '../git-flags.ts'
+import { GIT_FLAGS, gitFlagValues, HARDWARE_FLAGS } from '../git-flags.ts'
 import { renderComparison } from './compare.ts'
 
 export const benchSpec: CommandSpec = {
@@ -176,24 +175,14 @@ export const benchSpec: CommandSpec = {
       default: '1',
     },
     slo: { type: 'string', value: 'SPEC', help: 'goodput SLOs, e.g. ttft:500,tpot:50,e2el:10000 (ms)' },
-    gpus: { type: 'string', value: 'N', help: 'GPUs serving the model (per-GPU throughput, cost)' },
-    'gpu-model': { type: 'string', value: 'NAME', help: 'GPU model, e.g. NVIDIA-H100-80GB-HBM3' },
-    'gpu-hourly-cost': {
-      type: 'string',
-      value: 'USD',
-      help: 'cost of one GPU-hour, for cost per 1M output tokens',
-    },
+    ...HARDWARE_FLAGS,
     engine: {
       type: 'string',
       value: 'NAME',
       help: 'engine name for the report',
       default: "the model list's owned_by",
     },
-    'git-repository': { type: 'string', value: 'OWNER/REPO', help: 'override $GITHUB_REPOSITORY' },
-    'git-sha': { type: 'string', value: 'SHA', help: 'override the commit sha' },
-    'git-branch': { type: 'string', value: 'NAME', help: 'override the branch' },
-    'git-base-branch': { type: 'string', value: 'NAME', help: 'override the base branch (pull requests)' },
-    'git-pr': { type: 'string', value: 'N', help: 'override the pull request number' },
+    ...GIT_FLAGS,
     out: { type: 'string', value: 'FILE', help: 'write the report (infergate.report/v2 JSON) here' },
     progress: { type: 'string', value: 'MODE', help: 'auto, bar, lines or off', default: 'auto' },
   },
@@ -449,15 +438,7 @@ export async function bench(values: FlagValues): Promise<number> {
     oneOf(values, 'progress', ['auto', 'bar', 'lines', 'off'] as const satisfies readonly ProgressMode[]) ??
       'auto',
   )
-  const out = str(values, 'out')
-  if (out) {
-    // Fail before a long run, not after it.
-    try {
-      accessSync(dirname(resolve(out)), constants.W_OK)
-    } catch {
-      throw new UsageError(`--out: cannot write to the folder of ${out}`)
-    }
-  }
+  const out = outFlag(values)
   // A dataset that cannot be read or parsed is bad input (exit 2), found before any request.
   let dataset: DatasetEntry[] | undefined
   if (plan.workload.dataset) {

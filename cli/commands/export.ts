@@ -1,15 +1,14 @@
 // infergate export: a report or a comparison for people and tools outside Infergate: CSV for
 // spreadsheets and notebooks (per request, per trial, or per compared metric) and one
 // self-contained HTML page (no script, nothing fetched) to attach where JSON is no use.
-import { accessSync, constants, readFileSync } from 'node:fs'
-import { dirname, resolve } from 'node:path'
+import { readFileSync } from 'node:fs'
 import { type Comparison, parseComparison } from '../../core/detect/comparison.ts'
 import { comparisonCsv, NothingToExport, requestsCsv, trialsCsv } from '../../core/export/csv.ts'
 import { comparisonHtml, reportHtml } from '../../core/export/html.ts'
 import { writeFileAtomic } from '../../core/files.ts'
 import { parseReport, type Report } from '../../core/report.ts'
 import { ValidationError } from '../../core/validation.ts'
-import { type CommandSpec, type FlagValues, oneOf, RunError, str, UsageError } from '../args.ts'
+import { type CommandSpec, type FlagValues, oneOf, outFlag, RunError, UsageError } from '../args.ts'
 
 export const exportSpec: CommandSpec = {
   name: 'export',
@@ -72,14 +71,7 @@ export async function exportCommand(values: FlagValues, positionals: string[]): 
   const what = oneOf(values, 'what', ['requests', 'trials', 'metrics'] as const)
   if (what && format !== 'csv')
     throw new UsageError('--what: only with --format csv (the HTML page shows it all)')
-  const out = str(values, 'out')
-  if (out) {
-    try {
-      accessSync(dirname(resolve(out)), constants.W_OK)
-    } catch {
-      throw new UsageError(`--out: cannot write to the folder of ${out}`)
-    }
-  }
+  const out = outFlag(values)
   const input = readInput(file)
   let text: string
   if ('comparison' in input) {

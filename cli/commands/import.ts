@@ -1,15 +1,13 @@
 // infergate import: another tool's result file (vLLM, guidellm, AIPerf, inference-perf) as an
 // Infergate report, so `compare`, `upload` and the service judge runs nobody re-measures. The
 // report is validated before it is written; nothing is written when the input is refused.
-import { accessSync, constants } from 'node:fs'
-import { dirname, resolve } from 'node:path'
 import { ciContextFromEnv, gitContextFromEnv } from '../../core/ci-context.ts'
 import { writeFileAtomic } from '../../core/files.ts'
 import { fillGitContext } from '../../core/git-context.ts'
 import { IMPORT_FORMATS, ImportError, importFile } from '../../core/import/index.ts'
 import { BENCHMARK_NAME } from '../../core/report.ts'
-import { type CommandSpec, type FlagValues, num, oneOf, RunError, str, UsageError } from '../args.ts'
-import { gitFlagValues } from '../git-flags.ts'
+import { type CommandSpec, type FlagValues, num, oneOf, outFlag, RunError, str, UsageError } from '../args.ts'
+import { GIT_FLAGS, gitFlagValues, HARDWARE_FLAGS } from '../git-flags.ts'
 
 export const importSpec: CommandSpec = {
   name: 'import',
@@ -51,18 +49,8 @@ export const importSpec: CommandSpec = {
       help: "completions or chat (default: the file's, else completions)",
     },
     engine: { type: 'string', value: 'NAME', help: 'engine name for the report, e.g. vllm' },
-    gpus: { type: 'string', value: 'N', help: 'GPUs serving the model (per-GPU throughput, cost)' },
-    'gpu-model': { type: 'string', value: 'NAME', help: 'GPU model, e.g. NVIDIA-H100-80GB-HBM3' },
-    'gpu-hourly-cost': {
-      type: 'string',
-      value: 'USD',
-      help: 'cost of one GPU-hour, for cost per 1M output tokens',
-    },
-    'git-repository': { type: 'string', value: 'OWNER/REPO', help: 'override $GITHUB_REPOSITORY' },
-    'git-sha': { type: 'string', value: 'SHA', help: 'override the commit sha' },
-    'git-branch': { type: 'string', value: 'NAME', help: 'override the branch' },
-    'git-base-branch': { type: 'string', value: 'NAME', help: 'override the base branch (pull requests)' },
-    'git-pr': { type: 'string', value: 'N', help: 'override the pull request number' },
+    ...HARDWARE_FLAGS,
+    ...GIT_FLAGS,
   },
   examples: [
     'infergate import --format vllm vllm-result.json --out report.json',
@@ -98,14 +86,7 @@ export async function importCommand(
   }
   const model = str(values, 'model')
   if (model === '') throw new UsageError('--model: must not be empty')
-  const out = str(values, 'out')
-  if (out) {
-    try {
-      accessSync(dirname(resolve(out)), constants.W_OK)
-    } catch {
-      throw new UsageError(`--out: cannot write to the folder of ${out}`)
-    }
-  }
+  const out = outFlag(values)
   const flags = gitFlagValues(values)
   const { git } = fillGitContext(gitContextFromEnv(env), flags, null)
   let report: ReturnType<typeof importFile>

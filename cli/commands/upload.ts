@@ -3,6 +3,7 @@
 // report leaves null is read from the local checkout; the service's verdict is printed and is the
 // exit code, as with infergate compare.
 import { fillGitContext, readCheckout } from '../../core/git-context.ts'
+import { githubOidcToken } from '../../core/github-oidc.ts'
 import { GitContext } from '../../core/report.ts'
 import { type PostedRun, ServiceClient, ServiceError } from '../../core/service-client.ts'
 import { formatPath } from '../../core/validation.ts'
@@ -13,7 +14,7 @@ import { readReport, renderComparison } from './compare.ts'
 export const uploadSpec: CommandSpec = {
   name: 'upload',
   summary: 'post a report to the regression service and print its verdict',
-  usage: 'infergate upload FILE --service URL [--token TOKEN] [options]',
+  usage: 'infergate upload FILE --service URL [--token TOKEN | --oidc-audience AUD] [options]',
   positionals: [{ name: 'FILE', help: 'the report (what infergate bench --out writes)' }],
   flags: {
     service: {
@@ -25,6 +26,12 @@ export const uploadSpec: CommandSpec = {
       type: 'string',
       value: 'TOKEN',
       help: "the project's token (POST /api/v1/projects); the variable keeps it out of process lists [$INFERGATE_TOKEN]",
+    },
+    'oidc-audience': {
+      type: 'string',
+      value: 'AUD',
+      help: "without a token, in a GitHub Actions job with id-token: write: the job's OIDC token for this audience (the service's INFERGATE_OIDC_AUDIENCE) [$INFERGATE_OIDC_AUDIENCE]",
+      default: "--service's origin",
     },
     'git-repository': {
       type: 'string',
@@ -71,6 +78,14 @@ export const uploadExitCodes: [number, string][] = [
   ],
 ]
 
+const originOf = (url: string) => {
+  try {
+    return new URL(url).origin
+  } catch {
+    return url
+  }
+}
+
 /** How baselines are named, as in the PR comment: the commit, else the start of the run id. */
 const baselineNames = (run: PostedRun) =>
   run.comparison.baseline_run_ids.map((id) => run.baselineShas?.[id]?.slice(0, 7) ?? id.slice(0, 8))
@@ -87,10 +102,12 @@ export async function upload(
   const url = str(values, 'service') ?? (env.INFERGATE_SERVICE_URL || undefined)
   if (!url)
     throw new UsageError("--service is required (or $INFERGATE_SERVICE_URL): the regression service's URL")
-  const token = str(values, 'token') ?? (env.INFERGATE_TOKEN || undefined)
+  const given = str(values, 'token') ?? (env.INFERGATE_TOKEN || undefined)
+  const audience = str(values, 'oidc-audience') ?? (env.INFERGATE_OIDC_AUDIENCE || originOf(url))
+  const token = given ?? githubOidcToken(env, audience)
   if (!token) {
     throw new UsageError(
-      "--token is required (or $INFERGATE_TOKEN): the project's token from POST /api/v1/projects",
+      "--token is required (or $INFERGATE_TOKEN): the project's token from POST /api/v1/projects; in a GitHub Actions job with permissions: id-token: write, the job's OIDC token is used instead (docs/oidc.md)",
     )
   }
   // Node's timers hold at most 2^31 − 1 ms.

@@ -27,6 +27,11 @@ export interface OutboxSettings {
    * it doubles on each repeat. GitHub's docs: "at least one minute".
    */
   rateLimitWaitMs: number
+  /**
+   * Rate limits one notification may wait out before it fails: a receiver that answers 429 for
+   * ever must not keep it (and its delivery id) alive for ever. 24 holds of at most an hour: a day.
+   */
+  maxRateLimitHolds: number
 }
 
 export const DEFAULT_OUTBOX: OutboxSettings = {
@@ -36,6 +41,7 @@ export const DEFAULT_OUTBOX: OutboxSettings = {
   backoffMs: 5_000,
   maxBackoffMs: 15 * 60_000,
   rateLimitWaitMs: 60_000,
+  maxRateLimitHolds: 24,
 }
 
 /** Why an attempt failed, as the deliverer sees it. */
@@ -91,6 +97,19 @@ export function startOutboxWorker(
   let woken = false
 
   async function rateLimited(n: Claimed, f: Failure): Promise<void> {
+    if (n.rateLimited >= settings.maxRateLimitHolds) {
+      const message = `${f.message} (rate-limited ${n.rateLimited + 1} times: given up)`
+      await markAttemptFailed(db, n.id, message, null)
+      countOutcome(n.kind, 'failed')
+      log('error', 'notification failed', {
+        id: n.id,
+        kind: n.kind,
+        key: n.key,
+        attempt: n.attempt,
+        error: message,
+      })
+      return
+    }
     const scope = deliverer.credential(n)
     const lifts = await holdCredential(db, scope, f, settings, Date.now())
     await markAttemptFailed(db, n.id, f.message, lifts, true)

@@ -1,11 +1,13 @@
 // What a workflow holding a GitHub OIDC token may do for the project its repository is bound to.
-// The token's claims are the truth about where a run came from; a report's own git fields are
-// only what the workflow wrote. So a run that could become a baseline (no pull request) must
-// name the token's branch and commit, and its ref must be one the project lets write baselines;
-// a pull request's run is stored and compared, never a baseline (service/runs/baselines.ts
-// takes baselines only from runs without a pr_number).
+// The token's claims are the truth about where a run came from; a report's own git and ci fields
+// are only what the workflow wrote. So a report must be its own job's (the token's run id and
+// attempt: a re-post of the same CI run is the same run, and must not be another job's to
+// take), a run that could become a baseline (no pull request) must come from an event that
+// measures the branch itself, name the token's branch and commit, and its ref must be one the
+// project lets write baselines; a pull request's run is stored and compared, never a baseline
+// (service/runs/baselines.ts takes baselines only from runs without a pr_number).
 import { z } from 'zod'
-import type { GitContext } from '../../core/report.ts'
+import type { CiContext, GitContext } from '../../core/report.ts'
 import { ApiError } from '../http.ts'
 import type { GithubClaims } from './verifier.ts'
 
@@ -29,8 +31,17 @@ export const OidcPolicy = z
       .default([]),
     /** Workflows (`workflow_ref`, e.g. acme/llm/.github/workflows/bench.yml@refs/heads/main); empty: any. */
     workflows: Patterns.default([]),
-    /** Refs whose runs may become baselines (pushes, schedules, dispatches on them). */
+    /** Refs whose runs may become baselines. */
     baseline_refs: Patterns.default(['refs/heads/main']),
+    /**
+     * Events whose runs may become baselines. Not workflow_run, issue_comment, repository_dispatch
+     * and the like by default: they run on the default branch's ref while measuring whatever
+     * the workflow checked out (a fork's head, for workflow_run's usual pattern).
+     */
+    baseline_events: z
+      .array(z.string().regex(/^[a-z_]{1,64}$/, 'expected a GitHub event name'))
+      .max(50)
+      .default(['push', 'schedule', 'workflow_dispatch']),
   })
   .strict()
 export type OidcPolicy = z.infer<typeof OidcPolicy>
@@ -71,7 +82,21 @@ const fromPullRequest = (claims: GithubClaims) =>
   claims.event_name.startsWith('pull_request') || PR_REF.test(claims.ref)
 
 /** Whether a report may be stored under the token; a 403 naming the field otherwise. */
-export function admitReport(claims: GithubClaims, policy: OidcPolicy, git: GitContext): void {
+export function admitReport(
+  claims: GithubClaims,
+  policy: OidcPolicy,
+  report: { git: GitContext; ci: CiContext | null },
+): void {
+  const { git, ci } = report
+  if (
+    ci?.provider !== 'github' ||
+    ci.run_id !== claims.run_id ||
+    ci.run_attempt !== Number(claims.run_attempt)
+  ) {
+    throw forbidden(
+      `ci: the report is not this job's (the token's run ${claims.run_id}, attempt ${claims.run_attempt}; the report's ${ci ? `${ci.run_id}, attempt ${ci.run_attempt}` : 'none'})`,
+    )
+  }
   const pr = PR_REF.exec(claims.ref)
   if (fromPullRequest(claims)) {
     if (git.pr_number === null) {
@@ -93,6 +118,11 @@ export function admitReport(claims: GithubClaims, policy: OidcPolicy, git: GitCo
   }
   if (git.sha !== claims.sha) {
     throw forbidden(`git.sha: ${git.sha} is not the token's commit (${claims.sha})`)
+  }
+  if (!policy.baseline_events.includes(claims.event_name)) {
+    throw forbidden(
+      `event ${claims.event_name} may not write baselines (this project's baseline_events: ${policy.baseline_events.join(', ') || 'none'}); a run of a pull request names it (git.pr_number)`,
+    )
   }
   if (!anyOf(policy.baseline_refs, claims.ref)) {
     throw forbidden(

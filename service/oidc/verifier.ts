@@ -31,7 +31,9 @@ export const GithubClaims = z.object({
   event_name: z.string().min(1),
   workflow_ref: z.string().min(1),
   job_workflow_ref: z.string().min(1).optional(),
-  run_id: z.string().optional(),
+  // Which job holds it: a report must be that job's (service/oidc/policy.ts).
+  run_id: z.string().regex(/^\d+$/),
+  run_attempt: z.string().regex(/^[1-9]\d*$/),
   actor: z.string().optional(),
 })
 export type GithubClaims = z.infer<typeof GithubClaims>
@@ -79,10 +81,13 @@ export function createOidcVerifier(config: OidcConfig) {
     })
   }
 
-  // A failed discovery is not kept: the next token tries again.
+  // A failed discovery is kept 5 s, not for good: while the issuer is away, tokens get their 503
+  // at once instead of each waiting out a fetch of its own; then the next one tries again.
   const jwks = () => {
     keys ??= discover().catch((e) => {
-      keys = null
+      setTimeout(() => {
+        keys = null
+      }, 5_000).unref()
       throw e
     })
     return keys
@@ -103,7 +108,7 @@ export function createOidcVerifier(config: OidcConfig) {
         audience: config.audience,
         // GitHub signs with RS256; naming it refuses "none" and any algorithm swap.
         algorithms: ['RS256'],
-        requiredClaims: ['exp', 'iat', 'repository_id'],
+        requiredClaims: ['exp', 'iat', 'repository_id', 'run_id', 'run_attempt'],
         clockTolerance: 30,
       }))
     } catch (e) {

@@ -110,9 +110,11 @@ const context = (c: Context<Env>) => ({
 })
 
 runs.post('/', async (c) => {
-  const report = reportOf(await jsonBody(c), c.get('project'))
   const principal = c.get('principal')
-  if (principal.kind === 'oidc') admitReport(principal.claims, principal.policy, report.git)
+  // A token's repository is the one its claims name (a rename keeps the binding); else the project's.
+  const repository = principal.kind === 'oidc' ? principal.claims.repository : undefined
+  const report = reportOf(await jsonBody(c), c.get('project'), repository)
+  if (principal.kind === 'oidc') admitReport(principal.claims, principal.policy, report)
   const started = performance.now()
   const run = await c.get('ingestGate').run(() => ingest(context(c), report))
   c.get('metrics').ingest(run.created ? 'created' : 'reposted', (performance.now() - started) / 1000)

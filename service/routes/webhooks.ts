@@ -19,6 +19,7 @@ import {
   createWebhook,
   deleteWebhook,
   listWebhooks,
+  pendingOfWebhook,
   updateWebhook,
   type Webhook,
   webhookOf,
@@ -125,6 +126,8 @@ webhooks.delete('/:id', async (c) => {
   return c.json({ id, deleted: true, cancelled: deleted.cancelled })
 })
 
+const MAX_PENDING_TESTS = 10
+
 /** Sends a test event through the outbox, as a real one would go (retries included). */
 webhooks.post('/:id/test', async (c) => {
   const id = idOf(c.req.param('id'))
@@ -132,6 +135,17 @@ webhooks.post('/:id/test', async (c) => {
   const project = c.get('project')
   const w = await webhookOf(db, project.id, id)
   if (!w) throw notFound(id)
+  // One worker delivers every project's webhooks in turn: tests queued on a receiver that never
+  // answers would hold up everyone's alerts. A few may wait; more wait for those.
+  if ((await pendingOfWebhook(db, id)) >= MAX_PENDING_TESTS) {
+    throw new ApiError(
+      429,
+      'too_many_pending',
+      `webhook ${id} has ${MAX_PENDING_TESTS} or more messages waiting: test again once they are delivered`,
+      null,
+      { 'retry-after': '30' },
+    )
+  }
   const [notification] = await enqueue(db, project.id, null, [testNotification(w, project)])
   c.get('wake')()
   return c.json({ notification }, 202)
@@ -239,7 +253,7 @@ export const webhooksApi: RouteConfig[] = [
     request: { params: HookParams },
     responses: {
       202: json(z.object({ notification: Notification }), 'queued'),
-      ...errors(401, 403, 404),
+      ...errors(401, 403, 404, 429),
     },
   }),
   createRoute({

@@ -73,11 +73,14 @@ export interface Ingested {
 }
 
 /** The report a body holds, or a 400 naming the field; a 403 for another project's repository. */
-export function reportOf(body: unknown, project: Project): Report {
+export function reportOf(
+  body: unknown,
+  project: Project,
+  repository = `${project.owner}/${project.repo}`,
+): Report {
   const parsed = Report.safeParse(body)
   if (!parsed.success) throw invalid('report', issuesOf(parsed.error))
   const report = parsed.data
-  const repository = `${project.owner}/${project.repo}`
   // A run stopped with Ctrl-C measured part of its scenarios: stored, it could become a baseline.
   if (report.interrupted) {
     throw new ApiError(

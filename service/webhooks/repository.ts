@@ -230,3 +230,14 @@ export async function lastGateVerdict(
     .executeTakeFirst()
   return row ? { run_id: row.id, sha: row.sha, status: row.status } : null
 }
+
+/** Messages waiting to go to one webhook: a test is refused past a few (routes/webhooks.ts). */
+export async function pendingOfWebhook(db: Kysely<Database>, webhookId: string): Promise<number> {
+  const row = await db
+    .selectFrom('notifications')
+    .select((eb) => eb.fn.countAll<string>().as('n'))
+    .where('webhook_id', '=', webhookId)
+    .where('state', '=', 'pending')
+    .executeTakeFirstOrThrow()
+  return Number(row.n)
+}

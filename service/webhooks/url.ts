@@ -133,7 +133,11 @@ export function displayUrl(kind: WebhookKind, raw: string): string {
       segments[segments.length - 1] = '…'
       return `${u.origin}${segments.join('/')}`
     }
-    return `${u.origin}${u.pathname}${u.search ? '?…' : ''}`
+    // Receivers often carry their secret in the path (Zapier, n8n, Teams): only its first
+    // segment is shown.
+    const [first, ...rest] = u.pathname.split('/').filter(Boolean)
+    const hidden = rest.length > 0 || u.search !== ''
+    return `${u.origin}${first ? `/${first}` : ''}${hidden ? '/…' : ''}`
   } catch {
     return '(invalid URL)'
   }

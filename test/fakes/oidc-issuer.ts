@@ -19,6 +19,9 @@ export interface RunContext {
   sha: string
   event_name: string
   workflow?: string
+  /** GITHUB_RUN_ID and GITHUB_RUN_ATTEMPT of the job (default 1234, 1). */
+  run_id?: string
+  run_attempt?: string
 }
 
 interface Key {
@@ -36,6 +39,8 @@ async function newKey(): Promise<Key> {
 export class FakeOidcIssuer {
   url = ''
   jwksFetches = 0
+  /** Discovery documents asked for, answered or not. */
+  discoveryFetches = 0
   /** Tokens handed out by the runner's endpoint. */
   issued: string[] = []
   down = false
@@ -52,8 +57,9 @@ export class FakeOidcIssuer {
         res.writeHead(status, { 'content-type': 'application/json' })
         res.end(JSON.stringify(body))
       }
-      if (this.down) return send(503, { message: 'unavailable' })
       const url = new URL(req.url!, this.url)
+      if (url.pathname === '/.well-known/openid-configuration') this.discoveryFetches++
+      if (this.down) return send(503, { message: 'unavailable' })
       if (url.pathname === '/.well-known/openid-configuration') {
         return send(200, {
           issuer: this.url,
@@ -154,9 +160,9 @@ export class FakeOidcIssuer {
       repository_owner_id: '65',
       repository_id: job.repository_id,
       repository_visibility: 'private',
-      run_id: '1234',
+      run_id: job.run_id ?? '1234',
       run_number: '10',
-      run_attempt: '1',
+      run_attempt: job.run_attempt ?? '1',
       runner_environment: 'self-hosted',
       actor: 'octocat',
       actor_id: '12',
