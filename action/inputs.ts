@@ -43,15 +43,6 @@ export function bool(name: string, fallback: boolean): boolean {
   throw new Error(`input ${name}: expected true or false, got ${JSON.stringify(raw)}`)
 }
 
-/** The OIDC audience when none is given: the service's origin, e.g. https://infergate.example.com. */
-export const oidcAudienceOf = (serviceUrl: string) => {
-  try {
-    return new URL(serviceUrl).origin
-  } catch {
-    return serviceUrl
-  }
-}
-
 /** Whether this run creates InferenceServices: mode deploy, or mode ab without servers named. */
 export function deploys(i: Pick<Inputs, 'mode' | 'url' | 'inferenceService'>): boolean {
   return i.mode === 'deploy' || (i.mode === 'ab' && !i.url && !i.inferenceService)

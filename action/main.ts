@@ -20,11 +20,12 @@ import { compareArms, isPairedReport } from '../core/detect/arms.ts'
 import type { Comparison } from '../core/detect/comparison.ts'
 import type { NoisePriors } from '../core/detect/noise-prior.ts'
 import { writeFileAtomic } from '../core/files.ts'
+import { oidcAudienceOf } from '../core/github-oidc.ts'
 import { statusDescription } from '../core/render/markdown.ts'
 import { type ArmName, parseReport, type Report } from '../core/report.ts'
 import { ServiceClient } from '../core/service-client.ts'
 import { fileAtCommit, repositoryPath, validateBaseConfig } from './base-config.ts'
-import { deploys, type Inputs, oidcAudienceOf, readInputs } from './inputs.ts'
+import { deploys, type Inputs, readInputs } from './inputs.ts'
 import {
   createService,
   DeployError,

@@ -4,6 +4,15 @@
 // toolkit. https://docs.github.com/en/actions/reference/security/oidc
 import { fetch } from 'undici'
 
+/** The audience when none is given: the service's origin, e.g. https://infergate.example.com. */
+export function oidcAudienceOf(serviceUrl: string): string {
+  try {
+    return new URL(serviceUrl).origin
+  } catch {
+    return serviceUrl
+  }
+}
+
 /** A function giving a fresh token per call, or null outside a job allowed one (id-token: write). */
 export function githubOidcToken(env: NodeJS.ProcessEnv, audience: string): (() => Promise<string>) | null {
   const url = env.ACTIONS_ID_TOKEN_REQUEST_URL

@@ -11,19 +11,30 @@ import { projectOfRepository } from './oidc/repository.ts'
 import { looksLikeJwt } from './oidc/verifier.ts'
 import { projectByToken } from './projects/repository.ts'
 
+/** The token of an `Authorization: Bearer …` header; null without one. */
+export const bearerOf = (header: string | undefined): string | null =>
+  header?.match(/^Bearer\s+(\S+)$/i)?.[1] ?? null
+
 function bearer(header: string | undefined): string {
-  const m = header?.match(/^Bearer\s+(\S+)$/i)
-  if (!m) throw new ApiError(401, 'unauthorized', 'an Authorization: Bearer <token> header is required')
-  return m[1]!
+  const token = bearerOf(header)
+  if (token === null) {
+    throw new ApiError(401, 'unauthorized', 'an Authorization: Bearer <token> header is required')
+  }
+  return token
+}
+
+/** A configured secret against the one given, in constant time. */
+export function sameSecret(given: string, expected: string): boolean {
+  const a = Buffer.from(given)
+  const b = Buffer.from(expected)
+  return a.length === b.length && timingSafeEqual(a, b)
 }
 
 /** The admin token (INFERGATE_ADMIN_TOKEN) guards project creation. */
 export const requireAdmin = createMiddleware<Env>(async (c, next) => {
   const expected = c.get('config').adminToken
   if (!expected) throw new ApiError(403, 'forbidden', 'no admin token is configured on this service')
-  const given = Buffer.from(bearer(c.req.header('authorization')))
-  const want = Buffer.from(expected)
-  if (given.length !== want.length || !timingSafeEqual(given, want)) {
+  if (!sameSecret(bearer(c.req.header('authorization')), expected)) {
     throw new ApiError(401, 'unauthorized', 'wrong admin token')
   }
   await next()

@@ -3,7 +3,7 @@
 // report leaves null is read from the local checkout; the service's verdict is printed and is the
 // exit code, as with infergate compare.
 import { fillGitContext, readCheckout } from '../../core/git-context.ts'
-import { githubOidcToken } from '../../core/github-oidc.ts'
+import { githubOidcToken, oidcAudienceOf } from '../../core/github-oidc.ts'
 import { GitContext } from '../../core/report.ts'
 import { type PostedRun, ServiceClient, ServiceError } from '../../core/service-client.ts'
 import { formatPath } from '../../core/validation.ts'
@@ -78,14 +78,6 @@ export const uploadExitCodes: [number, string][] = [
   ],
 ]
 
-const originOf = (url: string) => {
-  try {
-    return new URL(url).origin
-  } catch {
-    return url
-  }
-}
-
 /** How baselines are named, as in the PR comment: the commit, else the start of the run id. */
 const baselineNames = (run: PostedRun) =>
   run.comparison.baseline_run_ids.map((id) => run.baselineShas?.[id]?.slice(0, 7) ?? id.slice(0, 8))
@@ -103,7 +95,7 @@ export async function upload(
   if (!url)
     throw new UsageError("--service is required (or $INFERGATE_SERVICE_URL): the regression service's URL")
   const given = str(values, 'token') ?? (env.INFERGATE_TOKEN || undefined)
-  const audience = str(values, 'oidc-audience') ?? (env.INFERGATE_OIDC_AUDIENCE || originOf(url))
+  const audience = str(values, 'oidc-audience') ?? (env.INFERGATE_OIDC_AUDIENCE || oidcAudienceOf(url))
   const token = given ?? githubOidcToken(env, audience)
   if (!token) {
     throw new UsageError(

@@ -1,6 +1,6 @@
 // OIDC from the environment: INFERGATE_OIDC_AUDIENCE turns it on (the audience the workflows
 // ask for); INFERGATE_OIDC_ISSUER names a GitHub Enterprise Server's issuer instead of GitHub's.
-import { GITHUB_ISSUER, type OidcConfig } from './verifier.ts'
+import { GITHUB_ISSUER, httpsOrLoopback, type OidcConfig } from './verifier.ts'
 
 export function oidcConfigFromEnv(env: NodeJS.ProcessEnv = process.env): OidcConfig | null {
   const audience = env.INFERGATE_OIDC_AUDIENCE?.trim()
@@ -17,8 +17,7 @@ export function oidcConfigFromEnv(env: NodeJS.ProcessEnv = process.env): OidcCon
   } catch {
     throw new Error(`INFERGATE_OIDC_ISSUER: ${JSON.stringify(iss)} is not a URL`)
   }
-  const loopback = ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname)
-  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && loopback)) {
+  if (!httpsOrLoopback(url)) {
     throw new Error(`INFERGATE_OIDC_ISSUER: expected https:// (plain http only on loopback), got ${iss}`)
   }
   return { issuer: iss, audience }

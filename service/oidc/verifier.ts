@@ -49,13 +49,14 @@ const unavailable = (why: string) =>
 
 const Discovery = z.object({ issuer: z.string(), jwks_uri: z.string().url() })
 
-// Plain http only for an issuer on loopback (a test's, a developer's).
+/** https, or plain http on loopback only (a test's issuer, a developer's). */
+export const httpsOrLoopback = (u: URL) =>
+  u.protocol === 'https:' ||
+  (u.protocol === 'http:' && ['127.0.0.1', 'localhost', '[::1]'].includes(u.hostname))
+
 function checkUrl(url: string, what: string): URL {
   const u = new URL(url)
-  const loopback = ['127.0.0.1', 'localhost', '[::1]'].includes(u.hostname)
-  if (u.protocol !== 'https:' && !(u.protocol === 'http:' && loopback)) {
-    throw new Error(`${what} ${url}: expected https://`)
-  }
+  if (!httpsOrLoopback(u)) throw new Error(`${what} ${url}: expected https://`)
   return u
 }
 

@@ -1,9 +1,9 @@
 // GET /metrics: the service's Prometheus metrics (service/metrics.ts). Not public unless the
 // operator says so: the route counts and the database gauges say how the service is used. A
 // scraper sends INFERGATE_METRICS_TOKEN as a bearer; INFERGATE_METRICS_PUBLIC=true opens it.
-import { timingSafeEqual } from 'node:crypto'
 import { Hono } from 'hono'
 import { z } from 'zod'
+import { bearerOf, sameSecret } from '../auth.ts'
 import type { Env } from '../env.ts'
 import { ApiError } from '../http.ts'
 import { createRoute, errors, type RouteConfig, SECURITY } from '../openapi.ts'
@@ -20,9 +20,7 @@ metrics.get('/metrics', async (c) => {
         'metrics are not served: set INFERGATE_METRICS_TOKEN (a bearer for the scraper) or INFERGATE_METRICS_PUBLIC=true',
       )
     }
-    const given = Buffer.from(c.req.header('authorization')?.match(/^Bearer\s+(\S+)$/i)?.[1] ?? '')
-    const want = Buffer.from(token)
-    if (given.length !== want.length || !timingSafeEqual(given, want)) {
+    if (!sameSecret(bearerOf(c.req.header('authorization')) ?? '', token)) {
       throw new ApiError(401, 'unauthorized', 'metrics need Authorization: Bearer <INFERGATE_METRICS_TOKEN>')
     }
   }
