@@ -144,7 +144,7 @@ function parseSample(line: string, at: number): MetricSample {
     .split(' # ')[0]!
     .trim()
     .split(/[ \t]+/)
-  if (fields.length < 1 || fields[0] === '') throw new ExpositionError(at, `no value for ${name}`)
+  if (fields[0] === '') throw new ExpositionError(at, `no value for ${name}`)
   if (fields.length > 2)
     throw new ExpositionError(
       at,

@@ -63,15 +63,6 @@ function firstPresent(
   return null
 }
 
-/** Whether the page is vLLM's at all (any figure found). */
-export function isEngineReading(r: EngineReading): boolean {
-  return (
-    Object.values(r.gauges).some((v) => v !== null) ||
-    Object.values(r.counters).some((v) => v !== null) ||
-    Object.values(r.histograms).some((v) => v !== null)
-  )
-}
-
 export function readEngine(exposition: Exposition, model: string): EngineReading {
   const byName = new Map<string, MetricSample[]>()
   for (const s of exposition.samples) {
